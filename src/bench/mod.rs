@@ -1,0 +1,1 @@
+//! Speed measurements: the `bench` subcommand's training-step timer.

@@ -1,0 +1,3 @@
+//! One module per subcommand; each exposes a `run` that `main.rs` calls.
+
+pub mod list;

@@ -1,0 +1,1 @@
+//! Download, resume, verify and unpack the real dataset archives (issue 6).

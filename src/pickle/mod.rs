@@ -1,0 +1,1 @@
+//! A purpose-built reader for Python pickles (protocol 2 and the subset torch uses).
