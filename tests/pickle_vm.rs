@@ -87,13 +87,20 @@ fn every_cpython_case_matches() {
             Ok(v) => {
                 let got = canon(&v);
                 if got != expected {
-                    failures.push(format!("{name}: got {got:.300}\n   expected {expected:.300}"));
+                    failures.push(format!(
+                        "{name}: got {got:.300}\n   expected {expected:.300}"
+                    ));
                 }
             }
             Err(e) => failures.push(format!("{name}: error {e}")),
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn parse_err(bytes: &[u8]) -> PickleError {
@@ -107,7 +114,10 @@ fn assert_err(bytes: &[u8], offset: u64, fragment: &str) {
     let e = parse_err(bytes);
     assert_eq!(e.offset, offset, "offset of {e}");
     assert!(e.message.contains(fragment), "{e:?} lacks {fragment:?}");
-    assert!(e.to_string().contains(&format!("pickle byte {offset}")), "{e}");
+    assert!(
+        e.to_string().contains(&format!("pickle byte {offset}")),
+        "{e}"
+    );
 }
 
 #[test]
@@ -137,7 +147,11 @@ fn absurd_lengths_fail_without_allocating() {
     // ... and when streaming without a known length, after reading what is there.
     let e = pickle::from_reader(&bytes[..], None).unwrap_err();
     assert_eq!(e.offset, 2);
-    assert!(e.message.contains("input ends after 4 of the 4294967295 bytes"), "{e}");
+    assert!(
+        e.message
+            .contains("input ends after 4 of the 4294967295 bytes"),
+        "{e}"
+    );
     // A 2^64-1 byte BINBYTES8.
     let e = parse_err(b"\x80\x04\x8e\xff\xff\xff\xff\xff\xff\xff\xff.");
     assert!(e.message.contains("exceeds"), "{e}");
@@ -204,9 +218,16 @@ fn unknown_globals_stay_opaque_until_misused() {
     let Value::Object(obj) = &v.as_list().unwrap()[0] else {
         panic!("expected an opaque object, got {v:?}")
     };
-    assert_eq!(v.as_list().unwrap()[0].describe(), "object built by mymod.Thing");
+    assert_eq!(
+        v.as_list().unwrap()[0].describe(),
+        "object built by mymod.Thing"
+    );
     assert_eq!(obj.args, Value::Tuple(Vec::new().into()));
-    let state = obj.state.as_ref().and_then(Value::as_dict).expect("dict state");
+    let state = obj
+        .state
+        .as_ref()
+        .and_then(Value::as_dict)
+        .expect("dict state");
     assert_eq!(state.get_str("x"), Some(&Value::Int(1)));
 
     // NEWOBJ of an unknown class, and a bare global as a value.
@@ -216,13 +237,25 @@ fn unknown_globals_stay_opaque_until_misused() {
     assert!(matches!(v, Value::Object(_)), "{v:?}");
     let mut p = crate::support::PickleAsm::new();
     p.global("os", "system").op(b'.');
-    assert_eq!(pickle::from_slice(&p.bytes).unwrap().describe(), "global os.system");
+    assert_eq!(
+        pickle::from_slice(&p.bytes).unwrap().describe(),
+        "global os.system"
+    );
 
     // Appending to an opaque object cannot be represented.
     let mut p = crate::support::PickleAsm::new();
-    p.global("mymod", "Thing").op(b')').op(b'R').int(1).op(b'a').op(b'.');
+    p.global("mymod", "Thing")
+        .op(b')')
+        .op(b'R')
+        .int(1)
+        .op(b'a')
+        .op(b'.');
     let e = parse_err(&p.bytes);
-    assert!(e.message.contains("cannot append to a object built by mymod.Thing"), "{e}");
+    assert!(
+        e.message
+            .contains("cannot append to a object built by mymod.Thing"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -252,7 +285,11 @@ fn numpy_misuse_is_reported() {
 
     // A dtype spec we do not know.
     let mut p = crate::support::PickleAsm::new();
-    p.global("numpy", "dtype").unicode("z9").op(0x85).op(b'R').op(b'.');
+    p.global("numpy", "dtype")
+        .unicode("z9")
+        .op(0x85)
+        .op(b'R')
+        .op(b'.');
     let e = parse_err(&p.bytes);
     assert!(e.message.contains("unsupported numpy dtype"), "{e}");
 }

@@ -60,7 +60,8 @@ impl PickleAsm {
     }
     pub fn global(&mut self, module: &str, name: &str) -> &mut Self {
         self.bytes.push(b'c');
-        self.bytes.extend_from_slice(format!("{module}\n{name}\n").as_bytes());
+        self.bytes
+            .extend_from_slice(format!("{module}\n{name}\n").as_bytes());
         self
     }
     pub fn unicode(&mut self, s: &str) -> &mut Self {
@@ -84,9 +85,7 @@ impl PickleAsm {
     }
     /// `collections.OrderedDict()`.
     pub fn ordered_dict(&mut self) -> &mut Self {
-        self.global("collections", "OrderedDict")
-            .op(b')')
-            .op(b'R')
+        self.global("collections", "OrderedDict").op(b')').op(b'R')
     }
 }
 

@@ -57,7 +57,9 @@ impl Heap {
             return Err(format!("arguments are a {}, not a tuple", self.kind(&args)));
         }
         match cls {
-            Item::Known(Known::OrderedDict) if kwargs.is_none() => self.alloc(Node::Dict(Vec::new())),
+            Item::Known(Known::OrderedDict) if kwargs.is_none() => {
+                self.alloc(Node::Dict(Vec::new()))
+            }
             Item::Known(Known::Set | Known::FrozenSet) if kwargs.is_none() => {
                 self.alloc(Node::Set(Vec::new()))
             }
@@ -171,9 +173,12 @@ impl Heap {
                 ))
             }
         };
-        let storage_offset = self
-            .as_usize(&items[1])
-            .ok_or_else(|| format!("_rebuild_tensor_v2 storage offset is a {}", self.kind(&items[1])))?;
+        let storage_offset = self.as_usize(&items[1]).ok_or_else(|| {
+            format!(
+                "_rebuild_tensor_v2 storage offset is a {}",
+                self.kind(&items[1])
+            )
+        })?;
         let shape = self.usize_tuple(&items[2], "_rebuild_tensor_v2 size")?;
         let stride = self.usize_tuple(&items[3], "_rebuild_tensor_v2 stride")?;
         if shape.len() != stride.len() {
@@ -182,7 +187,10 @@ impl Heap {
             ));
         }
         let requires_grad = self.as_flag(&items[4]).ok_or_else(|| {
-            format!("_rebuild_tensor_v2 requires_grad is a {}", self.kind(&items[4]))
+            format!(
+                "_rebuild_tensor_v2 requires_grad is a {}",
+                self.kind(&items[4])
+            )
         })?;
         self.leaf(Value::TorchTensor(Arc::new(TorchTensor {
             storage,
@@ -198,7 +206,11 @@ impl Heap {
     /// variant (whose extra Python attributes on the parameter we do not need).
     fn rebuild_parameter(&mut self, args: Item, known: Known) -> Result<Item, String> {
         let items = self.tuple_slice(&args).unwrap_or(&[]);
-        let expected = if known == Known::RebuildParameter { 3 } else { 4 };
+        let expected = if known == Known::RebuildParameter {
+            3
+        } else {
+            4
+        };
         if items.len() != expected {
             return Err(format!(
                 "{} takes {expected} arguments, the pickle gives {}",
@@ -231,8 +243,12 @@ impl Heap {
         items
             .iter()
             .map(|x| {
-                self.as_usize(x)
-                    .ok_or_else(|| format!("{what} holds a {} (non-negative int expected)", self.kind(x)))
+                self.as_usize(x).ok_or_else(|| {
+                    format!(
+                        "{what} holds a {} (non-negative int expected)",
+                        self.kind(x)
+                    )
+                })
             })
             .collect()
     }
@@ -255,11 +271,15 @@ impl Heap {
         let (dtype_item, payload) = match items {
             [d] => (*d, None),
             [d, p] => (*d, Some(*p)),
-            _ => return Err(format!("numpy scalar() takes 1 or 2 arguments, got {n_args}")),
+            _ => {
+                return Err(format!(
+                    "numpy scalar() takes 1 or 2 arguments, got {n_args}"
+                ))
+            }
         };
-        let dtype = self.as_dtype(&dtype_item).ok_or_else(|| {
-            format!("numpy scalar() dtype is a {}", self.kind(&dtype_item))
-        })?;
+        let dtype = self
+            .as_dtype(&dtype_item)
+            .ok_or_else(|| format!("numpy scalar() dtype is a {}", self.kind(&dtype_item)))?;
         if dtype.kind == DtypeKind::Object {
             // numpy returns the Python object itself.
             return payload.ok_or_else(|| "object scalar without a value".to_string());
@@ -304,7 +324,11 @@ impl Heap {
         let (text, encoding) = match items {
             [t] => (*t, None),
             [t, e] => (*t, Some(*e)),
-            _ => return Err(format!("_codecs.encode takes 1 or 2 arguments, got {n_args}")),
+            _ => {
+                return Err(format!(
+                    "_codecs.encode takes 1 or 2 arguments, got {n_args}"
+                ))
+            }
         };
         let text = self
             .as_str(&text)
@@ -420,7 +444,12 @@ impl Heap {
             None if dtype.kind == DtypeKind::Object => {
                 return Err("numpy arrays of Python objects (dtype O) are not supported".into())
             }
-            None => return Err(format!("numpy array data is a {}, not bytes", self.kind(data))),
+            None => {
+                return Err(format!(
+                    "numpy array data is a {}, not bytes",
+                    self.kind(data)
+                ))
+            }
         };
         NdArray::new(dtype, shape, fortran_order, data)
     }

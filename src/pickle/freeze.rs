@@ -38,7 +38,9 @@ impl Heap {
 
     fn freeze_node(&mut self, id: NodeId, depth: usize) -> Result<Value, String> {
         if depth >= MAX_NESTING {
-            return Err(format!("objects are nested more than {MAX_NESTING} levels deep"));
+            return Err(format!(
+                "objects are nested more than {MAX_NESTING} levels deep"
+            ));
         }
         let slot = self
             .nodes
@@ -50,7 +52,9 @@ impl Heap {
                 return Ok(v);
             }
             Node::InProgress => {
-                return Err("an object contains itself; recursive structures are not supported".into())
+                return Err(
+                    "an object contains itself; recursive structures are not supported".into(),
+                )
             }
             Node::Tuple { start, len } => {
                 let mut out = Vec::with_capacity(len);

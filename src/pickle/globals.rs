@@ -65,7 +65,9 @@ impl Known {
             Known::RebuildParameterWithState => ("torch._utils", "_rebuild_parameter_with_state"),
             Known::TorchStorage(i) => (
                 "torch",
-                STORAGE_CLASSES.get(i as usize).map_or("Storage", |(n, _)| *n),
+                STORAGE_CLASSES
+                    .get(i as usize)
+                    .map_or("Storage", |(n, _)| *n),
             ),
             Known::NumpyReconstruct => ("numpy.core.multiarray", "_reconstruct"),
             Known::NumpyNdarray => ("numpy", "ndarray"),

@@ -159,7 +159,11 @@ impl Heap {
     }
 
     /// Exactly `N` tuple arguments, copied out so the caller may then mutate the heap.
-    pub(crate) fn args<const N: usize>(&self, args: &Item, what: &str) -> Result<[Item; N], String> {
+    pub(crate) fn args<const N: usize>(
+        &self,
+        args: &Item,
+        what: &str,
+    ) -> Result<[Item; N], String> {
         let items = self
             .tuple_slice(args)
             .ok_or_else(|| format!("{what} arguments are a {}, not a tuple", self.kind(args)))?;

@@ -123,7 +123,9 @@ mod tests {
         );
         assert_eq!(
             from_decimal(b"-9223372036854775809"),
-            Ok(PyInt::Big(vec![0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xff]))
+            Ok(PyInt::Big(vec![
+                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xff
+            ]))
         );
         assert!(from_decimal(b"12a").is_err());
         assert!(from_decimal(b"").is_err());

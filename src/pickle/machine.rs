@@ -445,7 +445,8 @@ impl<R: BufRead> Machine<R> {
             op::STACK_GLOBAL => {
                 let name = self.pop()?;
                 let module = self.pop()?;
-                let (Some(module), Some(name)) = (self.heap.as_str(&module), self.heap.as_str(&name))
+                let (Some(module), Some(name)) =
+                    (self.heap.as_str(&module), self.heap.as_str(&name))
                 else {
                     return Err(self.error("module and name must be str"));
                 };

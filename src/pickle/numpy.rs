@@ -102,9 +102,7 @@ impl NumpyDtype {
             DtypeKind::Unicode => size.checked_mul(4)?,
             // '?' style specs never occur in pickles; a bare "b" would be int8, not bool, so
             // only sized specs are accepted for numbers.
-            DtypeKind::Bool | DtypeKind::Int | DtypeKind::UInt | DtypeKind::Float
-                if size == 0 =>
-            {
+            DtypeKind::Bool | DtypeKind::Int | DtypeKind::UInt | DtypeKind::Float if size == 0 => {
                 return None
             }
             _ => size,
@@ -168,10 +166,19 @@ impl NumpyDtype {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum NumpyScalar {
     Bool(bool),
-    Int { value: i64, itemsize: u8 },
-    UInt { value: u64, itemsize: u8 },
+    Int {
+        value: i64,
+        itemsize: u8,
+    },
+    UInt {
+        value: u64,
+        itemsize: u8,
+    },
     /// f2 and f4 values widen exactly to f64.
-    Float { value: f64, itemsize: u8 },
+    Float {
+        value: f64,
+        itemsize: u8,
+    },
 }
 
 impl NumpyScalar {

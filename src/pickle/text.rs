@@ -3,9 +3,8 @@
 
 /// Decodes a STRING argument: a quoted literal with Python's backslash escapes.
 pub(crate) fn string_literal(line: &[u8]) -> Result<Vec<u8>, String> {
-    let quoted = line.len() >= 2
-        && line[0] == line[line.len() - 1]
-        && (line[0] == b'\'' || line[0] == b'"');
+    let quoted =
+        line.len() >= 2 && line[0] == line[line.len() - 1] && (line[0] == b'\'' || line[0] == b'"');
     if !quoted {
         return Err("the STRING argument is not a quoted literal".into());
     }

@@ -81,7 +81,8 @@ fn read_archive<R: Read + Seek>(mut reader: R) -> Result<StateDict> {
     // Read the whole member (checking its CRC) before unpickling: the pickle is small, and
     // the parser stops at STOP, before a streaming read would have verified the checksum.
     let pickle_bytes = read_member(&mut archive, &pickle_name)?;
-    let root = pickle::from_slice(&pickle_bytes).with_context(|| format!("unpickling {pickle_name}"))?;
+    let root =
+        pickle::from_slice(&pickle_bytes).with_context(|| format!("unpickling {pickle_name}"))?;
     let dict = root.as_dict().ok_or_else(|| {
         anyhow!(
             "{pickle_name} holds a {}, not a state dict (a mapping of names to tensors)",
@@ -129,11 +130,17 @@ fn archive_prefix<R: Read + Seek>(archive: &ZipArchive<R>) -> Result<String> {
     match prefixes.as_slice() {
         [one] => Ok(one.clone()),
         [] => bail!("the archive has no <prefix>/data.pkl member, so it is not a torch.save file"),
-        many => bail!("the archive has several data.pkl members ({})", many.join(", ")),
+        many => bail!(
+            "the archive has several data.pkl members ({})",
+            many.join(", ")
+        ),
     }
 }
 
-fn storages_are_big_endian<R: Read + Seek>(archive: &mut ZipArchive<R>, prefix: &str) -> Result<bool> {
+fn storages_are_big_endian<R: Read + Seek>(
+    archive: &mut ZipArchive<R>,
+    prefix: &str,
+) -> Result<bool> {
     let name = format!("{prefix}/byteorder");
     if archive.index_for_name(&name).is_none() {
         // Writers before PyTorch 1.10 omitted it; they only ran on little-endian machines.
@@ -186,9 +193,9 @@ fn tensor_data<R: Read + Seek>(
     big_endian: bool,
 ) -> Result<TensorData> {
     let storage = &tensor.storage;
-    let dtype: DType = storage.dtype.ok_or_else(|| {
-        anyhow!("unsupported storage type torch.{}", storage.type_name)
-    })?;
+    let dtype: DType = storage
+        .dtype
+        .ok_or_else(|| anyhow!("unsupported storage type torch.{}", storage.type_name))?;
     let member = format!("{prefix}/data/{}", storage.key);
     let bytes = match storages.entry(member) {
         Entry::Occupied(e) => e.into_mut(),
