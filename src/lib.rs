@@ -3,11 +3,15 @@
 //!
 //! The library holds everything; `main.rs` only parses the command line and calls in here.
 
+// Numeric kernels index several arrays in lock step; an index loop says that most plainly.
+#![allow(clippy::needless_range_loop)]
+
 pub mod bench;
 pub mod commands;
 pub mod engine;
 pub mod fetch;
 pub mod models;
+pub mod overrides;
 pub mod pickle;
 pub mod train;
 pub mod weights;

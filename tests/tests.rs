@@ -1,1 +1,5 @@
 //! All integration tests compile into this one binary (a link costs minutes on a 2-core machine).
+
+mod elm_gradcheck;
+mod elm_reference;
+mod support;

@@ -1,5 +1,7 @@
 //! Neuron models: one module per model, each with config, parameters, forward and backward.
 
+pub mod elm;
+
 /// Every model the harness can build, with a one-line description.
 pub const CATALOGUE: &[(&str, &str)] = &[
     (
