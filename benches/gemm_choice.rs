@@ -12,21 +12,11 @@ const SHAPES: &[(&str, usize, usize, usize, bool)] = &[
     ("branch projection U*W0u^T 4000x45x40", 4000, 45, 40, false),
     ("weight grad delta^T*U 40x4000x65", 40, 4000, 65, true),
     ("input grad G*E^T 4000x40x1278", 4000, 40, 1278, false),
-    (
-        "dense vanilla projection 8000x700x200",
-        8000,
-        700,
-        200,
-        false,
-    ),
+    ("dense vanilla projection 8000x700x200", 8000, 700, 200, false),
 ];
 
 fn fill(n: usize, seed: u32) -> Vec<f32> {
-    (0..n)
-        .map(|i| {
-            ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) % 1000) as f32 / 1000.0 - 0.5
-        })
-        .collect()
+    (0..n).map(|i| ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) % 1000) as f32 / 1000.0 - 0.5).collect()
 }
 
 fn bench(c: &mut Criterion) {
@@ -37,11 +27,7 @@ fn bench(c: &mut Criterion) {
         let b = fill(k * n, 2);
         let mut out = vec![0.0f32; m * n];
         // Strides (row, column) of `a` as read: row-major (m x k), or the transpose of (k x m).
-        let (a_rs, a_cs) = if transpose_a {
-            (1isize, m as isize)
-        } else {
-            (k as isize, 1isize)
-        };
+        let (a_rs, a_cs) = if transpose_a { (1isize, m as isize) } else { (k as isize, 1isize) };
         group.bench_function(format!("matrixmultiply {label}"), |bench| {
             bench.iter(|| unsafe {
                 matrixmultiply::sgemm(

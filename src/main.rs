@@ -17,11 +17,15 @@ struct Cli {
 enum Command {
     /// List the models, datasets and experiments that exist.
     List,
+    /// Measure speed (see `elmbench bench train-step --help`).
+    #[command(subcommand)]
+    Bench(elmbench::commands::bench::BenchCommand),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::List => elmbench::commands::list::run(),
+        Command::Bench(command) => elmbench::commands::bench::run(command),
     }
 }

@@ -35,9 +35,7 @@ fn literal(value: &str) -> Value {
 /// Applies `key=value` assignments to `config` and re-validates it through deserialization.
 pub fn apply<T: Serialize + DeserializeOwned>(config: &T, assignments: &[String]) -> Result<T> {
     let mut object = serde_json::to_value(config).context("config is not an object")?;
-    let map = object
-        .as_object_mut()
-        .ok_or_else(|| anyhow!("config is not an object"))?;
+    let map = object.as_object_mut().ok_or_else(|| anyhow!("config is not an object"))?;
     for text in assignments {
         let (key, value) = parse_assignment(text)?;
         map.insert(key, literal(&value));
@@ -59,23 +57,12 @@ mod tests {
 
     #[test]
     fn sets_known_keys_and_rejects_unknown_or_ill_typed_ones() {
-        let base = Demo {
-            width: 1,
-            name: None,
-        };
+        let base = Demo { width: 1, name: None };
         let out = apply(&base, &["width=7".into(), "name=relu".into()]).unwrap();
-        assert_eq!(
-            out,
-            Demo {
-                width: 7,
-                name: Some("relu".into())
-            }
-        );
+        assert_eq!(out, Demo { width: 7, name: Some("relu".into()) });
         let err = apply(&base, &["depth=3".into()]).unwrap_err().to_string();
         assert!(err.contains("depth"), "{err}");
-        let err = apply(&base, &["width=wide".into()])
-            .unwrap_err()
-            .to_string();
+        let err = apply(&base, &["width=wide".into()]).unwrap_err().to_string();
         assert!(err.contains("wide"), "{err}");
         assert!(apply(&base, &["width".into()]).is_err());
     }

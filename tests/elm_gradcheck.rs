@@ -43,16 +43,14 @@ fn problem(elm: &Elm, seed: u64, spikes: bool) -> Problem {
             }
         })
         .collect();
-    let g = (0..batch * time * elm.config.num_output)
-        .map(|_| rng.normal() as f32)
-        .collect();
+    let g = (0..batch * time * elm.config.num_output).map(|_| rng.normal() as f32).collect();
     Problem { x, g, batch, time }
 }
 
 fn loss(elm: &Elm, p: &Problem, x: &[f32], path: ProjectionPath) -> f64 {
     let input = Inputs::dense(x, p.batch, p.time, elm.config.num_input).unwrap();
-    let y = elm.forward_with(&input, Some(path)).unwrap().y;
-    y.iter().zip(&p.g).map(|(y, g)| *y as f64 * *g as f64).sum()
+    let pass = elm.forward_with(&input, Some(path)).unwrap();
+    pass.y.iter().zip(&p.g).map(|(y, g)| *y as f64 * *g as f64).sum()
 }
 
 fn check(label: &str, numeric: f64, analytic: f32) {
@@ -67,9 +65,7 @@ fn gradcheck(name: &str, elm: &Elm, spikes: bool) {
     let p = problem(elm, 11, spikes);
     let sparse = SparseSequences::from_dense(&p.x, p.batch, p.time, elm.config.num_input);
     for path in [ProjectionPath::Folded, ProjectionPath::Traces] {
-        if path == ProjectionPath::Folded
-            && ProjectionPath::fastest(&trace_decays(elm)) != ProjectionPath::Folded
-        {
+        if path == ProjectionPath::Folded && ProjectionPath::fastest(&trace_decays(elm)) != ProjectionPath::Folded {
             continue; // the folded path is exact only for uniform trace decay
         }
         let input = if spikes {
@@ -84,24 +80,15 @@ fn gradcheck(name: &str, elm: &Elm, spikes: bool) {
             for e in 0..param.value.len() {
                 let analytic = grads.params[index].data()[e];
                 if !param.trainable {
-                    assert_eq!(
-                        analytic, 0.0,
-                        "{name}: fixed parameter {} has a gradient",
-                        param.name
-                    );
+                    assert_eq!(analytic, 0.0, "{name}: fixed parameter {} has a gradient", param.name);
                     continue;
                 }
                 let mut plus = elm.clone();
                 plus.params.get_mut(index).data_mut()[e] += H;
                 let mut minus = elm.clone();
                 minus.params.get_mut(index).data_mut()[e] -= H;
-                let numeric =
-                    (loss(&plus, &p, &p.x, path) - loss(&minus, &p, &p.x, path)) / (2.0 * H as f64);
-                check(
-                    &format!("{name} {path:?} {}[{e}]", param.name),
-                    numeric,
-                    analytic,
-                );
+                let numeric = (loss(&plus, &p, &p.x, path) - loss(&minus, &p, &p.x, path)) / (2.0 * H as f64);
+                check(&format!("{name} {path:?} {}[{e}]", param.name), numeric, analytic);
                 checked += 1;
             }
         }
@@ -111,8 +98,7 @@ fn gradcheck(name: &str, elm: &Elm, spikes: bool) {
             plus[e] += H;
             let mut minus = p.x.clone();
             minus[e] -= H;
-            let numeric =
-                (loss(elm, &p, &plus, path) - loss(elm, &p, &minus, path)) / (2.0 * H as f64);
+            let numeric = (loss(elm, &p, &plus, path) - loss(elm, &p, &minus, path)) / (2.0 * H as f64);
             check(&format!("{name} {path:?} x[{e}]"), numeric, dx[e]);
         }
         assert!(checked > 0 || !elm.params.iter().any(|p| p.trainable));
@@ -120,19 +106,8 @@ fn gradcheck(name: &str, elm: &Elm, spikes: bool) {
 }
 
 fn trace_decays(elm: &Elm) -> Vec<f32> {
-    let name = if elm.params.index_of("tau_s").is_some() {
-        "tau_s"
-    } else {
-        "tau_b"
-    };
-    elm.params
-        .by_name(name)
-        .unwrap()
-        .value
-        .data()
-        .iter()
-        .map(|t| (-(elm.config.delta_t as f32) / t).exp())
-        .collect()
+    let name = if elm.params.index_of("tau_s").is_some() { "tau_s" } else { "tau_b" };
+    elm.params.by_name(name).unwrap().value.data().iter().map(|t| (-(elm.config.delta_t as f32) / t).exp()).collect()
 }
 
 fn config(json: serde_json::Value) -> ElmConfig {
@@ -141,7 +116,11 @@ fn config(json: serde_json::Value) -> ElmConfig {
 
 #[test]
 fn vanilla_elm() {
-    let elm = Elm::new(config(serde_json::json!({"num_input": 6, "num_output": 2, "num_memory": 4, "memory_tau_max": 30.0})), 1).unwrap();
+    let elm = Elm::new(
+        config(serde_json::json!({"num_input": 6, "num_output": 2, "num_memory": 4, "memory_tau_max": 30.0})),
+        1,
+    )
+    .unwrap();
     gradcheck("vanilla", &elm, false);
 }
 
@@ -170,11 +149,9 @@ fn branch_elm_random_routing() {
 #[test]
 fn v2_with_learnable_memory_tau() {
     let elm = Elm::new(
-        config(
-            serde_json::json!({"num_input": 8, "num_output": 2, "num_memory": 3, "num_branch": 2,
+        config(serde_json::json!({"num_input": 8, "num_output": 2, "num_memory": 3, "num_branch": 2,
             "num_synapse_per_branch": 4, "input_to_synapse_routing": "neuronio", "version": "v2",
-            "learn_memory_tau": true, "memory_tau_max": 25.0}),
-        ),
+            "learn_memory_tau": true, "memory_tau_max": 25.0})),
         4,
     )
     .unwrap();

@@ -17,8 +17,7 @@ const ATOL: f64 = 1e-5;
 const RTOL: f64 = 1e-4;
 
 fn manifest() -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(fixture("reference/manifest.json")).unwrap())
-        .unwrap()
+    serde_json::from_str(&std::fs::read_to_string(fixture("reference/manifest.json")).unwrap()).unwrap()
 }
 
 /// The official model of a reference case: its constructor arguments and its initial parameters.
@@ -37,11 +36,7 @@ pub fn official_case(case: &str) -> (Elm, TensorFile) {
 
 /// Loads every `<prefix><name>` tensor of `file` into the model.
 pub fn load_params(elm: &mut Elm, file: &TensorFile, prefix: &str) {
-    let names: Vec<String> = file
-        .tensors
-        .keys()
-        .filter_map(|k| k.strip_prefix(prefix).map(String::from))
-        .collect();
+    let names: Vec<String> = file.tensors.keys().filter_map(|k| k.strip_prefix(prefix).map(String::from)).collect();
     let mut routing = elm.routing.clone();
     for name in names {
         let full = format!("{prefix}{name}");
@@ -49,13 +44,9 @@ pub fn load_params(elm: &mut Elm, file: &TensorFile, prefix: &str) {
             "input_to_synapse_indices" if !file.shape(&full).contains(&0) => {
                 routing.input_of_synapse = file.i64(&full).iter().map(|&i| i as u32).collect();
             }
-            "valid_indices_mask" if !file.shape(&full).contains(&0) => {
-                routing.valid = file.bools(&full)
-            }
+            "valid_indices_mask" if !file.shape(&full).contains(&0) => routing.valid = file.bools(&full),
             "input_to_synapse_indices" | "valid_indices_mask" => {}
-            _ => elm
-                .assign(&name, file.f32(&full), &file.shape(&full))
-                .unwrap(),
+            _ => elm.assign(&name, file.f32(&full), &file.shape(&full)).unwrap(),
         }
     }
     elm.set_routing(routing).unwrap();
@@ -69,19 +60,11 @@ fn check_case(case: &str) {
         .iter()
         .map(|v| v.as_str().unwrap().to_string())
         .collect();
-    let ours: Vec<String> = elm
-        .params
-        .iter()
-        .filter(|p| p.trainable)
-        .map(|p| p.name.clone())
-        .collect();
+    let ours: Vec<String> = elm.params.iter().filter(|p| p.trainable).map(|p| p.name.clone()).collect();
     let mut sorted = (trainable.clone(), ours);
     sorted.0.sort();
     sorted.1.sort();
-    assert_eq!(
-        sorted.0, sorted.1,
-        "{case}: trainable parameter sets differ"
-    );
+    assert_eq!(sorted.0, sorted.1, "{case}: trainable parameter sets differ");
 
     let shape = file.shape("x");
     let (b, t, f) = (shape[0], shape[1], shape[2]);
@@ -90,29 +73,12 @@ fn check_case(case: &str) {
     let sparse = SparseSequences::from_dense(&x, b, t, f);
     for path in [ProjectionPath::Folded, ProjectionPath::Traces] {
         for input in [Inputs::dense(&x, b, t, f).unwrap(), Inputs::Sparse(&sparse)] {
-            let label = format!(
-                "{case} {path:?} {}",
-                if matches!(input, Inputs::Sparse(_)) {
-                    "sparse"
-                } else {
-                    "dense"
-                }
-            );
+            let label =
+                format!("{case} {path:?} {}", if matches!(input, Inputs::Sparse(_)) { "sparse" } else { "dense" });
             let pass = elm.forward_with(&input, Some(path)).unwrap();
             assert_close(&format!("{label} y"), &pass.y, &file.f32("y"), ATOL, RTOL);
-            let loss: f64 = pass
-                .y
-                .iter()
-                .zip(&g)
-                .map(|(y, g)| *y as f64 * *g as f64)
-                .sum();
-            assert_close(
-                &format!("{label} loss"),
-                &[loss as f32],
-                &file.f32("loss"),
-                ATOL,
-                RTOL,
-            );
+            let loss: f64 = pass.y.iter().zip(&g).map(|(y, g)| *y as f64 * *g as f64).sum();
+            assert_close(&format!("{label} loss"), &[loss as f32], &file.f32("loss"), ATOL, RTOL);
             let grads = elm.backward(&pass, &input, &g, true).unwrap();
             for name in &trainable {
                 let i = elm.params.index_of(name).unwrap();
@@ -124,13 +90,7 @@ fn check_case(case: &str) {
                     RTOL,
                 );
             }
-            assert_close(
-                &format!("{label} grad.x"),
-                grads.x.as_ref().unwrap(),
-                &file.f32("grad.x"),
-                ATOL,
-                RTOL,
-            );
+            assert_close(&format!("{label} grad.x"), grads.x.as_ref().unwrap(), &file.f32("grad.x"), ATOL, RTOL);
         }
     }
 }
@@ -166,16 +126,8 @@ fn official_routing_is_rebuilt_from_the_config() {
     for case in ["grad_branch_neuronio_routing", "grad_v2_branch"] {
         let (elm, file) = official_case(case);
         let rebuilt = SynapseRouting::build(&elm.config);
-        let official: Vec<u32> = file
-            .i64("param.input_to_synapse_indices")
-            .iter()
-            .map(|&i| i as u32)
-            .collect();
+        let official: Vec<u32> = file.i64("param.input_to_synapse_indices").iter().map(|&i| i as u32).collect();
         assert_eq!(rebuilt.input_of_synapse, official, "{case}");
-        assert_eq!(
-            rebuilt.valid,
-            file.bools("param.valid_indices_mask"),
-            "{case}"
-        );
+        assert_eq!(rebuilt.valid, file.bools("param.valid_indices_mask"), "{case}");
     }
 }

@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub fn fixture(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(relative)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(relative)
 }
 
 /// Every tensor of a safetensors file, as (dtype, shape, raw little-endian bytes).
@@ -18,18 +16,12 @@ pub struct TensorFile {
 impl TensorFile {
     pub fn load(relative: &str) -> Self {
         let path = fixture(relative);
-        let bytes =
-            std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         let st = SafeTensors::deserialize(&bytes).expect("valid safetensors fixture");
         let tensors = st
             .tensors()
             .into_iter()
-            .map(|(name, view)| {
-                (
-                    name,
-                    (view.dtype(), view.shape().to_vec(), view.data().to_vec()),
-                )
-            })
+            .map(|(name, view)| (name, (view.dtype(), view.shape().to_vec(), view.data().to_vec())))
             .collect();
         Self { tensors }
     }
@@ -40,19 +32,10 @@ impl TensorFile {
 
     /// Any numeric tensor converted to f32.
     pub fn f32(&self, name: &str) -> Vec<f32> {
-        let (dtype, _, bytes) = self
-            .tensors
-            .get(name)
-            .unwrap_or_else(|| panic!("fixture has no tensor `{name}`"));
+        let (dtype, _, bytes) = self.tensors.get(name).unwrap_or_else(|| panic!("fixture has no tensor `{name}`"));
         match dtype {
-            Dtype::F32 => bytes
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-                .collect(),
-            Dtype::F64 => bytes
-                .chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32)
-                .collect(),
+            Dtype::F32 => bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect(),
+            Dtype::F64 => bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32).collect(),
             Dtype::I8 => bytes.iter().map(|&b| b as i8 as f32).collect(),
             Dtype::BOOL => bytes.iter().map(|&b| (b != 0) as u8 as f32).collect(),
             other => panic!("tensor `{name}` has dtype {other:?}"),
@@ -62,10 +45,7 @@ impl TensorFile {
     pub fn i64(&self, name: &str) -> Vec<i64> {
         let (dtype, _, bytes) = &self.tensors[name];
         assert_eq!(*dtype, Dtype::I64, "{name}");
-        bytes
-            .chunks_exact(8)
-            .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
-            .collect()
+        bytes.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect()
     }
 
     pub fn bools(&self, name: &str) -> Vec<bool> {

@@ -106,10 +106,7 @@ mod tests {
                 let h = 1e-3f64;
                 let f = |v: f64| act.apply(v as f32) as f64;
                 let numeric = (f(z as f64 + h) - f(z as f64 - h)) / (2.0 * h);
-                assert!(
-                    (numeric - act.derivative(z) as f64).abs() < 1e-3,
-                    "{act:?} at {z}"
-                );
+                assert!((numeric - act.derivative(z) as f64).abs() < 1e-3, "{act:?} at {z}");
             }
         }
     }

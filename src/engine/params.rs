@@ -22,11 +22,7 @@ pub struct ParamSet {
 impl ParamSet {
     /// Adds a parameter and returns its index (models keep the indices of their tensors).
     pub fn push(&mut self, name: &str, value: Tensor, trainable: bool) -> usize {
-        self.params.push(Parameter {
-            name: name.to_string(),
-            value,
-            trainable,
-        });
+        self.params.push(Parameter { name: name.to_string(), value, trainable });
         self.params.len() - 1
     }
 
@@ -64,19 +60,12 @@ impl ParamSet {
 
     /// Number of trainable scalars (the convention of the official PyTorch code).
     pub fn trainable_count(&self) -> usize {
-        self.params
-            .iter()
-            .filter(|p| p.trainable)
-            .map(|p| p.value.len())
-            .sum()
+        self.params.iter().filter(|p| p.trainable).map(|p| p.value.len()).sum()
     }
 
     /// Zero tensors shaped like every parameter (the layout gradients use).
     pub fn zeros_like(&self) -> Vec<Tensor> {
-        self.params
-            .iter()
-            .map(|p| Tensor::zeros(p.value.shape()))
-            .collect()
+        self.params.iter().map(|p| Tensor::zeros(p.value.shape())).collect()
     }
 
     /// Replaces the value of `name`, checking the shape.
@@ -85,10 +74,7 @@ impl ParamSet {
             bail!("no parameter named `{name}`");
         };
         if p.value.shape() != shape {
-            bail!(
-                "parameter `{name}` has shape {:?}, the weights have {shape:?}",
-                p.value.shape()
-            );
+            bail!("parameter `{name}` has shape {:?}, the weights have {shape:?}", p.value.shape());
         }
         p.value = Tensor::from_vec(shape, values)?;
         Ok(())

@@ -34,14 +34,7 @@ impl SparseSequences {
             }
             row_start.push(feature.len());
         }
-        Self {
-            batch,
-            time,
-            features,
-            row_start,
-            feature,
-            value,
-        }
+        Self { batch, time, features, row_start, feature, value }
     }
 
     pub fn nnz(&self) -> usize {
@@ -51,10 +44,7 @@ impl SparseSequences {
     /// Non-zeros of row `r` as (feature, value) pairs.
     pub fn row(&self, r: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
         let span = self.row_start[r]..self.row_start[r + 1];
-        self.feature[span.clone()]
-            .iter()
-            .map(|&i| i as usize)
-            .zip(self.value[span].iter().copied())
+        self.feature[span.clone()].iter().map(|&i| i as usize).zip(self.value[span].iter().copied())
     }
 
     pub fn to_dense(&self) -> Vec<f32> {
@@ -71,12 +61,7 @@ impl SparseSequences {
 /// The input of a sequence model.
 #[derive(Clone, Copy, Debug)]
 pub enum Inputs<'a> {
-    Dense {
-        data: &'a [f32],
-        batch: usize,
-        time: usize,
-        features: usize,
-    },
+    Dense { data: &'a [f32], batch: usize, time: usize, features: usize },
     Sparse(&'a SparseSequences),
 }
 
@@ -87,22 +72,12 @@ impl<'a> Inputs<'a> {
             "input has {} values, not batch {batch} x time {time} x features {features}",
             data.len()
         );
-        Ok(Inputs::Dense {
-            data,
-            batch,
-            time,
-            features,
-        })
+        Ok(Inputs::Dense { data, batch, time, features })
     }
 
     pub fn shape(&self) -> (usize, usize, usize) {
         match self {
-            Inputs::Dense {
-                batch,
-                time,
-                features,
-                ..
-            } => (*batch, *time, *features),
+            Inputs::Dense { batch, time, features, .. } => (*batch, *time, *features),
             Inputs::Sparse(s) => (s.batch, s.time, s.features),
         }
     }

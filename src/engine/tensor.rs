@@ -10,31 +10,18 @@ pub struct Tensor {
 
 impl Tensor {
     pub fn zeros(shape: &[usize]) -> Self {
-        Self {
-            shape: shape.to_vec(),
-            data: vec![0.0; shape.iter().product()],
-        }
+        Self { shape: shape.to_vec(), data: vec![0.0; shape.iter().product()] }
     }
 
     pub fn full(shape: &[usize], value: f32) -> Self {
-        Self {
-            shape: shape.to_vec(),
-            data: vec![value; shape.iter().product()],
-        }
+        Self { shape: shape.to_vec(), data: vec![value; shape.iter().product()] }
     }
 
     /// Wraps `data`; fails when its length does not match the shape.
     pub fn from_vec(shape: &[usize], data: Vec<f32>) -> Result<Self> {
         let expected: usize = shape.iter().product();
-        ensure!(
-            data.len() == expected,
-            "a tensor of shape {shape:?} needs {expected} values, got {}",
-            data.len()
-        );
-        Ok(Self {
-            shape: shape.to_vec(),
-            data,
-        })
+        ensure!(data.len() == expected, "a tensor of shape {shape:?} needs {expected} values, got {}", data.len());
+        Ok(Self { shape: shape.to_vec(), data })
     }
 
     pub fn shape(&self) -> &[usize] {

@@ -121,9 +121,7 @@ mod activation_name {
         match name.as_str() {
             "relu" => Ok(Activation::Relu),
             "silu" => Ok(Activation::Silu),
-            other => Err(serde::de::Error::custom(format!(
-                "unknown mlp_activation `{other}` (expected relu or silu)"
-            ))),
+            other => Err(serde::de::Error::custom(format!("unknown mlp_activation `{other}` (expected relu or silu)"))),
         }
     }
 }
@@ -153,10 +151,8 @@ mod routing_name {
 impl ElmConfig {
     /// A config with the official defaults for the given input and output sizes.
     pub fn new(num_input: usize, num_output: usize) -> Self {
-        serde_json::from_value(
-            serde_json::json!({"num_input": num_input, "num_output": num_output}),
-        )
-        .expect("defaults form a valid config")
+        serde_json::from_value(serde_json::json!({"num_input": num_input, "num_output": num_output}))
+            .expect("defaults form a valid config")
     }
 
     pub fn num_branch(&self) -> usize {
@@ -168,9 +164,7 @@ impl ElmConfig {
     }
 
     pub fn mlp_hidden_size(&self) -> usize {
-        self.mlp_hidden_size
-            .filter(|&h| h > 0)
-            .unwrap_or(2 * self.num_memory)
+        self.mlp_hidden_size.filter(|&h| h > 0).unwrap_or(2 * self.num_memory)
     }
 
     pub fn mlp_input_size(&self) -> usize {

@@ -24,7 +24,7 @@ pub use projection::ProjectionPath;
 pub use routing::SynapseRouting;
 
 use crate::engine::kernels::{add_column_sums, sigmoid};
-use crate::engine::{gemm, Inputs, MatMut, MatRef, ParamSet, Rng, Tensor};
+use crate::engine::{gemm, BufferPool, Inputs, MatMut, MatRef, ParamSet, Rng, Tensor};
 use anyhow::{bail, Result};
 
 /// Indices of the ELM's tensors in its `ParamSet`.
@@ -45,6 +45,8 @@ pub struct Elm {
     pub params: ParamSet,
     pub routing: SynapseRouting,
     ids: ParamIds,
+    /// Activation buffers, reused from step to step (clones share it).
+    pool: BufferPool,
 }
 
 /// Gradients of a scalar loss, aligned with `Elm::params` (zeros for fixed parameters), and the
@@ -67,7 +69,8 @@ struct Derived {
     kappa_lambda: Vec<f32>,
 }
 
-/// What the forward pass keeps for the backward pass.
+/// What the forward pass keeps for the backward pass. Its buffers go back to the model's pool
+/// when it is dropped.
 pub struct ElmForward {
     /// Outputs, (batch, time, num_output).
     pub y: Vec<f32>,
@@ -76,6 +79,15 @@ pub struct ElmForward {
     path: ProjectionPath,
     projection: projection::Saved,
     states: recurrence::States,
+    pool: BufferPool,
+}
+
+impl Drop for ElmForward {
+    fn drop(&mut self) {
+        self.pool.recycle(std::mem::take(&mut self.y));
+        self.projection.recycle(&self.pool);
+        self.states.recycle(&self.pool);
+    }
 }
 
 impl Elm {
@@ -90,17 +102,10 @@ impl Elm {
         let mut mlp = Vec::new();
         let mut fan_in = config.mlp_input_size();
         for layer in 0..=config.mlp_num_layers {
-            let out = if layer == config.mlp_num_layers {
-                dm
-            } else {
-                hidden
-            };
+            let out = if layer == config.mlp_num_layers { dm } else { hidden };
             let (w, b) = linear_init(&mut rng, out, fan_in);
             let name = format!("mlp.network.{}", 2 * layer);
-            mlp.push((
-                params.push(&format!("{name}.weight"), w, true),
-                params.push(&format!("{name}.bias"), b, true),
-            ));
+            mlp.push((params.push(&format!("{name}.weight"), w, true), params.push(&format!("{name}.bias"), b, true)));
             fan_in = out;
         }
         let proto_w_s = params.push(
@@ -112,16 +117,12 @@ impl Elm {
         let w_y = params.push("w_y.weight", wy, true);
         let b_y = params.push("w_y.bias", by, true);
         let tau_s = match config.version {
-            ElmVersion::V1 => params.push(
-                "tau_s",
-                Tensor::full(&[config.num_synapse()], config.tau_s_value as f32),
-                false,
-            ),
-            ElmVersion::V2 => params.push(
-                "tau_b",
-                Tensor::full(&[config.num_branch()], config.tau_s_value as f32),
-                false,
-            ),
+            ElmVersion::V1 => {
+                params.push("tau_s", Tensor::full(&[config.num_synapse()], config.tau_s_value as f32), false)
+            }
+            ElmVersion::V2 => {
+                params.push("tau_b", Tensor::full(&[config.num_branch()], config.tau_s_value as f32), false)
+            }
         };
         let proto_tau_m = params.push(
             "_proto_tau_m",
@@ -129,20 +130,8 @@ impl Elm {
             config.learn_memory_tau,
         );
         let routing = SynapseRouting::build(&config);
-        let ids = ParamIds {
-            mlp,
-            proto_w_s,
-            w_y,
-            b_y,
-            tau_s,
-            proto_tau_m,
-        };
-        Ok(Self {
-            config,
-            params,
-            routing,
-            ids,
-        })
+        let ids = ParamIds { mlp, proto_w_s, w_y, b_y, tau_s, proto_tau_m };
+        Ok(Self { config, params, routing, ids, pool: BufferPool::default() })
     }
 
     /// Trainable scalars, counted as the official PyTorch code counts them.
@@ -155,19 +144,13 @@ impl Elm {
     /// sweep points of Appendix F and the Figure 4 caption: the MLP, 7 per memory unit, and for
     /// Branch-ELM the synapse weights plus 4 (the vanilla ELM's w_s folds into the MLP's weights).
     pub fn param_count_paper_convention(&self) -> usize {
-        let mlp: usize = self
-            .ids
-            .mlp
-            .iter()
-            .map(|&(w, b)| self.params.get(w).len() + self.params.get(b).len())
-            .sum();
+        let mlp: usize = self.ids.mlp.iter().map(|&(w, b)| self.params.get(w).len() + self.params.get(b).len()).sum();
         let memory = 7 * self.config.num_memory;
-        let synapses =
-            if self.config.num_branch.is_some() || self.config.input_to_synapse_routing.is_some() {
-                self.config.num_synapse() + 4
-            } else {
-                0
-            };
+        let synapses = if self.config.num_branch.is_some() || self.config.input_to_synapse_routing.is_some() {
+            self.config.num_synapse() + 4
+        } else {
+            0
+        };
         mlp + memory + synapses
     }
 
@@ -179,20 +162,10 @@ impl Elm {
     pub fn set_routing(&mut self, routing: SynapseRouting) -> Result<()> {
         let n = self.config.num_synapse();
         if routing.input_of_synapse.len() != n || routing.valid.len() != n {
-            bail!(
-                "routing has {} synapses, the model {n}",
-                routing.input_of_synapse.len()
-            );
+            bail!("routing has {} synapses, the model {n}", routing.input_of_synapse.len());
         }
-        if let Some(&bad) = routing
-            .input_of_synapse
-            .iter()
-            .find(|&&i| i as usize >= self.config.num_input)
-        {
-            bail!(
-                "routing sends input {bad} to a synapse, but the model has {} inputs",
-                self.config.num_input
-            );
+        if let Some(&bad) = routing.input_of_synapse.iter().find(|&&i| i as usize >= self.config.num_input) {
+            bail!("routing sends input {bad} to a synapse, but the model has {} inputs", self.config.num_input);
         }
         self.routing = routing;
         Ok(())
@@ -208,54 +181,21 @@ impl Elm {
     fn derived(&self) -> Derived {
         let c = &self.config;
         let dt = c.delta_t as f32;
-        let w_s = self
-            .params
-            .get(self.ids.proto_w_s)
-            .data()
-            .iter()
-            .map(|p| p.max(0.0))
-            .collect();
-        let kappa_s = self
-            .params
-            .get(self.ids.tau_s)
-            .data()
-            .iter()
-            .map(|tau| (-dt / tau.max(1e-6)).exp())
-            .collect();
+        let w_s = self.params.get(self.ids.proto_w_s).data().iter().map(|p| p.max(0.0)).collect();
+        let kappa_s = self.params.get(self.ids.tau_s).data().iter().map(|tau| (-dt / tau.max(1e-6)).exp()).collect();
         let (lo, hi) = (c.memory_tau_min as f32, c.effective_tau_max() as f32);
-        let tau_m: Vec<f32> = self
-            .params
-            .get(self.ids.proto_tau_m)
-            .data()
-            .iter()
-            .map(|&p| (hi - lo) * sigmoid(p) + lo)
-            .collect();
-        let kappa_m: Vec<f32> = tau_m
-            .iter()
-            .map(|tau| (-dt / tau.max(1e-6)).exp())
-            .collect();
+        let tau_m: Vec<f32> =
+            self.params.get(self.ids.proto_tau_m).data().iter().map(|&p| (hi - lo) * sigmoid(p) + lo).collect();
+        let kappa_m: Vec<f32> = tau_m.iter().map(|tau| (-dt / tau.max(1e-6)).exp()).collect();
         let lambda = c.lambda_value as f32;
         let (update_gain, kappa_lambda) = match c.version {
-            ElmVersion::V1 => (
-                kappa_m.iter().map(|k| lambda * (1.0 - k)).collect(),
-                Vec::new(),
-            ),
+            ElmVersion::V1 => (kappa_m.iter().map(|k| lambda * (1.0 - k)).collect(), Vec::new()),
             ElmVersion::V2 => {
-                let kl: Vec<f32> = tau_m
-                    .iter()
-                    .map(|tau| (-dt * lambda / tau.max(1e-6)).exp())
-                    .collect();
+                let kl: Vec<f32> = tau_m.iter().map(|tau| (-dt * lambda / tau.max(1e-6)).exp()).collect();
                 (kl.iter().map(|k| 1.0 - k).collect(), kl)
             }
         };
-        Derived {
-            w_s,
-            kappa_s,
-            tau_m,
-            kappa_m,
-            update_gain,
-            kappa_lambda,
-        }
+        Derived { w_s, kappa_s, tau_m, kappa_m, update_gain, kappa_lambda }
     }
 
     fn check_input(&self, x: &Inputs) -> Result<(usize, usize)> {
@@ -280,14 +220,14 @@ impl Elm {
         let d = self.derived();
         let path = path.unwrap_or_else(|| ProjectionPath::fastest(&d.kappa_s));
         let layer0 = self.params.get(self.ids.mlp[0].0);
-        let (q, projection) =
-            projection::forward(path, &self.config, &self.routing, &d, layer0.data(), x)?;
+        let (q, projection) = projection::forward(path, &self.config, &self.routing, &d, layer0.data(), x, &self.pool)?;
         let mlp = self.mlp_weights();
-        let states = recurrence::forward(&self.config, &mlp, &d, &q, batch, time);
+        let states = recurrence::forward(&self.config, &mlp, &d, &q, batch, time, &self.pool);
+        self.pool.recycle(q);
         // y = M W_y^T + b_y for every (batch, time) row at once.
         let (dm, out) = (self.config.num_memory, self.config.num_output);
         let rows = batch * time;
-        let mut y = vec![0.0; rows * out];
+        let mut y = self.pool.any(rows * out);
         let by = self.params.get(self.ids.b_y).data();
         for row in y.chunks_exact_mut(out) {
             row.copy_from_slice(by);
@@ -299,14 +239,7 @@ impl Elm {
             1.0,
             MatMut::new(&mut y, rows, out),
         );
-        Ok(ElmForward {
-            y,
-            batch,
-            time,
-            path,
-            projection,
-            states,
-        })
+        Ok(ElmForward { y, batch, time, path, projection, states, pool: self.pool.clone() })
     }
 
     /// Gradients of `sum(y * dy)` with respect to every trainable parameter, and to the input
@@ -320,20 +253,12 @@ impl Elm {
     ) -> Result<ElmGradients> {
         let (batch, time) = self.check_input(x)?;
         if (batch, time) != (pass.batch, pass.time) {
-            bail!(
-                "backward got a batch of shape ({batch}, {time}), forward saw ({}, {})",
-                pass.batch,
-                pass.time
-            );
+            bail!("backward got a batch of shape ({batch}, {time}), forward saw ({}, {})", pass.batch, pass.time);
         }
         let (dm, out) = (self.config.num_memory, self.config.num_output);
         let rows = batch * time;
         if dy.len() != rows * out {
-            bail!(
-                "the output gradient has {} values, expected {}",
-                dy.len(),
-                rows * out
-            );
+            bail!("the output gradient has {} values, expected {}", dy.len(), rows * out);
         }
         let d = self.derived();
         let mut grads = self.params.zeros_like();
@@ -347,7 +272,7 @@ impl Elm {
             MatMut::new(grads[self.ids.w_y].data_mut(), out, dm),
         );
         add_column_sums(dy, out, grads[self.ids.b_y].data_mut());
-        let mut memory_grad = vec![0.0; rows * dm];
+        let mut memory_grad = self.pool.any(rows * dm);
         gemm(
             1.0,
             MatRef::new(dy, rows, out),
@@ -357,15 +282,8 @@ impl Elm {
         );
 
         let mlp = self.mlp_weights();
-        let sweep = recurrence::backward(
-            &self.config,
-            &mlp,
-            &d,
-            &pass.states,
-            &memory_grad,
-            batch,
-            time,
-        );
+        let sweep = recurrence::backward(&self.config, &mlp, &d, &pass.states, &memory_grad, batch, time, &self.pool);
+        self.pool.recycle(memory_grad);
         self.mlp_weight_gradients(&pass.states, &sweep, rows, &mut grads);
 
         // Memory time constants: chain rule through kappa_m (and kappa_lambda in v2) to tau_m.
@@ -379,8 +297,7 @@ impl Elm {
                 let tau = d.tau_m[k];
                 let mut dtau = sweep.kappa_m_grad[k] * d.kappa_m[k] * dt / (tau * tau);
                 if c.version == ElmVersion::V2 {
-                    dtau +=
-                        sweep.kappa_lambda_grad[k] * d.kappa_lambda[k] * dt * lambda / (tau * tau);
+                    dtau += sweep.kappa_lambda_grad[k] * d.kappa_lambda[k] * dt * lambda / (tau * tau);
                 }
                 let s = sigmoid(proto[k]);
                 g[k] = dtau * span * s * (1.0 - s);
@@ -399,31 +316,21 @@ impl Elm {
             layer0.data(),
             x,
             &pass.projection,
-            projection::LayerZeroDelta {
-                data: &sweep.delta,
-                width: h0,
-                row_stride: sweep.delta_width,
-            },
+            projection::LayerZeroDelta { data: &sweep.delta, width: h0, row_stride: sweep.delta_width },
             grads[self.ids.mlp[0].0].data_mut(),
             &mut w_s_grad,
             want_input_gradient,
+            &self.pool,
         );
+        self.pool.recycle(sweep.delta);
         // w_s = relu(proto): the gradient passes where proto > 0 (PyTorch's relu backward).
         if self.config.learn_synapse_weights {
             let proto = self.params.get(self.ids.proto_w_s).data();
-            for ((g, w), p) in grads[self.ids.proto_w_s]
-                .data_mut()
-                .iter_mut()
-                .zip(&w_s_grad)
-                .zip(proto)
-            {
+            for ((g, w), p) in grads[self.ids.proto_w_s].data_mut().iter_mut().zip(&w_s_grad).zip(proto) {
                 *g = if *p > 0.0 { *w } else { 0.0 };
             }
         }
-        Ok(ElmGradients {
-            params: grads,
-            x: x_grad,
-        })
+        Ok(ElmGradients { params: grads, x: x_grad })
     }
 
     fn mlp_weights(&self) -> Vec<recurrence::Layer<'_>> {
@@ -470,13 +377,7 @@ impl Elm {
             } else {
                 let prev_offset = offset - inp;
                 let input = MatRef::with_row_stride(&states.post[prev_offset..], rows, inp, width);
-                gemm(
-                    1.0,
-                    delta.t(),
-                    input,
-                    0.0,
-                    MatMut::new(grads[w].data_mut(), out, inp),
-                );
+                gemm(1.0, delta.t(), input, 0.0, MatMut::new(grads[w].data_mut(), out, inp));
             }
             let bias_grad = grads[b].data_mut();
             for row in sweep.delta.chunks_exact(width) {
@@ -491,14 +392,9 @@ impl Elm {
 
 fn linear_init(rng: &mut Rng, out: usize, fan_in: usize) -> (Tensor, Tensor) {
     let bound = 1.0 / (fan_in as f32).sqrt();
-    let w = (0..out * fan_in)
-        .map(|_| rng.uniform(-bound, bound))
-        .collect();
+    let w = (0..out * fan_in).map(|_| rng.uniform(-bound, bound)).collect();
     let b = (0..out).map(|_| rng.uniform(-bound, bound)).collect();
-    (
-        Tensor::from_vec(&[out, fan_in], w).expect("sized"),
-        Tensor::from_vec(&[out], b).expect("sized"),
-    )
+    (Tensor::from_vec(&[out, fan_in], w).expect("sized"), Tensor::from_vec(&[out], b).expect("sized"))
 }
 
 /// tau_m log-spaced in (tau_min + 1e-6, tau_max - 1e-6), mapped through the inverse scaled
@@ -509,11 +405,7 @@ fn initial_proto_tau_m(c: &ElmConfig) -> Vec<f32> {
     let n = c.num_memory;
     (0..n)
         .map(|k| {
-            let e = if n == 1 {
-                a
-            } else {
-                a + (b - a) * k as f64 / (n - 1) as f64
-            };
+            let e = if n == 1 { a } else { a + (b - a) * k as f64 / (n - 1) as f64 };
             let tau = 10f64.powf(e).clamp(lo + 1e-6, hi - 1e-6);
             ((tau - lo) / (hi - tau)).ln() as f32
         })

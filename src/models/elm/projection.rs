@@ -16,7 +16,7 @@ use super::config::{ElmConfig, ElmVersion};
 use super::routing::SynapseRouting;
 use super::Derived;
 use crate::engine::kernels::axpy;
-use crate::engine::{gemm, Inputs, MatMut, MatRef};
+use crate::engine::{gemm, BufferPool, Inputs, MatMut, MatRef};
 use anyhow::Result;
 use rayon::prelude::*;
 use std::borrow::Cow;
@@ -45,6 +45,15 @@ pub enum Saved {
     Folded { folded: Vec<f32> },
     /// The branch sums u_t, (B, T, branches).
     Traces { branch_input: Vec<f32> },
+}
+
+impl Saved {
+    pub fn recycle(&mut self, pool: &BufferPool) {
+        match self {
+            Saved::Folded { folded } => pool.recycle(std::mem::take(folded)),
+            Saved::Traces { branch_input } => pool.recycle(std::mem::take(branch_input)),
+        }
+    }
 }
 
 /// Layer 0's pre-activation gradients: `width` columns of rows `row_stride` apart.
@@ -105,29 +114,26 @@ pub fn forward(
     d: &Derived,
     w0: &[f32],
     x: &Inputs,
+    pool: &BufferPool,
 ) -> Result<(Vec<f32>, Saved)> {
     let n = dims(config, w0, x);
     let rows = n.batch * n.time;
-    let mut q = vec![0.0; rows * n.units];
+    // The sparse projection accumulates into q; the GEMMs overwrite it.
+    let mut q = if matches!((path, x), (ProjectionPath::Folded, Inputs::Sparse(_))) {
+        pool.zeros(rows * n.units)
+    } else {
+        pool.any(rows * n.units)
+    };
     match path {
         ProjectionPath::Folded => {
             // E[i] = sum over synapses j fed by input i of w_s[j] * W0_u[:, branch(j)].
             let wt = branch_weights_transposed(w0, &n);
-            let mut folded = vec![0.0; n.inputs * n.units];
-            for (j, (&input, &valid)) in routing
-                .input_of_synapse
-                .iter()
-                .zip(&routing.valid)
-                .enumerate()
-            {
+            let mut folded = pool.zeros(n.inputs * n.units);
+            for (j, (&input, &valid)) in routing.input_of_synapse.iter().zip(&routing.valid).enumerate() {
                 if valid {
                     let b = j / n.per_branch;
                     let i = input as usize;
-                    axpy(
-                        d.w_s[j],
-                        &wt[b * n.units..(b + 1) * n.units],
-                        &mut folded[i * n.units..(i + 1) * n.units],
-                    );
+                    axpy(d.w_s[j], &wt[b * n.units..(b + 1) * n.units], &mut folded[i * n.units..(i + 1) * n.units]);
                 }
             }
             match x {
@@ -160,15 +166,12 @@ pub fn forward(
         }
         ProjectionPath::Traces => {
             let x = dense_input(x);
-            let mut branch_input = vec![0.0; rows * n.branches];
+            let mut branch_input = pool.any(rows * n.branches);
             if n.time > 0 {
-                branch_input
-                    .par_chunks_mut(n.time * n.branches)
-                    .enumerate()
-                    .for_each(|(b, u)| {
-                        let xs = &x[b * n.time * n.inputs..(b + 1) * n.time * n.inputs];
-                        run_traces(config.version, routing, d, &n, xs, u);
-                    });
+                branch_input.par_chunks_mut(n.time * n.branches).enumerate().for_each(|(b, u)| {
+                    let xs = &x[b * n.time * n.inputs..(b + 1) * n.time * n.inputs];
+                    run_traces(config.version, routing, d, &n, xs, u);
+                });
             }
             gemm(
                 1.0,
@@ -183,14 +186,7 @@ pub fn forward(
 }
 
 /// One sample's branch sums u_t over all steps, with the official order of operations.
-fn run_traces(
-    version: ElmVersion,
-    routing: &SynapseRouting,
-    d: &Derived,
-    n: &Dims,
-    xs: &[f32],
-    u: &mut [f32],
-) {
+fn run_traces(version: ElmVersion, routing: &SynapseRouting, d: &Derived, n: &Dims, xs: &[f32], u: &mut [f32]) {
     let routed = |x_t: &[f32], j: usize| {
         if routing.valid[j] {
             x_t[routing.input_of_synapse[j] as usize]
@@ -216,9 +212,8 @@ fn run_traces(
             for t in 0..n.time {
                 let x_t = &xs[t * n.inputs..(t + 1) * n.inputs];
                 for b in 0..n.branches {
-                    let drive: f32 = (b * n.per_branch..(b + 1) * n.per_branch)
-                        .map(|j| d.w_s[j] * routed(x_t, j))
-                        .sum();
+                    let drive: f32 =
+                        (b * n.per_branch..(b + 1) * n.per_branch).map(|j| d.w_s[j] * routed(x_t, j)).sum();
                     trace[b] = d.kappa_s[b] * trace[b] + drive;
                 }
                 u[t * n.branches..(t + 1) * n.branches].copy_from_slice(&trace);
@@ -242,6 +237,7 @@ pub fn backward(
     w0_grad: &mut [f32],
     w_s_grad: &mut [f32],
     want_input_gradient: bool,
+    pool: &BufferPool,
 ) -> Option<Vec<f32>> {
     let n = dims(config, w0, x);
     let rows = n.batch * n.time;
@@ -249,11 +245,10 @@ pub fn backward(
     match (path, saved) {
         (ProjectionPath::Folded, Saved::Folded { folded }) => {
             // G_t = delta_t + kappa G_{t+1}: the adjoint of the forward filter.
-            let mut g = vec![0.0; rows * n.units];
+            let mut g = pool.any(rows * n.units);
             for r in 0..rows {
-                g[r * n.units..(r + 1) * n.units].copy_from_slice(
-                    &delta0.data[r * delta0.row_stride..r * delta0.row_stride + n.units],
-                );
+                g[r * n.units..(r + 1) * n.units]
+                    .copy_from_slice(&delta0.data[r * delta0.row_stride..r * delta0.row_stride + n.units]);
             }
             let kappa = d.kappa_s[0];
             if n.time > 0 {
@@ -265,7 +260,7 @@ pub fn backward(
                 });
             }
             // dE = X^T G, paying only for non-zeros when the input is sparse.
-            let mut folded_grad = vec![0.0; n.inputs * n.units];
+            let mut folded_grad = pool.zeros(n.inputs * n.units);
             match x {
                 Inputs::Sparse(s) => {
                     for r in 0..rows {
@@ -289,35 +284,23 @@ pub fn backward(
             // Unfold: E[i] collected w_s[j] * W0_u[:, branch(j)] for synapses j fed by input i.
             let wt = branch_weights_transposed(w0, &n);
             let mut wt_grad = vec![0.0; n.branches * n.units];
-            for (j, (&input, &valid)) in routing
-                .input_of_synapse
-                .iter()
-                .zip(&routing.valid)
-                .enumerate()
-            {
+            for (j, (&input, &valid)) in routing.input_of_synapse.iter().zip(&routing.valid).enumerate() {
                 if !valid {
                     w_s_grad[j] = 0.0;
                     continue;
                 }
                 let b = j / n.per_branch;
                 let e_grad = &folded_grad[input as usize * n.units..(input as usize + 1) * n.units];
-                axpy(
-                    d.w_s[j],
-                    e_grad,
-                    &mut wt_grad[b * n.units..(b + 1) * n.units],
-                );
-                w_s_grad[j] = wt[b * n.units..(b + 1) * n.units]
-                    .iter()
-                    .zip(e_grad)
-                    .map(|(a, b)| a * b)
-                    .sum();
+                axpy(d.w_s[j], e_grad, &mut wt_grad[b * n.units..(b + 1) * n.units]);
+                w_s_grad[j] = wt[b * n.units..(b + 1) * n.units].iter().zip(e_grad).map(|(a, b)| a * b).sum();
             }
             for o in 0..n.units {
                 for b in 0..n.branches {
                     w0_grad[o * n.w0_row + b] = wt_grad[b * n.units + o];
                 }
             }
-            want_input_gradient.then(|| {
+            pool.recycle(folded_grad);
+            let dx = want_input_gradient.then(|| {
                 let mut dx = vec![0.0; rows * n.inputs];
                 gemm(
                     1.0,
@@ -327,7 +310,9 @@ pub fn backward(
                     MatMut::new(&mut dx, rows, n.inputs),
                 );
                 dx
-            })
+            });
+            pool.recycle(g);
+            dx
         }
         (ProjectionPath::Traces, Saved::Traces { branch_input }) => {
             // dW0_u = delta^T U and dU = delta W0_u, as GEMMs over all rows.
@@ -338,7 +323,7 @@ pub fn backward(
                 0.0,
                 MatMut::with_row_stride(w0_grad, n.units, n.branches, n.w0_row),
             );
-            let mut branch_grad = vec![0.0; rows * n.branches];
+            let mut branch_grad = pool.any(rows * n.branches);
             gemm(
                 1.0,
                 delta,
@@ -349,40 +334,27 @@ pub fn backward(
             let x = dense_input(x);
             let syn = routing.valid.len();
             let mut w_parts = vec![0.0f32; n.batch * syn];
-            let mut dx = vec![
-                0.0f32;
-                if want_input_gradient {
-                    rows * n.inputs
-                } else {
-                    0
-                }
-            ];
-            let dx_chunk = if want_input_gradient {
-                n.time * n.inputs
-            } else {
-                0
-            };
+            let mut dx = vec![0.0f32; if want_input_gradient { rows * n.inputs } else { 0 }];
+            let dx_chunk = if want_input_gradient { n.time * n.inputs } else { 0 };
             if n.time > 0 {
                 let mut dx_chunks: Vec<&mut [f32]> = if want_input_gradient {
                     dx.chunks_mut(dx_chunk).collect()
                 } else {
                     (0..n.batch).map(|_| &mut [][..]).collect()
                 };
-                w_parts
-                    .par_chunks_mut(syn)
-                    .zip(dx_chunks.par_iter_mut())
-                    .enumerate()
-                    .for_each(|(b, (w_part, dx_b))| {
+                w_parts.par_chunks_mut(syn).zip(dx_chunks.par_iter_mut()).enumerate().for_each(
+                    |(b, (w_part, dx_b))| {
                         let xs = &x[b * n.time * n.inputs..(b + 1) * n.time * n.inputs];
-                        let ug =
-                            &branch_grad[b * n.time * n.branches..(b + 1) * n.time * n.branches];
+                        let ug = &branch_grad[b * n.time * n.branches..(b + 1) * n.time * n.branches];
                         reverse_traces(config.version, routing, d, &n, xs, ug, w_part, dx_b);
-                    });
+                    },
+                );
             }
             w_s_grad.fill(0.0);
             for part in w_parts.chunks_exact(syn) {
                 axpy(1.0, part, w_s_grad);
             }
+            pool.recycle(branch_grad);
             want_input_gradient.then_some(dx)
         }
         _ => unreachable!("forward and backward ran different projection paths"),

@@ -1,16 +1,23 @@
 //! The sequential part of the ELM: the d_m-sized memory recurrence through the MLP, step by
-//! step, one sample per rayon task. The input projection of layer 0 arrives precomputed for all
-//! steps (`q`), so each step costs only the memory columns of layer 0 and the deeper layers.
+//! step. The input projection of layer 0 arrives precomputed for all steps (`q`), so each step
+//! costs only the memory columns of layer 0 and the deeper layers.
 //!
-//! Samples are independent, so parallelising over them changes no arithmetic: results do not
-//! depend on the thread count. Per-sample partial sums are reduced in sample order.
+//! A rayon task steps a group of `GROUP` samples together: each weight row is loaded once per
+//! step and applied to every sample of the group while it sits in L1 (one sample at a time would
+//! stream all weights from L2 for each sample, and that bandwidth, not arithmetic, bounds the
+//! step). Samples never mix, and groups are fixed, not sized by the thread count, so results do
+//! not depend on the thread count. Per-sample partial sums are reduced in sample order.
 
 use super::config::{ElmConfig, ElmVersion};
 use super::Derived;
-use crate::engine::kernels::{
-    add_rows_scaled, axpy, transpose_into, CUSTOM_TANH_SCALE, CUSTOM_TANH_SLOPE,
-};
+use crate::engine::group_matmul::{group_matmul, GroupProduct};
+use crate::engine::kernels::transpose_into;
+use crate::engine::kernels::{axpy, CUSTOM_TANH_SCALE, CUSTOM_TANH_SLOPE};
+use crate::engine::BufferPool;
 use rayon::prelude::*;
+
+/// Samples stepped together by one task.
+const GROUP: usize = 4;
 
 /// One MLP layer: row-major weight (out, inp) and bias (out).
 pub struct Layer<'a> {
@@ -30,6 +37,14 @@ pub struct States {
     pub pre: Vec<f32>,
     /// Hidden activations side by side, and tanh(2/3 z) for the last layer, (B, T, width).
     pub post: Vec<f32>,
+}
+
+impl States {
+    pub fn recycle(&mut self, pool: &BufferPool) {
+        for v in [&mut self.memory, &mut self.memory_input, &mut self.pre, &mut self.post] {
+            pool.recycle(std::mem::take(v));
+        }
+    }
 }
 
 /// What the reverse sweep produces.
@@ -58,16 +73,11 @@ fn shapes(config: &ElmConfig, layers: &[Layer]) -> Shapes {
         offsets.push(width);
         width += layer.out;
     }
-    Shapes {
-        num_branch: config.num_branch(),
-        dm: config.num_memory,
-        width,
-        offsets,
-    }
+    Shapes { num_branch: config.num_branch(), dm: config.num_memory, width, offsets }
 }
 
-/// Layer weights transposed to (inp, out), so that a step is a sum of scaled rows. For layer 0
-/// only its memory columns: (d_m, out).
+/// Layer weights transposed to (inp, out), so that a step multiplies rows by a matrix whose rows
+/// are contiguous. For layer 0 only its memory columns: (d_m, out).
 fn transposed(layers: &[Layer], s: &Shapes) -> Vec<Vec<f32>> {
     layers
         .iter()
@@ -90,6 +100,7 @@ fn transposed(layers: &[Layer], s: &Shapes) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// Every element of the state buffers is written, so they come from the pool unzeroed.
 pub fn forward(
     config: &ElmConfig,
     layers: &[Layer],
@@ -97,72 +108,89 @@ pub fn forward(
     q: &[f32],
     batch: usize,
     time: usize,
+    pool: &BufferPool,
 ) -> States {
     let s = shapes(config, layers);
-    let (dm, width) = (s.dm, s.width);
+    let dm = s.dm;
+    let width = s.width;
     let h0 = layers[0].out;
+    let wt = transposed(layers, &s);
     let act = config.mlp_activation;
     let last = layers.len() - 1;
-    let wt = transposed(layers, &s);
     let mut st = States {
-        memory: vec![0.0; batch * time * dm],
-        memory_input: vec![0.0; batch * time * dm],
-        pre: vec![0.0; batch * time * width],
-        post: vec![0.0; batch * time * width],
+        memory: pool.any(batch * time * dm),
+        memory_input: pool.any(batch * time * dm),
+        pre: pool.any(batch * time * width),
+        post: pool.any(batch * time * width),
     };
     if time == 0 {
         return st;
     }
     st.memory
-        .par_chunks_mut(time * dm)
-        .zip(st.memory_input.par_chunks_mut(time * dm))
-        .zip(st.pre.par_chunks_mut(time * width))
-        .zip(st.post.par_chunks_mut(time * width))
-        .zip(q.par_chunks(time * h0))
+        .par_chunks_mut(GROUP * time * dm)
+        .zip(st.memory_input.par_chunks_mut(GROUP * time * dm))
+        .zip(st.pre.par_chunks_mut(GROUP * time * width))
+        .zip(st.post.par_chunks_mut(GROUP * time * width))
+        .zip(q.par_chunks(GROUP * time * h0))
         .for_each(|((((memory, memory_input), pre), post), q)| {
-            let mut m_prev = vec![0.0f32; dm];
+            let n = memory.len() / (time * dm);
+            // Offsets of sample `i` at step `t` in the group's buffers.
+            let at_m = |i: usize, t: usize| (i * time + t) * dm;
+            let at_w = |i: usize, t: usize| (i * time + t) * width;
             for t in 0..time {
-                let v = &mut memory_input[t * dm..(t + 1) * dm];
-                for k in 0..dm {
-                    v[k] = d.kappa_m[k] * m_prev[k];
+                for i in 0..n {
+                    for k in 0..dm {
+                        let m_prev = if t > 0 { memory[at_m(i, t - 1) + k] } else { 0.0 };
+                        memory_input[at_m(i, t) + k] = d.kappa_m[k] * m_prev;
+                    }
                 }
-                let pre_t = &mut pre[t * width..(t + 1) * width];
-                let post_t = &mut post[t * width..(t + 1) * width];
                 for (l, layer) in layers.iter().enumerate() {
                     let off = s.offsets[l];
-                    let z = &mut pre_t[off..off + layer.out];
-                    z.copy_from_slice(layer.bias);
-                    if l == 0 {
-                        axpy(1.0, &q[t * h0..(t + 1) * h0], z);
-                        add_rows_scaled(v, &wt[0], z);
-                    } else {
-                        let prev = s.offsets[l - 1];
-                        add_rows_scaled(&post_t[prev..prev + layer.inp], &wt[l], z);
-                    }
-                    let a = &mut post_t[off..off + layer.out];
-                    if l == last {
-                        for (a, z) in a.iter_mut().zip(z.iter()) {
-                            *a = (CUSTOM_TANH_SLOPE * z).tanh();
+                    for i in 0..n {
+                        let z = &mut pre[at_w(i, t) + off..at_w(i, t) + off + layer.out];
+                        z.copy_from_slice(layer.bias);
+                        if l == 0 {
+                            axpy(1.0, &q[(i * time + t) * h0..(i * time + t + 1) * h0], z);
                         }
+                    }
+                    // Z (group x out) += input (group x inp) * W^T, on the group's rows at step t.
+                    let (input, a_stride) = if l == 0 {
+                        (&memory_input[at_m(0, t)..], time * dm)
                     } else {
-                        for (a, z) in a.iter_mut().zip(z.iter()) {
-                            *a = act.apply(*z);
+                        (&post[at_w(0, t) + s.offsets[l - 1]..], time * width)
+                    };
+                    let k = if l == 0 { dm } else { layer.inp };
+                    let product = GroupProduct {
+                        rows: n,
+                        k,
+                        n: layer.out,
+                        a_stride,
+                        w_stride: layer.out,
+                        out_stride: time * width,
+                    };
+                    group_matmul(product, input, &wt[l], &mut pre[at_w(0, t) + off..]);
+                    for i in 0..n {
+                        let base = at_w(i, t) + off;
+                        for u in base..base + layer.out {
+                            post[u] = if l == last { (CUSTOM_TANH_SLOPE * pre[u]).tanh() } else { act.apply(pre[u]) };
                         }
                     }
                 }
-                let th = &post_t[s.offsets[last]..];
-                let m = &mut memory[t * dm..(t + 1) * dm];
-                for k in 0..dm {
-                    m[k] =
-                        d.kappa_m[k] * m_prev[k] + d.update_gain[k] * (CUSTOM_TANH_SCALE * th[k]);
+                for i in 0..n {
+                    let th = at_w(i, t) + s.offsets[last];
+                    for k in 0..dm {
+                        let m_prev = if t > 0 { memory[at_m(i, t - 1) + k] } else { 0.0 };
+                        memory[at_m(i, t) + k] =
+                            d.kappa_m[k] * m_prev + d.update_gain[k] * (CUSTOM_TANH_SCALE * post[th + k]);
+                    }
                 }
-                m_prev.copy_from_slice(m);
             }
         });
     st
 }
 
 /// The reverse sweep. `memory_grad` is d loss / d m_t from the readout, (B, T, d_m).
+#[allow(clippy::too_many_arguments)]
 pub fn backward(
     config: &ElmConfig,
     layers: &[Layer],
@@ -171,6 +199,7 @@ pub fn backward(
     memory_grad: &[f32],
     batch: usize,
     time: usize,
+    pool: &BufferPool,
 ) -> Sweep {
     let s = shapes(config, layers);
     let (dm, width, nb) = (s.dm, s.width, s.num_branch);
@@ -179,79 +208,97 @@ pub fn backward(
     let learn_tau = config.learn_memory_tau;
     let lambda = config.lambda_value as f32;
     let max_inp = layers.iter().map(|l| l.inp).max().unwrap_or(0);
-    let mut delta = vec![0.0; batch * time * width];
+    // Every element of delta is written in the sweep.
+    let mut delta = pool.any(batch * time * width);
     // Per-sample d/d kappa_m and d/d kappa_lambda, reduced in sample order afterwards.
     let mut kappa_parts = vec![0.0f32; batch * 2 * dm];
     if time > 0 {
         delta
-            .par_chunks_mut(time * width)
-            .zip(kappa_parts.par_chunks_mut(2 * dm))
+            .par_chunks_mut(GROUP * time * width)
+            .zip(kappa_parts.par_chunks_mut(GROUP * 2 * dm))
             .enumerate()
-            .for_each(|(b, (delta, kappa_part))| {
-                let memory = &st.memory[b * time * dm..(b + 1) * time * dm];
-                let pre = &st.pre[b * time * width..(b + 1) * time * width];
-                let post = &st.post[b * time * width..(b + 1) * time * width];
-                let m_grad = &memory_grad[b * time * dm..(b + 1) * time * dm];
-                let (dkm, dkl) = kappa_part.split_at_mut(dm);
-                let mut carry = vec![0.0f32; dm];
-                let mut gm = vec![0.0f32; dm];
-                let mut through_mlp = vec![0.0f32; dm];
-                let mut dpost = vec![0.0f32; max_inp];
+            .for_each(|(group, (delta, kappa_part))| {
+                let n = delta.len() / (time * width);
+                let first = group * GROUP;
+                let memory = &st.memory[first * time * dm..(first + n) * time * dm];
+                let pre = &st.pre[first * time * width..(first + n) * time * width];
+                let post = &st.post[first * time * width..(first + n) * time * width];
+                let m_grad = &memory_grad[first * time * dm..(first + n) * time * dm];
+                let at_m = |i: usize, t: usize| (i * time + t) * dm;
+                let at_w = |i: usize, t: usize| (i * time + t) * width;
+                // Per sample: the gradient carried to m_{t-1}, d loss / d m_t, and scratch.
+                let mut carry = vec![0.0f32; n * dm];
+                let mut gm = vec![0.0f32; n * dm];
+                let mut through_mlp = vec![0.0f32; n * dm];
+                let mut dpost = vec![0.0f32; n * max_inp];
+                let off_last = s.offsets[last];
                 for t in (0..time).rev() {
-                    let pre_t = &pre[t * width..(t + 1) * width];
-                    let post_t = &post[t * width..(t + 1) * width];
-                    let delta_t = &mut delta[t * width..(t + 1) * width];
-                    for k in 0..dm {
-                        gm[k] = m_grad[t * dm + k] + carry[k];
-                    }
-                    // Through dm_t = 1.7159 tanh(2/3 z): d/dz = 1.7159 * 2/3 * (1 - tanh^2).
-                    let off_last = s.offsets[last];
-                    let th = &post_t[off_last..off_last + dm];
-                    for k in 0..dm {
-                        delta_t[off_last + k] = gm[k]
-                            * d.update_gain[k]
-                            * CUSTOM_TANH_SCALE
-                            * CUSTOM_TANH_SLOPE
-                            * (1.0 - th[k] * th[k]);
+                    for i in 0..n {
+                        for k in 0..dm {
+                            gm[i * dm + k] = m_grad[at_m(i, t) + k] + carry[i * dm + k];
+                        }
+                        // Through dm_t = 1.7159 tanh(2/3 z): d/dz = 1.7159 * 2/3 * (1 - tanh^2).
+                        let base = at_w(i, t) + off_last;
+                        for k in 0..dm {
+                            let th = post[base + k];
+                            delta[base + k] = gm[i * dm + k]
+                                * d.update_gain[k]
+                                * CUSTOM_TANH_SCALE
+                                * CUSTOM_TANH_SLOPE
+                                * (1.0 - th * th);
+                        }
                     }
                     // Down the hidden layers: delta_{l-1} = (W_l^T delta_l) * act'(z_{l-1}).
                     for l in (1..layers.len()).rev() {
                         let layer = &layers[l];
                         let (off, prev) = (s.offsets[l], s.offsets[l - 1]);
-                        let dp = &mut dpost[..layer.inp];
-                        dp.fill(0.0);
-                        add_rows_scaled(&delta_t[off..off + layer.out], layer.weight, dp);
-                        for (i, g) in dp.iter().enumerate() {
-                            delta_t[prev + i] = g * act.derivative(pre_t[prev + i]);
-                        }
-                    }
-                    // Layer 0's memory columns: d loss / d (kappa_m * m_{t-1}).
-                    through_mlp.fill(0.0);
-                    let layer0 = &layers[0];
-                    for o in 0..layer0.out {
-                        let g = delta_t[o];
-                        if g != 0.0 {
-                            axpy(
-                                g,
-                                &layer0.weight[o * layer0.inp + nb..o * layer0.inp + nb + dm],
-                                &mut through_mlp,
-                            );
-                        }
-                    }
-                    if learn_tau {
-                        let th = &post_t[off_last..off_last + dm];
-                        for k in 0..dm {
-                            let m_prev = if t > 0 { memory[(t - 1) * dm + k] } else { 0.0 };
-                            let update = CUSTOM_TANH_SCALE * th[k];
-                            dkm[k] += (gm[k] + through_mlp[k]) * m_prev;
-                            match config.version {
-                                ElmVersion::V1 => dkm[k] -= gm[k] * lambda * update,
-                                ElmVersion::V2 => dkl[k] -= gm[k] * update,
+                        dpost.fill(0.0);
+                        let product = GroupProduct {
+                            rows: n,
+                            k: layer.out,
+                            n: layer.inp,
+                            a_stride: time * width,
+                            w_stride: layer.inp,
+                            out_stride: max_inp,
+                        };
+                        group_matmul(product, &delta[at_w(0, t) + off..], layer.weight, &mut dpost);
+                        for i in 0..n {
+                            let base = at_w(i, t) + prev;
+                            for u in 0..layer.inp {
+                                delta[base + u] = dpost[i * max_inp + u] * act.derivative(pre[base + u]);
                             }
                         }
                     }
-                    for k in 0..dm {
-                        carry[k] = d.kappa_m[k] * (gm[k] + through_mlp[k]);
+                    // Layer 0's memory columns: d loss / d (kappa_m * m_{t-1}).
+                    let layer0 = &layers[0];
+                    through_mlp.fill(0.0);
+                    let product = GroupProduct {
+                        rows: n,
+                        k: layer0.out,
+                        n: dm,
+                        a_stride: time * width,
+                        w_stride: layer0.inp,
+                        out_stride: dm,
+                    };
+                    group_matmul(product, &delta[at_w(0, t)..], &layer0.weight[nb..], &mut through_mlp);
+                    for i in 0..n {
+                        if learn_tau {
+                            let (dkm, dkl) = kappa_part[i * 2 * dm..(i + 1) * 2 * dm].split_at_mut(dm);
+                            let th = at_w(i, t) + off_last;
+                            for k in 0..dm {
+                                let m_prev = if t > 0 { memory[at_m(i, t - 1) + k] } else { 0.0 };
+                                let update = CUSTOM_TANH_SCALE * post[th + k];
+                                let g = gm[i * dm + k];
+                                dkm[k] += (g + through_mlp[i * dm + k]) * m_prev;
+                                match config.version {
+                                    ElmVersion::V1 => dkm[k] -= g * lambda * update,
+                                    ElmVersion::V2 => dkl[k] -= g * update,
+                                }
+                            }
+                        }
+                        for k in 0..dm {
+                            carry[i * dm + k] = d.kappa_m[k] * (gm[i * dm + k] + through_mlp[i * dm + k]);
+                        }
                     }
                 }
             });
@@ -262,10 +309,5 @@ pub fn backward(
         axpy(1.0, &part[..dm], &mut kappa_m_grad);
         axpy(1.0, &part[dm..], &mut kappa_lambda_grad);
     }
-    Sweep {
-        delta,
-        delta_width: width,
-        kappa_m_grad,
-        kappa_lambda_grad,
-    }
+    Sweep { delta, delta_width: width, kappa_m_grad, kappa_lambda_grad }
 }

@@ -17,36 +17,19 @@ impl SynapseRouting {
         let num_input = config.num_input;
         let num_synapse = config.num_synapse();
         match config.input_to_synapse_routing {
-            None => Self {
-                input_of_synapse: (0..num_synapse as u32).collect(),
-                valid: vec![true; num_synapse],
-            },
+            None => Self { input_of_synapse: (0..num_synapse as u32).collect(), valid: vec![true; num_synapse] },
             Some(RoutingKind::Random) => {
                 let mut rng = Rng::new(config.routing_seed);
-                let input_of_synapse = (0..num_synapse)
-                    .map(|_| rng.below(num_input as u64) as u32)
-                    .collect();
-                Self {
-                    input_of_synapse,
-                    valid: vec![true; num_synapse],
-                }
+                let input_of_synapse = (0..num_synapse).map(|_| rng.below(num_input as u64) as u32).collect();
+                Self { input_of_synapse, valid: vec![true; num_synapse] }
             }
-            Some(RoutingKind::Neuronio) => neuronio(
-                num_input,
-                config.num_branch(),
-                config.num_synapse_per_branch,
-            ),
+            Some(RoutingKind::Neuronio) => neuronio(num_input, config.num_branch(), config.num_synapse_per_branch),
         }
     }
 
     /// Whether every synapse reads its own input in order (the vanilla ELM).
     pub fn is_identity(&self) -> bool {
-        self.valid.iter().all(|&v| v)
-            && self
-                .input_of_synapse
-                .iter()
-                .enumerate()
-                .all(|(j, &i)| i as usize == j)
+        self.valid.iter().all(|&v| v) && self.input_of_synapse.iter().enumerate().all(|(j, &i)| i as usize == j)
     }
 }
 
@@ -67,10 +50,7 @@ fn neuronio(num_input: usize, num_branch: usize, per_branch: usize) -> SynapseRo
             input_of_synapse.push(interlocked(position.min(num_input - 1)) as u32);
         }
     }
-    SynapseRouting {
-        input_of_synapse,
-        valid,
-    }
+    SynapseRouting { input_of_synapse, valid }
 }
 
 #[cfg(test)]
@@ -83,9 +63,6 @@ mod tests {
         // inputs 0 3 1 4 2 5; stride ceil(6/2) = 3; windows [0..4) and [3..7) with 6 masked.
         let r = neuronio(6, 2, 4);
         assert_eq!(r.input_of_synapse, vec![0, 3, 1, 4, 4, 2, 5, 5]);
-        assert_eq!(
-            r.valid,
-            vec![true, true, true, true, true, true, true, false]
-        );
+        assert_eq!(r.valid, vec![true, true, true, true, true, true, true, false]);
     }
 }
