@@ -15,3 +15,6 @@ pub mod overrides;
 pub mod pickle;
 pub mod train;
 pub mod weights;
+
+/// Datasets the harness can fetch or read, with a one-line description (filled in as readers land).
+pub const DATASETS: &[(&str, &str)] = &[];

@@ -1,5 +1,6 @@
 //! All integration tests compile into this one binary (a link costs minutes on a 2-core machine).
 
+mod bad_input;
 mod checkpoint;
 mod elm_determinism;
 mod elm_gradcheck;

@@ -2,9 +2,14 @@
 //!
 //! The crate was chosen by the criterion benchmark in `benches/gemm_choice.rs` on the shapes ELM
 //! needs (README, design notes): `gemm` beat `matrixmultiply` on all of them, by 1.1x to 2x. Both
-//! take arbitrary row and column strides, so a transpose is a view, never a copy. It is called
-//! single-threaded: parallelism lives one level up (rayon over the batch), and a single-threaded
-//! GEMM has a fixed reduction order, so results do not depend on the thread count.
+//! take arbitrary row and column strides, so a transpose is a view, never a copy.
+//!
+//! Large products are split into fixed blocks of output rows, each computed by a single-threaded
+//! GEMM, and the blocks run in parallel. The split depends only on the shape, never on the thread
+//! count, so every output element is summed in the same order whatever the thread count: a seed
+//! reproduces bit for bit.
+
+use rayon::prelude::*;
 
 /// A read-only strided matrix view.
 #[derive(Clone, Copy)]
@@ -70,9 +75,37 @@ impl<'a> MatMut<'a> {
     }
 }
 
+/// Output rows per parallel block.
+const ROW_BLOCK: usize = 64;
+/// Multiply-adds below which a product runs as one block (parallel overhead would dominate).
+const PARALLEL_MIN_WORK: usize = 1 << 21;
+
+impl<'a> MatRef<'a> {
+    /// Rows `first..first + count` as a view.
+    fn row_range(self, first: usize, count: usize) -> Self {
+        Self { data: &self.data[first * self.row_stride..], rows: count, ..self }
+    }
+}
+
 /// `c = alpha * a * b + beta * c`. With `beta == 0` the old contents of `c` are ignored
 /// (even NaN), as in BLAS.
 pub fn gemm(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: MatMut) {
+    assert_eq!(a.cols, b.rows, "gemm inner dimensions");
+    assert_eq!(a.rows, c.rows, "gemm output rows");
+    assert_eq!(b.cols, c.cols, "gemm output columns");
+    if c.rows <= ROW_BLOCK || c.rows * c.cols * a.cols < PARALLEL_MIN_WORK {
+        return gemm_serial(alpha, a, b, beta, c);
+    }
+    let (rows, cols, row_stride) = (c.rows, c.cols, c.row_stride);
+    c.data.par_chunks_mut(ROW_BLOCK * row_stride).enumerate().for_each(|(block, chunk)| {
+        let first = block * ROW_BLOCK;
+        let count = ROW_BLOCK.min(rows - first);
+        let out = MatMut::with_row_stride(chunk, count, cols, row_stride);
+        gemm_serial(alpha, a.row_range(first, count), b, beta, out);
+    });
+}
+
+fn gemm_serial(alpha: f32, a: MatRef, b: MatRef, beta: f32, c: MatMut) {
     assert_eq!(a.cols, b.rows, "gemm inner dimensions");
     assert_eq!(a.rows, c.rows, "gemm output rows");
     assert_eq!(b.cols, c.cols, "gemm output columns");
@@ -125,6 +158,16 @@ mod tests {
         let mut out = [1.0, 1.0, 9.0, 1.0, 1.0, 9.0];
         gemm(2.0, MatRef::new(&a, 2, 2), MatRef::new(&eye, 2, 2), 1.0, MatMut::with_row_stride(&mut out, 2, 2, 3));
         assert_eq!(out, [3.0, 5.0, 9.0, 7.0, 9.0, 9.0]);
+        // A product large enough to run in parallel blocks equals the naive sum.
+        let (m, k, n) = (300, 90, 120);
+        let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 - 3.0).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 - 2.0).collect();
+        let mut big = vec![0.0; m * n];
+        gemm(1.0, MatRef::new(&a, m, k), MatRef::new(&b, k, n), 0.0, MatMut::new(&mut big, m, n));
+        for (r, c) in [(0, 0), (65, 7), (299, 119), (128, 64)] {
+            let expected: f32 = (0..k).map(|j| a[r * k + j] * b[j * n + c]).sum();
+            assert_eq!(big[r * n + c], expected, "({r}, {c})");
+        }
         // beta = 0 ignores NaN in the output, as BLAS does.
         let mut nan = [f32::NAN; 4];
         gemm(1.0, MatRef::new(&eye, 2, 2), MatRef::new(&eye, 2, 2), 0.0, MatMut::new(&mut nan, 2, 2));

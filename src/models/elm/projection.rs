@@ -21,6 +21,9 @@ use anyhow::Result;
 use rayon::prelude::*;
 use std::borrow::Cow;
 
+/// Layer-0 units per parallel block of the sparse input-weight gradient.
+const UNIT_BLOCK: usize = 32;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProjectionPath {
     /// Project through the folded matrix, then filter once per layer-0 unit.
@@ -263,13 +266,28 @@ pub fn backward(
             let mut folded_grad = pool.zeros(n.inputs * n.units);
             match x {
                 Inputs::Sparse(s) => {
-                    for r in 0..rows {
-                        for (i, v) in s.row(r) {
-                            axpy(
-                                v,
-                                &g[r * n.units..(r + 1) * n.units],
-                                &mut folded_grad[i * n.units..(i + 1) * n.units],
-                            );
+                    // Parallel over fixed blocks of units: each element still sums rows in order.
+                    let units = n.units;
+                    let blocks: Vec<usize> = (0..units).step_by(UNIT_BLOCK).collect();
+                    let parts: Vec<Vec<f32>> = blocks
+                        .par_iter()
+                        .map(|&first| {
+                            let width = UNIT_BLOCK.min(units - first);
+                            let mut part = vec![0.0f32; n.inputs * width];
+                            for r in 0..rows {
+                                let g_row = &g[r * units + first..r * units + first + width];
+                                for (i, v) in s.row(r) {
+                                    axpy(v, g_row, &mut part[i * width..(i + 1) * width]);
+                                }
+                            }
+                            part
+                        })
+                        .collect();
+                    for (&first, part) in blocks.iter().zip(&parts) {
+                        let width = UNIT_BLOCK.min(units - first);
+                        for i in 0..n.inputs {
+                            folded_grad[i * units + first..i * units + first + width]
+                                .copy_from_slice(&part[i * width..(i + 1) * width]);
                         }
                     }
                 }
