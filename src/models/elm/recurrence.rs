@@ -12,7 +12,7 @@ use super::config::{ElmConfig, ElmVersion};
 use super::Derived;
 use crate::engine::group_matmul::{group_matmul, GroupProduct};
 use crate::engine::kernels::transpose_into;
-use crate::engine::kernels::{axpy, CUSTOM_TANH_SCALE, CUSTOM_TANH_SLOPE};
+use crate::engine::kernels::{axpy, tanh, CUSTOM_TANH_SCALE, CUSTOM_TANH_SLOPE};
 use crate::engine::BufferPool;
 use rayon::prelude::*;
 
@@ -139,9 +139,12 @@ pub fn forward(
             let at_w = |i: usize, t: usize| (i * time + t) * width;
             for t in 0..time {
                 for i in 0..n {
-                    for k in 0..dm {
-                        let m_prev = if t > 0 { memory[at_m(i, t - 1) + k] } else { 0.0 };
-                        memory_input[at_m(i, t) + k] = d.kappa_m[k] * m_prev;
+                    let v = &mut memory_input[at_m(i, t)..at_m(i, t) + dm];
+                    if t == 0 {
+                        v.fill(0.0);
+                    } else {
+                        let m_prev = &memory[at_m(i, t - 1)..at_m(i, t - 1) + dm];
+                        v.iter_mut().zip(m_prev).zip(&d.kappa_m).for_each(|((v, m), k)| *v = k * m);
                     }
                 }
                 for (l, layer) in layers.iter().enumerate() {
@@ -160,28 +163,31 @@ pub fn forward(
                         (&post[at_w(0, t) + s.offsets[l - 1]..], time * width)
                     };
                     let k = if l == 0 { dm } else { layer.inp };
-                    let product = GroupProduct {
-                        rows: n,
-                        k,
-                        n: layer.out,
-                        a_stride,
-                        w_stride: layer.out,
-                        out_stride: time * width,
-                    };
+                    let product =
+                        GroupProduct { rows: n, k, n: layer.out, a_stride, w_stride: layer.out, out_stride: time * width };
                     group_matmul(product, input, &wt[l], &mut pre[at_w(0, t) + off..]);
                     for i in 0..n {
-                        let base = at_w(i, t) + off;
-                        for u in base..base + layer.out {
-                            post[u] = if l == last { (CUSTOM_TANH_SLOPE * pre[u]).tanh() } else { act.apply(pre[u]) };
+                        let span = at_w(i, t) + off..at_w(i, t) + off + layer.out;
+                        if l == last {
+                            post[span.clone()]
+                                .iter_mut()
+                                .zip(&pre[span])
+                                .for_each(|(p, z)| *p = tanh(CUSTOM_TANH_SLOPE * z));
+                        } else {
+                            act.apply_slice(&pre[span.clone()], &mut post[span]);
                         }
                     }
                 }
                 for i in 0..n {
-                    let th = at_w(i, t) + s.offsets[last];
-                    for k in 0..dm {
-                        let m_prev = if t > 0 { memory[at_m(i, t - 1) + k] } else { 0.0 };
-                        memory[at_m(i, t) + k] =
-                            d.kappa_m[k] * m_prev + d.update_gain[k] * (CUSTOM_TANH_SCALE * post[th + k]);
+                    let th = &post[at_w(i, t) + s.offsets[last]..at_w(i, t) + s.offsets[last] + dm];
+                    let (before, current) = memory.split_at_mut(at_m(i, t));
+                    let m = &mut current[..dm];
+                    let drive = th.iter().zip(&d.update_gain).map(|(th, g)| g * (CUSTOM_TANH_SCALE * th));
+                    if t == 0 {
+                        m.iter_mut().zip(drive).for_each(|(m, u)| *m = u);
+                    } else {
+                        let m_prev = &before[at_m(i, t - 1)..at_m(i, t - 1) + dm];
+                        m.iter_mut().zip(drive).zip(m_prev).zip(&d.kappa_m).for_each(|(((m, u), p), k)| *m = k * p + u);
                     }
                 }
             }
@@ -239,14 +245,12 @@ pub fn backward(
                         }
                         // Through dm_t = 1.7159 tanh(2/3 z): d/dz = 1.7159 * 2/3 * (1 - tanh^2).
                         let base = at_w(i, t) + off_last;
-                        for k in 0..dm {
-                            let th = post[base + k];
-                            delta[base + k] = gm[i * dm + k]
-                                * d.update_gain[k]
-                                * CUSTOM_TANH_SCALE
-                                * CUSTOM_TANH_SLOPE
-                                * (1.0 - th * th);
-                        }
+                        let th = &post[base..base + dm];
+                        delta[base..base + dm].iter_mut().zip(th).zip(&gm[i * dm..(i + 1) * dm]).zip(&d.update_gain).for_each(
+                            |(((delta, th), g), gain)| {
+                                *delta = g * gain * CUSTOM_TANH_SCALE * CUSTOM_TANH_SLOPE * (1.0 - th * th)
+                            },
+                        );
                     }
                     // Down the hidden layers: delta_{l-1} = (W_l^T delta_l) * act'(z_{l-1}).
                     for l in (1..layers.len()).rev() {
@@ -264,9 +268,11 @@ pub fn backward(
                         group_matmul(product, &delta[at_w(0, t) + off..], layer.weight, &mut dpost);
                         for i in 0..n {
                             let base = at_w(i, t) + prev;
-                            for u in 0..layer.inp {
-                                delta[base + u] = dpost[i * max_inp + u] * act.derivative(pre[base + u]);
-                            }
+                            act.backward_slice(
+                                &pre[base..base + layer.inp],
+                                &dpost[i * max_inp..i * max_inp + layer.inp],
+                                &mut delta[base..base + layer.inp],
+                            );
                         }
                     }
                     // Layer 0's memory columns: d loss / d (kappa_m * m_{t-1}).
