@@ -7,6 +7,7 @@ pub mod bench;
 pub mod commands;
 pub mod engine;
 pub mod fetch;
+pub mod metrics;
 pub mod models;
 pub mod pickle;
 pub mod train;

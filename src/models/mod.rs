@@ -2,12 +2,6 @@
 
 /// Every model the harness can build, with a one-line description.
 pub const CATALOGUE: &[(&str, &str)] = &[
-    (
-        "elm",
-        "Expressive Leaky Memory neuron (official v1 semantics; v2 as a config switch)",
-    ),
-    (
-        "branch-elm",
-        "ELM with dendritic branches: inputs routed to synapses, summed per branch",
-    ),
+    ("elm", "Expressive Leaky Memory neuron (official v1 semantics; v2 as a config switch)"),
+    ("branch-elm", "ELM with dendritic branches: inputs routed to synapses, summed per branch"),
 ];
