@@ -14,13 +14,19 @@ pub fn load_json(relative: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
 }
 
-/// One float from the fixture JSON, where non-finite values are the strings "inf"/"-inf"/"nan".
+/// One float from a fixture: metrics_cases.json stores every float as a string (Python's
+/// shortest round-trip repr, or "inf"/"-inf"/"nan"), because Rust's `str::parse` rounds
+/// correctly where serde_json's default number parser may be an ulp off. Plain JSON numbers
+/// (manifest.json) are accepted too.
 pub fn num(v: &Value) -> f64 {
     match v {
+        Value::String(s) => match s.as_str() {
+            "inf" => f64::INFINITY,
+            "-inf" => f64::NEG_INFINITY,
+            "nan" => f64::NAN,
+            text => text.parse().unwrap_or_else(|e| panic!("not a float: {text:?}: {e}")),
+        },
         Value::Number(n) => n.as_f64().expect("f64"),
-        Value::String(s) if s == "inf" => f64::INFINITY,
-        Value::String(s) if s == "-inf" => f64::NEG_INFINITY,
-        Value::String(s) if s == "nan" => f64::NAN,
         other => panic!("not a number: {other}"),
     }
 }
