@@ -103,7 +103,7 @@ impl EvalWindow {
         soma_true: &[f64],
         soma_pred: &[f64],
     ) -> Result<EvalSamples, MetricsError> {
-        check_min_len_usize("EvalWindow::select: time_steps", time_steps)?;
+        check_row_len("EvalWindow::select: time_steps", time_steps)?;
         for (what, a) in [
             ("EvalWindow::select: spike_prob", spike_prob),
             ("EvalWindow::select: soma_true", soma_true),
@@ -144,7 +144,8 @@ impl EvalWindow {
     }
 }
 
-fn check_min_len_usize(what: &'static str, n: usize) -> Result<(), MetricsError> {
+/// Rows of zero time steps cannot hold a simulation (and would make the row count undefined).
+fn check_row_len(what: &'static str, n: usize) -> Result<(), MetricsError> {
     if n == 0 {
         return Err(MetricsError::TooShort { what, len: 0, needed: 1 });
     }

@@ -140,3 +140,33 @@ fn evaluation_window_selects_rows_and_drops_start() {
     assert_eq!(out.soma_pred, out.spike_prob);
     assert_eq!(EvalWindow::default(), EvalWindow { ignore_time_at_start: 500, min_spikes: 0.0, max_spikes: 24.0 });
 }
+
+/// Positives score 0, 1, ..., m-1 and negatives 0.5, 1.5, ..., m-0.5, interleaved: a positive
+/// outranks a negative iff a >= b + 1, which happens for 0 + 1 + ... + (m-1) = m(m-1)/2 of the
+/// m^2 pairs, so AUC = (m-1) / (2m) (the trapezoid area equals the Mann-Whitney fraction).
+/// The pairs are visited in a scrambled order (j = 2654435761 i mod m, a bijection as the
+/// multiplier is a prime not dividing m) so the sort has real work to do.
+fn staircase_auc(m: usize) -> f64 {
+    let mut labels = Vec::with_capacity(2 * m);
+    let mut scores = Vec::with_capacity(2 * m);
+    for i in 0..m as u64 {
+        let j = (i * 2_654_435_761 % m as u64) as usize;
+        labels.extend([1.0, 0.0]);
+        scores.extend([j as f64, j as f64 + 0.5]);
+    }
+    roc_auc(&labels, &scores).expect("valid")
+}
+
+#[test]
+fn staircase_auc_million_points() {
+    let m = 500_000;
+    assert_close("auc", staircase_auc(m), (m - 1) as f64 / (2 * m) as f64, 1e-12);
+}
+
+/// The size of a full NeuronIO test set (about 10^7 time steps); run with `--ignored` to time it.
+#[test]
+#[ignore]
+fn staircase_auc_ten_million_points() {
+    let m = 5_000_000;
+    assert_close("auc", staircase_auc(m), (m - 1) as f64 / (2 * m) as f64, 1e-12);
+}
