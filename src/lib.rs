@@ -10,6 +10,7 @@ pub mod bench;
 pub mod commands;
 pub mod engine;
 pub mod fetch;
+pub mod metrics;
 pub mod models;
 pub mod overrides;
 pub mod pickle;

@@ -6,4 +6,5 @@ mod elm_determinism;
 mod elm_gradcheck;
 mod elm_params;
 mod elm_reference;
+mod metrics;
 mod support;
