@@ -59,11 +59,19 @@ pub fn tanh(x: f32) -> f32 {
     let y = 2.0 * x.abs();
     let y = if y > 18.0 { 18.0 } else { y };
     // expm1 by its Taylor polynomial for small y (terms to y^8: error < y^9 / 9! < 2.1e-10 * 1e-1).
-    let small = y * (1.0 + y * (0.5 + y * (1.0 / 6.0 + y * (1.0 / 24.0 + y * (1.0 / 120.0 + y * (1.0 / 720.0 + y * (1.0 / 5040.0 + y * (1.0 / 40320.0))))))));
+    let small = y
+        * (1.0
+            + y * (0.5
+                + y * (1.0 / 6.0
+                    + y * (1.0 / 24.0
+                        + y * (1.0 / 120.0 + y * (1.0 / 720.0 + y * (1.0 / 5040.0 + y * (1.0 / 40320.0))))))));
     // exp(y) - 1 for larger y.
     let n = (y * std::f32::consts::LOG2_E).round();
     let r = y - n * std::f32::consts::LN_2;
-    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
     let two_n = f32::from_bits(((n as i32 + 127) as u32) << 23);
     let large = p * two_n - 1.0;
     let e = if y < 0.346_573_6 { small } else { large };
@@ -128,11 +136,9 @@ impl Activation {
             Activation::Relu => {
                 delta.iter_mut().zip(z).zip(grad).for_each(|((d, z), g)| *d = if *z > 0.0 { *g } else { 0.0 })
             }
-            Activation::Silu => delta
-                .iter_mut()
-                .zip(z)
-                .zip(grad)
-                .for_each(|((d, z), g)| *d = g * Activation::Silu.derivative(*z)),
+            Activation::Silu => {
+                delta.iter_mut().zip(z).zip(grad).for_each(|((d, z), g)| *d = g * Activation::Silu.derivative(*z))
+            }
         }
     }
 

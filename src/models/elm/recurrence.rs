@@ -163,8 +163,14 @@ pub fn forward(
                         (&post[at_w(0, t) + s.offsets[l - 1]..], time * width)
                     };
                     let k = if l == 0 { dm } else { layer.inp };
-                    let product =
-                        GroupProduct { rows: n, k, n: layer.out, a_stride, w_stride: layer.out, out_stride: time * width };
+                    let product = GroupProduct {
+                        rows: n,
+                        k,
+                        n: layer.out,
+                        a_stride,
+                        w_stride: layer.out,
+                        out_stride: time * width,
+                    };
                     group_matmul(product, input, &wt[l], &mut pre[at_w(0, t) + off..]);
                     for i in 0..n {
                         let span = at_w(i, t) + off..at_w(i, t) + off + layer.out;
@@ -246,11 +252,14 @@ pub fn backward(
                         // Through dm_t = 1.7159 tanh(2/3 z): d/dz = 1.7159 * 2/3 * (1 - tanh^2).
                         let base = at_w(i, t) + off_last;
                         let th = &post[base..base + dm];
-                        delta[base..base + dm].iter_mut().zip(th).zip(&gm[i * dm..(i + 1) * dm]).zip(&d.update_gain).for_each(
-                            |(((delta, th), g), gain)| {
+                        delta[base..base + dm]
+                            .iter_mut()
+                            .zip(th)
+                            .zip(&gm[i * dm..(i + 1) * dm])
+                            .zip(&d.update_gain)
+                            .for_each(|(((delta, th), g), gain)| {
                                 *delta = g * gain * CUSTOM_TANH_SCALE * CUSTOM_TANH_SLOPE * (1.0 - th * th)
-                            },
-                        );
+                            });
                     }
                     // Down the hidden layers: delta_{l-1} = (W_l^T delta_l) * act'(z_{l-1}).
                     for l in (1..layers.len()).rev() {
