@@ -116,12 +116,14 @@ fn columns_block<const R: usize, const W: usize, const FUSED: bool>(
     for (r, acc) in acc.iter_mut().enumerate() {
         acc.copy_from_slice(&out[r * p.out_stride + col..r * p.out_stride + col + W]);
     }
-    for kk in 0..p.k {
-        let wrow: &[f32; W] = w[kk * p.w_stride + col..kk * p.w_stride + col + W].try_into().unwrap();
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let s = a[r * p.a_stride + kk];
-            for j in 0..W {
-                acc[j] = madd::<FUSED>(s, wrow[j], acc[j]);
+    // Rows of `a` sliced to exactly k values, so that indexing them by kk < k needs no checks.
+    let a_rows: [&[f32]; R] = std::array::from_fn(|r| &a[r * p.a_stride..r * p.a_stride + p.k]);
+    for (kk, w_row) in w.chunks(p.w_stride).take(p.k).enumerate() {
+        let w_block: &[f32; W] = w_row[col..col + W].try_into().expect("block inside the row");
+        for (acc, a_row) in acc.iter_mut().zip(&a_rows) {
+            let s = a_row[kk];
+            for (acc, w) in acc.iter_mut().zip(w_block) {
+                *acc = madd::<FUSED>(s, *w, *acc);
             }
         }
     }
