@@ -3,5 +3,9 @@
 
 pub mod adam;
 pub mod loss;
+pub mod neuronio_loss;
+pub mod schedule;
 
 pub use adam::Adam;
+pub use neuronio_loss::neuronio_loss;
+pub use schedule::CosineAnnealing;
