@@ -5,6 +5,7 @@
 
 pub mod sampler;
 pub mod simulation;
+pub mod synthetic;
 
 pub use sampler::{NeuronioBatch, NeuronioSampler, SamplerConfig};
 pub use simulation::{NeuronioFile, Simulation};
