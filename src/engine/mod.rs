@@ -1,6 +1,7 @@
 //! The numeric core: shaped f32 buffers, a GEMM wrapper, elementwise kernels, a seeded random
 //! number generator and named parameter sets. Everything a model needs, nothing model-specific.
 
+pub mod float16;
 pub mod gemm;
 pub mod group_matmul;
 pub mod kernels;

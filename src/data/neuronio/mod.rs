@@ -6,6 +6,7 @@
 pub mod sampler;
 pub mod simulation;
 pub mod synthetic;
+pub mod writer;
 
 pub use sampler::{NeuronioBatch, NeuronioSampler, SamplerConfig};
 pub use simulation::{NeuronioFile, Simulation};
