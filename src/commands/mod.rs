@@ -1,3 +1,4 @@
 //! One module per subcommand; each exposes a `run` that `main.rs` calls.
 
+pub mod fetch;
 pub mod list;
