@@ -199,9 +199,9 @@ pub fn download(
                 let delay = options.backoff(retries_in_a_row);
                 writeln!(
                     out,
-                    "  {}: {why}; retrying in {:.1} s (retry {retries_in_a_row} of {})",
+                    "  {}: {why}; retrying in {} ms (retry {retries_in_a_row} of {})",
                     job.label,
-                    delay.as_secs_f64(),
+                    delay.as_millis(),
                     options.retries
                 )?;
                 std::thread::sleep(delay);
@@ -330,7 +330,11 @@ impl Transfer<'_> {
                     "{url} answered {status}: access refused{hint}"
                 )));
             }
-            status if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT => {
+            status
+                if status.is_server_error()
+                    || status == StatusCode::TOO_MANY_REQUESTS
+                    || status == StatusCode::REQUEST_TIMEOUT =>
+            {
                 return Err(Interrupted::Retry {
                     why: format!("the server answered {status}"),
                     progressed: false,
@@ -371,7 +375,9 @@ impl Transfer<'_> {
     ) -> Result<(), Interrupted> {
         let part = self.job.part;
         let fatal_io = |e: std::io::Error, what: &str| {
-            Interrupted::Fatal(anyhow::Error::new(e).context(format!("cannot {what} {}", part.display())))
+            Interrupted::Fatal(
+                anyhow::Error::new(e).context(format!("cannot {what} {}", part.display())),
+            )
         };
         let mut file = if self.have > 0 {
             OpenOptions::new().append(true).open(part)
@@ -385,7 +391,8 @@ impl Transfer<'_> {
             match response.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
-                    file.write_all(&buf[..n]).map_err(|e| fatal_io(e, "write"))?;
+                    file.write_all(&buf[..n])
+                        .map_err(|e| fatal_io(e, "write"))?;
                     self.hashers.update(&buf[..n]);
                     self.have += n as u64;
                     self.bar.inc(n as u64);
@@ -394,12 +401,17 @@ impl Transfer<'_> {
                 }
                 Err(error) => {
                     file.flush().map_err(|e| fatal_io(e, "write"))?;
-                    let why = if error.kind() == std::io::ErrorKind::TimedOut
-                        || error.to_string().contains("timed out")
-                    {
-                        format!("no data for longer than the read timeout after {} bytes", self.have)
+                    let why = if is_timeout(&error) {
+                        format!(
+                            "no data for longer than the read timeout after {} bytes",
+                            self.have
+                        )
                     } else {
-                        format!("connection lost after {} bytes ({error})", self.have)
+                        format!(
+                            "connection lost after {} bytes ({})",
+                            self.have,
+                            error_chain(&error)
+                        )
                     };
                     return Err(Interrupted::Retry { why, progressed });
                 }
@@ -409,16 +421,35 @@ impl Transfer<'_> {
         if let Some(total) = announced_total {
             if self.have < total {
                 return Err(Interrupted::Retry {
-                    why: format!(
-                        "the connection closed after {} of {total} bytes",
-                        self.have
-                    ),
+                    why: format!("the connection closed after {} of {total} bytes", self.have),
                     progressed,
                 });
             }
         }
         Ok(())
     }
+}
+
+/// The error and its causes on one line (reqwest wraps the I/O cause in its own error).
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        parts.push(inner.to_string());
+        cause = inner.source();
+    }
+    parts.dedup();
+    parts.join(": ")
+}
+
+/// Whether a body read failed because the read timeout expired. reqwest reports it as an I/O
+/// error wrapping a reqwest error whose `is_timeout` says so.
+fn is_timeout(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::TimedOut
+        || error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+            .is_some_and(|e| e.is_timeout())
 }
 
 fn header_text(response: &Response, name: reqwest::header::HeaderName) -> String {

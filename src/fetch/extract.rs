@@ -49,7 +49,11 @@ pub fn unpack_to_staging(
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let result = match kind {
         Unpack::None => Ok(()),
-        Unpack::Gunzip => gunzip(archive, &dir.join(gunzip_output_name(archive_name)), show_progress),
+        Unpack::Gunzip => gunzip(
+            archive,
+            &dir.join(gunzip_output_name(archive_name)),
+            show_progress,
+        ),
         Unpack::Zip => unzip(archive, &dir, show_progress),
         Unpack::TarGz => untar_gz(archive, &dir, show_progress),
     };
@@ -100,12 +104,12 @@ impl Staged {
             if fs::symlink_metadata(&target).is_ok() {
                 fs::create_dir_all(&replaced)
                     .with_context(|| format!("cannot create {}", replaced.display()))?;
-                fs::rename(&target, replaced.join(output)).with_context(|| {
-                    format!("cannot move the old {} aside", target.display())
-                })?;
+                fs::rename(&target, replaced.join(output))
+                    .with_context(|| format!("cannot move the old {} aside", target.display()))?;
             }
-            fs::rename(self.dir.join(output), &target)
-                .with_context(|| format!("cannot move the unpacked {} into place", target.display()))?;
+            fs::rename(self.dir.join(output), &target).with_context(|| {
+                format!("cannot move the unpacked {} into place", target.display())
+            })?;
         }
         remove_if_present(&replaced)?;
         remove_if_present(&self.dir)?;
@@ -266,7 +270,10 @@ impl Writer<'_> {
     /// A tar hard link names an earlier entry by its archive path; it becomes a copy.
     fn hard_link(&self, raw: &Path, earlier: &Path) -> Result<()> {
         let source_rel = safe_entry_path(earlier).map_err(|why| {
-            self.refuse(raw, &format!("is a hard link to `{}`, which {why}", earlier.display()))
+            self.refuse(
+                raw,
+                &format!("is a hard link to `{}`, which {why}", earlier.display()),
+            )
         })?;
         let (through, last) = self.links_on_the_way(&source_rel);
         if through || last {
@@ -303,7 +310,8 @@ fn make_symlink(_link_target: &Path, at: &Path) -> Result<()> {
 
 fn create_parent(path: &Path) -> Result<()> {
     if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     Ok(())
 }
@@ -422,9 +430,9 @@ fn unzip(archive: &Path, root: &Path, show_progress: bool) -> Result<()> {
             writer.dir(&raw)?;
         } else if entry.is_symlink() {
             let mut target = String::new();
-            entry.read_to_string(&mut target).with_context(|| {
-                format!("cannot read link `{name}` in {}", archive.display())
-            })?;
+            entry
+                .read_to_string(&mut target)
+                .with_context(|| format!("cannot read link `{name}` in {}", archive.display()))?;
             writer.symlink(&raw, Path::new(&target))?;
         } else {
             writer.file(&raw, &mut entry)?;

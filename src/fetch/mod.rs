@@ -113,7 +113,8 @@ pub fn fetch(
 ) -> Result<FetchReport> {
     let entries = manifest.select(datasets)?;
     if let Some(mirror) = &options.mirror {
-        let url = Url::parse(mirror).with_context(|| format!("--mirror {mirror:?} is not a URL"))?;
+        let url =
+            Url::parse(mirror).with_context(|| format!("--mirror {mirror:?} is not a URL"))?;
         if url.scheme() != "http" && url.scheme() != "https" {
             bail!("--mirror {mirror} must be an http or https URL");
         }
@@ -328,7 +329,15 @@ impl Run<'_> {
                 .context("the file was left untouched: replace or delete it, then fetch again");
             self.announce_verdict(&label, entry, &expected, &digests, verdict?, &mut report)?;
             let md5_list = md5_list_used(&expected);
-            self.record(entry, &digests, &expected, "placed in the data dir", md5_list, &[], false)?;
+            self.record(
+                entry,
+                &digests,
+                &expected,
+                "placed in the data dir",
+                md5_list,
+                &[],
+                false,
+            )?;
             (digests, "placed in the data dir".to_string())
         } else if self.options.verify_only {
             writeln!(
@@ -422,7 +431,9 @@ impl Run<'_> {
                     Ok(()) => "the download was deleted; fetch again to download it afresh",
                     Err(_) => "deleting the rejected download failed: delete it by hand",
                 };
-                return Err(error.context(format!("{label}: rejected, nothing was unpacked; {what}")));
+                return Err(
+                    error.context(format!("{label}: rejected, nothing was unpacked; {what}"))
+                );
             }
         };
         self.announce_verdict(label, entry, &expected, &digests, matched, report)?;
@@ -464,7 +475,8 @@ impl Run<'_> {
                                     entry.name
                                 )?;
                             }
-                            expected.md5 = Some((listed, Source::PublishedList(list_url.to_string())));
+                            expected.md5 =
+                                Some((listed, Source::PublishedList(list_url.to_string())));
                         }
                     }
                 }
@@ -490,7 +502,12 @@ impl Run<'_> {
     }
 
     /// The md5 of `name` in the upstream list at `list_url`, read once per run.
-    fn listed_md5(&mut self, client: &Client, list_url: &Url, name: &str) -> Result<Option<String>> {
+    fn listed_md5(
+        &mut self,
+        client: &Client,
+        list_url: &Url,
+        name: &str,
+    ) -> Result<Option<String>> {
         let key = list_url.to_string();
         if !self.md5_lists.contains_key(&key) {
             let list = match published::fetch_md5_list(client, list_url) {

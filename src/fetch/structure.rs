@@ -93,7 +93,9 @@ fn find_folders(roots: &[PathBuf], names: &[String], depth: usize) -> Vec<(Strin
     for _ in 0..depth {
         let mut next = Vec::new();
         for dir in &level {
-            let Ok(items) = fs::read_dir(dir) else { continue };
+            let Ok(items) = fs::read_dir(dir) else {
+                continue;
+            };
             for item in items.flatten() {
                 let path = item.path();
                 if !path.is_dir() {
@@ -332,9 +334,10 @@ fn check_cifar10(roots: &[PathBuf], report: &mut StructureReport) {
         }
     }
     if !dir.join("batches.meta.txt").is_file() {
-        report
-            .problems
-            .push(format!("{} not found", dir.join("batches.meta.txt").display()));
+        report.problems.push(format!(
+            "{} not found",
+            dir.join("batches.meta.txt").display()
+        ));
     }
 }
 
