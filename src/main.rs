@@ -19,6 +19,9 @@ struct Cli {
 enum Command {
     /// List the models, datasets and experiments that exist.
     List,
+    /// Measure speed (see `elmbench bench train-step --help`).
+    #[command(subcommand)]
+    Bench(elmbench::commands::bench::BenchCommand),
     /// Download, verify and unpack real datasets (resumable; checksums before unpacking).
     ///
     /// Each file goes to <data dir>/<dest>/<name> (a download in progress is <name>.part) and is
@@ -50,6 +53,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::List => elmbench::commands::list::run(),
+        Command::Bench(command) => elmbench::commands::bench::run(command),
         Command::Fetch {
             datasets,
             data_dir,
