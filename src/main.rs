@@ -54,18 +54,14 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::List => elmbench::commands::list::run(),
         Command::Bench(command) => elmbench::commands::bench::run(command),
-        Command::Fetch {
-            datasets,
-            data_dir,
-            mirror,
-            manifest,
-            verify_only,
-        } => elmbench::commands::fetch::run(elmbench::commands::fetch::FetchArgs {
-            datasets,
-            data_dir,
-            mirror,
-            manifest,
-            verify_only,
-        }),
+        Command::Fetch { datasets, data_dir, mirror, manifest, verify_only } => {
+            elmbench::commands::fetch::run(elmbench::commands::fetch::FetchArgs {
+                datasets,
+                data_dir,
+                mirror,
+                manifest,
+                verify_only,
+            })
+        }
     }
 }

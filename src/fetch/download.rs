@@ -47,9 +47,7 @@ impl Default for HttpOptions {
 impl HttpOptions {
     fn backoff(&self, retry: u32) -> Duration {
         let factor = 1u32 << retry.saturating_sub(1).min(16);
-        self.backoff_initial
-            .saturating_mul(factor)
-            .min(self.backoff_max)
+        self.backoff_initial.saturating_mul(factor).min(self.backoff_max)
     }
 }
 
@@ -99,11 +97,7 @@ pub struct Unreachable {
 
 impl std::fmt::Display for Unreachable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "cannot connect to {} ({}); is this machine offline?",
-            self.url, self.detail
-        )
+        write!(f, "cannot connect to {} ({}); is this machine offline?", self.url, self.detail)
     }
 }
 
@@ -155,23 +149,12 @@ pub fn download(
             hash_into(job.part, &mut hashers, show_progress)?;
             have = len;
             resumed_from = Some(len);
-            writeln!(
-                out,
-                "  {}: resuming the partial download at byte {len}",
-                job.label
-            )?;
+            writeln!(out, "  {}: resuming the partial download at byte {len}", job.label)?;
         }
     }
     let bar = progress::bytes_bar(show_progress, job.expected_size, job.label);
     bar.set_position(have);
-    let mut transfer = Transfer {
-        job,
-        hashers,
-        have,
-        range_ignored: false,
-        received_any: false,
-        bar,
-    };
+    let mut transfer = Transfer { job, hashers, have, range_ignored: false, received_any: false, bar };
     let mut attempts = 0;
     let mut retries_in_a_row = 0;
     loop {
@@ -209,12 +192,7 @@ pub fn download(
         }
     }
     transfer.bar.finish_and_clear();
-    Ok(Downloaded {
-        digests: transfer.hashers.finish(),
-        resumed_from,
-        range_ignored: transfer.range_ignored,
-        attempts,
-    })
+    Ok(Downloaded { digests: transfer.hashers.finish(), resumed_from, range_ignored: transfer.range_ignored, attempts })
 }
 
 fn remove_part(part: &Path) -> Result<()> {
@@ -301,9 +279,7 @@ impl Transfer<'_> {
             }
             StatusCode::RANGE_NOT_SATISFIABLE if self.have > 0 => {
                 // Nothing after byte `have`: the partial file may already be complete.
-                let total = content_range(&response)
-                    .and_then(|(_, total)| total)
-                    .or(self.job.expected_size);
+                let total = content_range(&response).and_then(|(_, total)| total).or(self.job.expected_size);
                 if total == Some(self.have) {
                     return Ok(());
                 }
@@ -326,24 +302,17 @@ impl Transfer<'_> {
                     ),
                     None => String::new(),
                 };
-                return Err(Interrupted::Fatal(anyhow::anyhow!(
-                    "{url} answered {status}: access refused{hint}"
-                )));
+                return Err(Interrupted::Fatal(anyhow::anyhow!("{url} answered {status}: access refused{hint}")));
             }
             status
                 if status.is_server_error()
                     || status == StatusCode::TOO_MANY_REQUESTS
                     || status == StatusCode::REQUEST_TIMEOUT =>
             {
-                return Err(Interrupted::Retry {
-                    why: format!("the server answered {status}"),
-                    progressed: false,
-                });
+                return Err(Interrupted::Retry { why: format!("the server answered {status}"), progressed: false });
             }
             status => {
-                return Err(Interrupted::Fatal(anyhow::anyhow!(
-                    "{url} answered {status}, which elmbench cannot use"
-                )));
+                return Err(Interrupted::Fatal(anyhow::anyhow!("{url} answered {status}, which elmbench cannot use")));
             }
         };
         let announced_total = match total {
@@ -368,31 +337,20 @@ impl Transfer<'_> {
     }
 
     /// Appends the response body to the `.part` file, hashing as it goes.
-    fn stream_body(
-        &mut self,
-        mut response: Response,
-        announced_total: Option<u64>,
-    ) -> Result<(), Interrupted> {
+    fn stream_body(&mut self, mut response: Response, announced_total: Option<u64>) -> Result<(), Interrupted> {
         let part = self.job.part;
         let fatal_io = |e: std::io::Error, what: &str| {
-            Interrupted::Fatal(
-                anyhow::Error::new(e).context(format!("cannot {what} {}", part.display())),
-            )
+            Interrupted::Fatal(anyhow::Error::new(e).context(format!("cannot {what} {}", part.display())))
         };
-        let mut file = if self.have > 0 {
-            OpenOptions::new().append(true).open(part)
-        } else {
-            File::create(part)
-        }
-        .map_err(|e| fatal_io(e, "write"))?;
+        let mut file = if self.have > 0 { OpenOptions::new().append(true).open(part) } else { File::create(part) }
+            .map_err(|e| fatal_io(e, "write"))?;
         let mut buf = vec![0u8; 256 * 1024];
         let mut progressed = false;
         loop {
             match response.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
-                    file.write_all(&buf[..n])
-                        .map_err(|e| fatal_io(e, "write"))?;
+                    file.write_all(&buf[..n]).map_err(|e| fatal_io(e, "write"))?;
                     self.hashers.update(&buf[..n]);
                     self.have += n as u64;
                     self.bar.inc(n as u64);
@@ -402,16 +360,9 @@ impl Transfer<'_> {
                 Err(error) => {
                     file.flush().map_err(|e| fatal_io(e, "write"))?;
                     let why = if is_timeout(&error) {
-                        format!(
-                            "no data for longer than the read timeout after {} bytes",
-                            self.have
-                        )
+                        format!("no data for longer than the read timeout after {} bytes", self.have)
                     } else {
-                        format!(
-                            "connection lost after {} bytes ({})",
-                            self.have,
-                            error_chain(&error)
-                        )
+                        format!("connection lost after {} bytes ({})", self.have, error_chain(&error))
                     };
                     return Err(Interrupted::Retry { why, progressed });
                 }
@@ -446,30 +397,15 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 /// error wrapping a reqwest error whose `is_timeout` says so.
 fn is_timeout(error: &std::io::Error) -> bool {
     error.kind() == std::io::ErrorKind::TimedOut
-        || error
-            .get_ref()
-            .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
-            .is_some_and(|e| e.is_timeout())
+        || error.get_ref().and_then(|inner| inner.downcast_ref::<reqwest::Error>()).is_some_and(|e| e.is_timeout())
 }
 
 fn header_text(response: &Response, name: reqwest::header::HeaderName) -> String {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("none")
-        .to_string()
+    response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("none").to_string()
 }
 
 fn content_length(response: &Response) -> Option<u64> {
-    response
-        .headers()
-        .get(CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    response.headers().get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
 }
 
 /// `Content-Range: bytes <start>-<end>/<total>` (or `bytes */<total>` on a 416) as (start, total).
@@ -478,10 +414,6 @@ fn content_range(response: &Response) -> Option<(u64, Option<u64>)> {
     let rest = text.trim().strip_prefix("bytes")?.trim();
     let (range, total) = rest.split_once('/')?;
     let total = total.trim().parse().ok();
-    let start = if range.trim() == "*" {
-        0
-    } else {
-        range.split_once('-')?.0.trim().parse().ok()?
-    };
+    let start = if range.trim() == "*" { 0 } else { range.split_once('-')?.0.trim().parse().ok()? };
     Some((start, total))
 }

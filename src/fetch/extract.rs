@@ -49,11 +49,7 @@ pub fn unpack_to_staging(
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let result = match kind {
         Unpack::None => Ok(()),
-        Unpack::Gunzip => gunzip(
-            archive,
-            &dir.join(gunzip_output_name(archive_name)),
-            show_progress,
-        ),
+        Unpack::Gunzip => gunzip(archive, &dir.join(gunzip_output_name(archive_name)), show_progress),
         Unpack::Zip => unzip(archive, &dir, show_progress),
         Unpack::TarGz => untar_gz(archive, &dir, show_progress),
     };
@@ -63,10 +59,9 @@ pub fn unpack_to_staging(
         Err(error) => {
             let cleanup = remove_if_present(&dir);
             match cleanup {
-                Ok(()) => Err(error.context(format!(
-                    "cannot unpack {}; nothing of it was unpacked",
-                    archive.display()
-                ))),
+                Ok(()) => {
+                    Err(error.context(format!("cannot unpack {}; nothing of it was unpacked", archive.display())))
+                }
                 Err(cleanup_error) => Err(error.context(format!(
                     "cannot unpack {}, and removing the partial unpack {} failed too: {cleanup_error:#}",
                     archive.display(),
@@ -88,10 +83,7 @@ impl Staged {
             .filter(|o| fs::symlink_metadata(dest_dir.join(o)).is_ok() && !replaceable.contains(o))
             .collect();
         if !in_the_way.is_empty() {
-            let names: Vec<String> = in_the_way
-                .iter()
-                .map(|o| dest_dir.join(o).display().to_string())
-                .collect();
+            let names: Vec<String> = in_the_way.iter().map(|o| dest_dir.join(o).display().to_string()).collect();
             let _ = remove_if_present(&self.dir);
             bail!(
                 "refusing to overwrite {}: not unpacked by elmbench from this archive (per fetch.lock); move it away and fetch again",
@@ -102,14 +94,12 @@ impl Staged {
         for output in &self.outputs {
             let target = dest_dir.join(output);
             if fs::symlink_metadata(&target).is_ok() {
-                fs::create_dir_all(&replaced)
-                    .with_context(|| format!("cannot create {}", replaced.display()))?;
+                fs::create_dir_all(&replaced).with_context(|| format!("cannot create {}", replaced.display()))?;
                 fs::rename(&target, replaced.join(output))
                     .with_context(|| format!("cannot move the old {} aside", target.display()))?;
             }
-            fs::rename(self.dir.join(output), &target).with_context(|| {
-                format!("cannot move the unpacked {} into place", target.display())
-            })?;
+            fs::rename(self.dir.join(output), &target)
+                .with_context(|| format!("cannot move the unpacked {} into place", target.display()))?;
         }
         remove_if_present(&replaced)?;
         remove_if_present(&self.dir)?;
@@ -124,11 +114,7 @@ pub fn remove_if_present(path: &Path) -> Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e).with_context(|| format!("cannot inspect {}", path.display())),
     };
-    let result = if meta.is_dir() {
-        fs::remove_dir_all(path)
-    } else {
-        fs::remove_file(path)
-    };
+    let result = if meta.is_dir() { fs::remove_dir_all(path) } else { fs::remove_file(path) };
     result.with_context(|| format!("cannot remove {}", path.display()))
 }
 
@@ -164,9 +150,7 @@ pub fn safe_link_target(target: &Path) -> std::result::Result<(), &'static str> 
         match component {
             Component::Normal(_) | Component::CurDir => {}
             Component::ParentDir => return Err("is a link whose target climbs out with `..`"),
-            Component::RootDir | Component::Prefix(_) => {
-                return Err("is a link to an absolute path")
-            }
+            Component::RootDir | Component::Prefix(_) => return Err("is a link to an absolute path"),
         }
     }
     if target.as_os_str().is_empty() {
@@ -185,11 +169,7 @@ struct Writer<'a> {
 
 impl Writer<'_> {
     fn refuse(&self, raw: &Path, why: &str) -> anyhow::Error {
-        anyhow!(
-            "refusing archive {}: entry `{}` {why}",
-            self.archive.display(),
-            raw.display()
-        )
+        anyhow!("refusing archive {}: entry `{}` {why}", self.archive.display(), raw.display())
     }
 
     /// The first link among the folders leading to `rel`, and whether `rel` itself is a link.
@@ -202,8 +182,7 @@ impl Writer<'_> {
         let mut last = false;
         for part in rel.iter() {
             prefix.push(part);
-            let is_link = fs::symlink_metadata(self.root.join(&prefix))
-                .is_ok_and(|m| m.file_type().is_symlink());
+            let is_link = fs::symlink_metadata(self.root.join(&prefix)).is_ok_and(|m| m.file_type().is_symlink());
             if prefix == rel {
                 last = is_link;
             } else {
@@ -224,8 +203,7 @@ impl Writer<'_> {
         }
         let target = self.root.join(&rel);
         if last {
-            fs::remove_file(&target)
-                .with_context(|| format!("cannot replace link {}", target.display()))?;
+            fs::remove_file(&target).with_context(|| format!("cannot replace link {}", target.display()))?;
         }
         Ok((target, rel))
     }
@@ -241,22 +219,15 @@ impl Writer<'_> {
             return Err(self.refuse(raw, "is a file without a name"));
         }
         create_parent(&target)?;
-        let mut out =
-            File::create(&target).with_context(|| format!("cannot create {}", target.display()))?;
-        io::copy(content, &mut out).with_context(|| {
-            format!(
-                "cannot unpack `{}` from {}",
-                raw.display(),
-                self.archive.display()
-            )
-        })?;
+        let mut out = File::create(&target).with_context(|| format!("cannot create {}", target.display()))?;
+        io::copy(content, &mut out)
+            .with_context(|| format!("cannot unpack `{}` from {}", raw.display(), self.archive.display()))?;
         Ok(())
     }
 
     fn symlink(&mut self, raw: &Path, link_target: &Path) -> Result<()> {
-        safe_link_target(link_target).map_err(|why| {
-            self.refuse(raw, &format!("{why} (target `{}`)", link_target.display()))
-        })?;
+        safe_link_target(link_target)
+            .map_err(|why| self.refuse(raw, &format!("{why} (target `{}`)", link_target.display())))?;
         let (target, _) = self.target(raw)?;
         create_parent(&target)?;
         if fs::symlink_metadata(&target).is_ok() {
@@ -269,12 +240,8 @@ impl Writer<'_> {
 
     /// A tar hard link names an earlier entry by its archive path; it becomes a copy.
     fn hard_link(&self, raw: &Path, earlier: &Path) -> Result<()> {
-        let source_rel = safe_entry_path(earlier).map_err(|why| {
-            self.refuse(
-                raw,
-                &format!("is a hard link to `{}`, which {why}", earlier.display()),
-            )
-        })?;
+        let source_rel = safe_entry_path(earlier)
+            .map_err(|why| self.refuse(raw, &format!("is a hard link to `{}`, which {why}", earlier.display())))?;
         let (through, last) = self.links_on_the_way(&source_rel);
         if through || last {
             return Err(self.refuse(raw, "is a hard link that would be read through a link"));
@@ -296,22 +263,17 @@ impl Writer<'_> {
 
 #[cfg(unix)]
 fn make_symlink(link_target: &Path, at: &Path) -> Result<()> {
-    std::os::unix::fs::symlink(link_target, at)
-        .with_context(|| format!("cannot create link {}", at.display()))
+    std::os::unix::fs::symlink(link_target, at).with_context(|| format!("cannot create link {}", at.display()))
 }
 
 #[cfg(not(unix))]
 fn make_symlink(_link_target: &Path, at: &Path) -> Result<()> {
-    bail!(
-        "cannot create link {}: links in archives are supported on Unix only",
-        at.display()
-    )
+    bail!("cannot create link {}: links in archives are supported on Unix only", at.display())
 }
 
 fn create_parent(path: &Path) -> Result<()> {
     if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
+        fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
     Ok(())
 }
@@ -330,29 +292,20 @@ impl<R: Read> Read for ProgressReader<R> {
     }
 }
 
-fn open_with_progress(
-    archive: &Path,
-    show_progress: bool,
-) -> Result<BufReader<ProgressReader<File>>> {
+fn open_with_progress(archive: &Path, show_progress: bool) -> Result<BufReader<ProgressReader<File>>> {
     let file = File::open(archive).with_context(|| format!("cannot open {}", archive.display()))?;
     let len = file.metadata().map(|m| m.len()).ok();
     let name = archive.file_name().unwrap_or_default().to_string_lossy();
     let bar = progress::bytes_bar(show_progress, len, &format!("unpacking {name}"));
-    Ok(BufReader::with_capacity(
-        1 << 20,
-        ProgressReader { inner: file, bar },
-    ))
+    Ok(BufReader::with_capacity(1 << 20, ProgressReader { inner: file, bar }))
 }
 
 fn gunzip(archive: &Path, output: &Path, show_progress: bool) -> Result<()> {
     let reader = open_with_progress(archive, show_progress)?;
     let mut decoder = MultiGzDecoder::new(reader);
-    let mut out =
-        File::create(output).with_context(|| format!("cannot create {}", output.display()))?;
-    io::copy(&mut decoder, &mut out)
-        .with_context(|| format!("{} is not a valid gzip file", archive.display()))?;
-    out.sync_all()
-        .with_context(|| format!("cannot write {}", output.display()))?;
+    let mut out = File::create(output).with_context(|| format!("cannot create {}", output.display()))?;
+    io::copy(&mut decoder, &mut out).with_context(|| format!("{} is not a valid gzip file", archive.display()))?;
+    out.sync_all().with_context(|| format!("cannot write {}", output.display()))?;
     decoder.get_ref().get_ref().bar.finish_and_clear();
     Ok(())
 }
@@ -360,11 +313,7 @@ fn gunzip(archive: &Path, output: &Path, show_progress: bool) -> Result<()> {
 fn untar_gz(archive: &Path, root: &Path, show_progress: bool) -> Result<()> {
     let reader = open_with_progress(archive, show_progress)?;
     let mut tar = tar::Archive::new(MultiGzDecoder::new(reader));
-    let mut writer = Writer {
-        root,
-        archive,
-        links_made: false,
-    };
+    let mut writer = Writer { root, archive, links_made: false };
     let not_tar = || format!("{} is not a valid gzipped tar", archive.display());
     for entry in tar.entries().with_context(not_tar)? {
         let mut entry = entry.with_context(not_tar)?;
@@ -373,10 +322,7 @@ fn untar_gz(archive: &Path, root: &Path, show_progress: bool) -> Result<()> {
         use tar::EntryType;
         match kind {
             // Metadata records the tar crate already applied to the entries they describe.
-            EntryType::XGlobalHeader
-            | EntryType::XHeader
-            | EntryType::GNULongName
-            | EntryType::GNULongLink => {}
+            EntryType::XGlobalHeader | EntryType::XHeader | EntryType::GNULongName | EntryType::GNULongLink => {}
             EntryType::Directory => writer.dir(&raw)?,
             EntryType::Regular | EntryType::Continuous => writer.file(&raw, &mut entry)?,
             EntryType::Symlink => {
@@ -395,12 +341,7 @@ fn untar_gz(archive: &Path, root: &Path, show_progress: bool) -> Result<()> {
                     .into_owned();
                 writer.hard_link(&raw, &earlier)?;
             }
-            other => {
-                return Err(writer.refuse(
-                    &raw,
-                    &format!("has a type elmbench does not unpack ({other:?})"),
-                ))
-            }
+            other => return Err(writer.refuse(&raw, &format!("has a type elmbench does not unpack ({other:?})"))),
         }
     }
     Ok(())
@@ -411,17 +352,10 @@ fn unzip(archive: &Path, root: &Path, show_progress: bool) -> Result<()> {
     let mut zip = zip::ZipArchive::new(BufReader::new(file))
         .with_context(|| format!("{} is not a valid zip archive", archive.display()))?;
     let bar = progress::bytes_bar(show_progress, None, "unpacking entries");
-    let mut writer = Writer {
-        root,
-        archive,
-        links_made: false,
-    };
+    let mut writer = Writer { root, archive, links_made: false };
     for index in 0..zip.len() {
         let mut entry = zip.by_index(index).with_context(|| {
-            format!(
-                "cannot read entry {index} of {} (unsupported compression?)",
-                archive.display()
-            )
+            format!("cannot read entry {index} of {} (unsupported compression?)", archive.display())
         })?;
         // Some zip writers use Windows separators; treat them as folders, then check the path.
         let name = String::from_utf8_lossy(entry.name_raw()).replace('\\', "/");

@@ -48,11 +48,7 @@ impl CredentialLookup {
         let kaggle_json = var("KAGGLE_CONFIG_DIR")
             .map(|dir| PathBuf::from(dir).join("kaggle.json"))
             .or_else(|| var("HOME").map(|home| PathBuf::from(home).join(".kaggle/kaggle.json")));
-        CredentialLookup {
-            env_username: var("KAGGLE_USERNAME"),
-            env_key: var("KAGGLE_KEY"),
-            kaggle_json,
-        }
+        CredentialLookup { env_username: var("KAGGLE_USERNAME"), env_key: var("KAGGLE_KEY"), kaggle_json }
     }
 
     /// The credentials, or an error that says how to provide them.
@@ -85,22 +81,13 @@ struct KaggleJson {
 
 /// Reads a kaggle.json (`{"username": "...", "key": "..."}`).
 pub fn read_kaggle_json(path: &Path) -> Result<KaggleCredentials> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let parsed: KaggleJson = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a kaggle.json with `username` and `key`",
-            path.display()
-        )
-    })?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let parsed: KaggleJson = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a kaggle.json with `username` and `key`", path.display()))?;
     if parsed.username.is_empty() || parsed.key.is_empty() {
         bail!("{} has an empty `username` or `key`", path.display());
     }
-    Ok(KaggleCredentials {
-        username: parsed.username,
-        key: parsed.key,
-        origin: path.display().to_string(),
-    })
+    Ok(KaggleCredentials { username: parsed.username, key: parsed.key, origin: path.display().to_string() })
 }
 
 /// Whether a URL is a Kaggle API dataset download (recognised by its path, so that a
@@ -116,13 +103,11 @@ pub fn may_send_credentials(url: &Url) -> bool {
     }
     let host = url.host_str().unwrap_or("");
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// How to get credentials, for error messages.
-pub const HOW_TO_PROVIDE: &str = "Kaggle downloads need your API credentials: set KAGGLE_USERNAME and KAGGLE_KEY, or save \
+pub const HOW_TO_PROVIDE: &str =
+    "Kaggle downloads need your API credentials: set KAGGLE_USERNAME and KAGGLE_KEY, or save \
 the kaggle.json from kaggle.com > Settings > API > Create New Token as ~/.kaggle/kaggle.json (or in \
 $KAGGLE_CONFIG_DIR); also accept the dataset's terms on its Kaggle page once";

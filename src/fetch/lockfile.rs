@@ -79,18 +79,12 @@ impl LockFile {
     }
 
     pub fn get(&self, dest: &str, name: &str) -> Option<&LockEntry> {
-        self.entries
-            .iter()
-            .find(|e| e.dest == dest && e.name == name)
+        self.entries.iter().find(|e| e.dest == dest && e.name == name)
     }
 
     /// Adds or replaces the entry for (dest, name) and saves the file.
     pub fn put(&mut self, entry: LockEntry) -> Result<()> {
-        match self
-            .entries
-            .iter_mut()
-            .find(|e| e.dest == entry.dest && e.name == entry.name)
-        {
+        match self.entries.iter_mut().find(|e| e.dest == entry.dest && e.name == entry.name) {
             Some(existing) => *existing = entry,
             None => self.entries.push(entry),
         }
@@ -99,17 +93,12 @@ impl LockFile {
 
     fn save(&self) -> Result<()> {
         if let Some(parent) = self.path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
         }
-        let body = toml::to_string(&LockToml {
-            files: self.entries.clone(),
-        })
-        .context("cannot serialise the lock file")?;
+        let body =
+            toml::to_string(&LockToml { files: self.entries.clone() }).context("cannot serialise the lock file")?;
         let tmp = self.path.with_extension("lock.tmp");
-        std::fs::write(&tmp, format!("{HEADER}{body}"))
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, &self.path)
-            .with_context(|| format!("cannot replace {}", self.path.display()))
+        std::fs::write(&tmp, format!("{HEADER}{body}")).with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, &self.path).with_context(|| format!("cannot replace {}", self.path.display()))
     }
 }

@@ -115,32 +115,22 @@ impl Manifest {
 
     /// A manifest file given with `--manifest`.
     pub fn load(path: &Path) -> Result<Manifest> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read manifest {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read manifest {}", path.display()))?;
         Manifest::parse(&text, &path.display().to_string())
     }
 
     /// Parses and validates manifest text; `origin` names the manifest in every error.
     pub fn parse(text: &str, origin: &str) -> Result<Manifest> {
-        let parsed: ManifestToml =
-            toml::from_str(text).with_context(|| format!("invalid manifest {origin}"))?;
+        let parsed: ManifestToml = toml::from_str(text).with_context(|| format!("invalid manifest {origin}"))?;
         let mut files = parsed.files;
         let mut seen = BTreeSet::new();
         for (index, entry) in files.iter_mut().enumerate() {
-            validate_entry(entry)
-                .with_context(|| format!("manifest {origin}: [[file]] number {}", index + 1))?;
+            validate_entry(entry).with_context(|| format!("manifest {origin}: [[file]] number {}", index + 1))?;
             if !seen.insert((entry.dest.clone(), entry.name.clone())) {
-                bail!(
-                    "manifest {origin}: two [[file]] tables download `{}` into `{}`",
-                    entry.name,
-                    entry.dest
-                );
+                bail!("manifest {origin}: two [[file]] tables download `{}` into `{}`", entry.name, entry.dest);
             }
         }
-        Ok(Manifest {
-            origin: origin.to_string(),
-            files,
-        })
+        Ok(Manifest { origin: origin.to_string(), files })
     }
 
     /// Dataset names in manifest order, without repeats.
@@ -166,19 +156,11 @@ impl Manifest {
         let known = self.dataset_names();
         for wanted in datasets {
             if wanted != "all" && !known.contains(wanted) {
-                bail!(
-                    "unknown dataset `{wanted}`; the manifest {} has: {}, or `all`",
-                    self.origin,
-                    known.join(", ")
-                );
+                bail!("unknown dataset `{wanted}`; the manifest {} has: {}, or `all`", self.origin, known.join(", "));
             }
         }
         let everything = datasets.iter().any(|d| d == "all");
-        Ok(self
-            .files
-            .iter()
-            .filter(|e| everything || datasets.contains(&e.dataset))
-            .collect())
+        Ok(self.files.iter().filter(|e| everything || datasets.contains(&e.dataset)).collect())
     }
 }
 
@@ -186,8 +168,7 @@ fn validate_entry(entry: &mut FileEntry) -> Result<()> {
     if entry.dataset.trim().is_empty() {
         bail!("`dataset` is empty");
     }
-    let url = reqwest::Url::parse(&entry.url)
-        .with_context(|| format!("`url` {:?} is not a valid URL", entry.url))?;
+    let url = reqwest::Url::parse(&entry.url).with_context(|| format!("`url` {:?} is not a valid URL", entry.url))?;
     if url.scheme() != "http" && url.scheme() != "https" {
         bail!("`url` {} must be http or https", entry.url);
     }
@@ -197,33 +178,19 @@ fn validate_entry(entry: &mut FileEntry) -> Result<()> {
         && !entry.name.contains(['/', '\\'])
         && !entry.name.starts_with('.');
     if !name_ok {
-        bail!(
-            "`name` {:?} must be a plain file name (no folders, not hidden)",
-            entry.name
-        );
+        bail!("`name` {:?} must be a plain file name (no folders, not hidden)", entry.name);
     }
     if entry.name.ends_with(".part") {
-        bail!(
-            "`name` {:?} must not end in .part (used for downloads in progress)",
-            entry.name
-        );
+        bail!("`name` {:?} must not end in .part (used for downloads in progress)", entry.name);
     }
     let dest = Path::new(&entry.dest);
-    let dest_ok = !entry.dest.is_empty()
-        && dest
-            .components()
-            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    let dest_ok =
+        !entry.dest.is_empty() && dest.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
     if !dest_ok {
-        bail!(
-            "`dest` {:?} must be a relative folder inside the data dir (no `..`, not absolute)",
-            entry.dest
-        );
+        bail!("`dest` {:?} must be a relative folder inside the data dir (no `..`, not absolute)", entry.dest);
     }
     if entry.unpack == Unpack::Gunzip && !entry.name.ends_with(".gz") {
-        bail!(
-            "`unpack = \"gunzip\"` needs a `name` ending in .gz, got {:?}",
-            entry.name
-        );
+        bail!("`unpack = \"gunzip\"` needs a `name` ending in .gz, got {:?}", entry.name);
     }
     entry.sha256 = normalise_hex(entry.sha256.take(), "sha256", 64)?;
     entry.md5 = normalise_hex(entry.md5.take(), "md5", 32)?;

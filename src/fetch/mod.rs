@@ -75,10 +75,7 @@ pub enum FileAction {
     /// Verified and unpacked by an earlier fetch (per fetch.lock); nothing was done.
     AlreadyDone,
     /// Downloaded now (`resumed_from`: bytes a `.part` file already held).
-    Downloaded {
-        resumed_from: Option<u64>,
-        range_ignored: bool,
-    },
+    Downloaded { resumed_from: Option<u64>, range_ignored: bool },
     /// The file was already in the data dir and was verified (and unpacked if needed).
     VerifiedInPlace,
     /// `--verify-only` and the file is not in the data dir: only the dataset's structure is checked.
@@ -113,31 +110,21 @@ pub fn fetch(
 ) -> Result<FetchReport> {
     let entries = manifest.select(datasets)?;
     if let Some(mirror) = &options.mirror {
-        let url =
-            Url::parse(mirror).with_context(|| format!("--mirror {mirror:?} is not a URL"))?;
+        let url = Url::parse(mirror).with_context(|| format!("--mirror {mirror:?} is not a URL"))?;
         if url.scheme() != "http" && url.scheme() != "https" {
             bail!("--mirror {mirror} must be an http or https URL");
         }
     }
     std::fs::create_dir_all(&options.data_dir)
         .with_context(|| format!("cannot create data dir {}", options.data_dir.display()))?;
-    let mut run = Run {
-        options,
-        lock: LockFile::load(&options.data_dir)?,
-        client: None,
-        md5_lists: HashMap::new(),
-        out,
-    };
+    let mut run =
+        Run { options, lock: LockFile::load(&options.data_dir)?, client: None, md5_lists: HashMap::new(), out };
     writeln!(
         run.out,
         "data dir {}, manifest {}{}",
         options.data_dir.display(),
         manifest.origin,
-        if options.verify_only {
-            ", verify only (no network)"
-        } else {
-            ""
-        }
+        if options.verify_only { ", verify only (no network)" } else { "" }
     )?;
     let mut files = Vec::new();
     for entry in &entries {
@@ -156,16 +143,11 @@ pub fn fetch(
         print_structure(run.out, &report)?;
         structures.push(report);
     }
-    let incomplete: Vec<&StructureReport> =
-        structures.iter().filter(|s| !s.is_complete()).collect();
+    let incomplete: Vec<&StructureReport> = structures.iter().filter(|s| !s.is_complete()).collect();
     let missing: Vec<String> = files
         .iter()
         .filter(|f| f.action == FileAction::NotPresent)
-        .filter_map(|f| {
-            entries
-                .iter()
-                .find(|e| e.dataset == f.dataset && e.name == f.name)
-        })
+        .filter_map(|f| entries.iter().find(|e| e.dataset == f.dataset && e.name == f.name))
         .map(|e| hand_placement(e, options))
         .collect();
     if !incomplete.is_empty() {
@@ -178,10 +160,7 @@ pub fn fetch(
             ));
         }
         if !missing.is_empty() {
-            message.push_str(&format!(
-                "files not in the data dir: {}",
-                missing.join("; ")
-            ));
+            message.push_str(&format!("files not in the data dir: {}", missing.join("; ")));
         }
         bail!(message.trim_end().to_string());
     }
@@ -210,11 +189,7 @@ fn dataset_roots(data_dir: &Path, entries: &[&FileEntry], dataset: &str) -> Vec<
 }
 
 fn print_structure(out: &mut dyn Write, report: &StructureReport) -> Result<()> {
-    let verdict = if report.is_complete() {
-        "complete"
-    } else {
-        "INCOMPLETE"
-    };
+    let verdict = if report.is_complete() { "complete" } else { "INCOMPLETE" };
     writeln!(out, "{}: structure check {verdict}", report.dataset)?;
     for line in &report.found {
         writeln!(out, "  ok       {line}")?;
@@ -286,10 +261,7 @@ impl Run<'_> {
             unpacked: false,
         };
 
-        if let Some(done) = locked
-            .as_ref()
-            .filter(|l| is_done(l, entry, &places.dest_dir))
-        {
+        if let Some(done) = locked.as_ref().filter(|l| is_done(l, entry, &places.dest_dir)) {
             if !self.options.verify_only {
                 writeln!(
                     self.out,
@@ -317,11 +289,7 @@ impl Run<'_> {
 
         // Get a complete copy: the one already in place, or a download.
         let (digests, source) = if places.archive.exists() {
-            writeln!(
-                self.out,
-                "{label}: found {}; checking it",
-                places.archive.display()
-            )?;
+            writeln!(self.out, "{label}: found {}; checking it", places.archive.display())?;
             report.action = FileAction::VerifiedInPlace;
             let digests = verify::hash_file(&places.archive, self.options.show_progress)?;
             let expected = self.expected(entry, locked.as_ref(), None)?;
@@ -329,15 +297,7 @@ impl Run<'_> {
                 .context("the file was left untouched: replace or delete it, then fetch again");
             self.announce_verdict(&label, entry, &expected, &digests, verdict?, &mut report)?;
             let md5_list = md5_list_used(&expected);
-            self.record(
-                entry,
-                &digests,
-                &expected,
-                "placed in the data dir",
-                md5_list,
-                &[],
-                false,
-            )?;
+            self.record(entry, &digests, &expected, "placed in the data dir", md5_list, &[], false)?;
             (digests, "placed in the data dir".to_string())
         } else if self.options.verify_only {
             writeln!(
@@ -349,9 +309,8 @@ impl Run<'_> {
             return Ok(report);
         } else {
             let url = entry.effective_url(self.options.mirror.as_deref());
-            let (digests, expected) = self
-                .download(entry, &label, &url, locked.as_ref(), &places, &mut report)
-                .with_context(|| {
+            let (digests, expected) =
+                self.download(entry, &label, &url, locked.as_ref(), &places, &mut report).with_context(|| {
                     format!(
                         "cannot fetch {label}; to continue without the network, {}",
                         hand_placement(entry, self.options)
@@ -382,11 +341,7 @@ impl Run<'_> {
     ) -> Result<(Digests, Expected)> {
         let url = Url::parse(url).with_context(|| format!("invalid URL {url}"))?;
         let credentials = if kaggle::is_api_download(&url) {
-            let credentials = self
-                .options
-                .kaggle
-                .find()
-                .map_err(|e| anyhow!("{e:#}. {}", kaggle::HOW_TO_PROVIDE))?;
+            let credentials = self.options.kaggle.find().map_err(|e| anyhow!("{e:#}. {}", kaggle::HOW_TO_PROVIDE))?;
             if !kaggle::may_send_credentials(&url) {
                 bail!("refusing to send Kaggle credentials over plain http to {url}");
             }
@@ -409,17 +364,9 @@ impl Run<'_> {
             expected_size: entry.known_size(),
             label,
         };
-        let downloaded = download::download(
-            &client,
-            &job,
-            &self.options.http,
-            self.options.show_progress,
-            self.out,
-        )?;
-        report.action = FileAction::Downloaded {
-            resumed_from: downloaded.resumed_from,
-            range_ignored: downloaded.range_ignored,
-        };
+        let downloaded = download::download(&client, &job, &self.options.http, self.options.show_progress, self.out)?;
+        report.action =
+            FileAction::Downloaded { resumed_from: downloaded.resumed_from, range_ignored: downloaded.range_ignored };
         let digests = downloaded.digests;
         let verdict = verify::check(&places.part.display().to_string(), &expected, &digests);
         let matched = match verdict {
@@ -431,19 +378,12 @@ impl Run<'_> {
                     Ok(()) => "the download was deleted; fetch again to download it afresh",
                     Err(_) => "deleting the rejected download failed: delete it by hand",
                 };
-                return Err(
-                    error.context(format!("{label}: rejected, nothing was unpacked; {what}"))
-                );
+                return Err(error.context(format!("{label}: rejected, nothing was unpacked; {what}")));
             }
         };
         self.announce_verdict(label, entry, &expected, &digests, matched, report)?;
-        std::fs::rename(&places.part, &places.archive).with_context(|| {
-            format!(
-                "cannot rename {} to {}",
-                places.part.display(),
-                places.archive.display()
-            )
-        })?;
+        std::fs::rename(&places.part, &places.archive)
+            .with_context(|| format!("cannot rename {} to {}", places.part.display(), places.archive.display()))?;
         Ok((digests, expected))
     }
 
@@ -455,10 +395,7 @@ impl Run<'_> {
         locked: Option<&LockEntry>,
         online: Option<(&Client, &Url)>,
     ) -> Result<Expected> {
-        let mut expected = Expected {
-            size: entry.known_size(),
-            ..Expected::default()
-        };
+        let mut expected = Expected { size: entry.known_size(), ..Expected::default() };
         if let Some(sha256) = &entry.sha256 {
             expected.sha256 = Some((sha256.clone(), Source::Manifest));
         }
@@ -475,8 +412,7 @@ impl Run<'_> {
                                     entry.name
                                 )?;
                             }
-                            expected.md5 =
-                                Some((listed, Source::PublishedList(list_url.to_string())));
+                            expected.md5 = Some((listed, Source::PublishedList(list_url.to_string())));
                         }
                     }
                 }
@@ -502,12 +438,7 @@ impl Run<'_> {
     }
 
     /// The md5 of `name` in the upstream list at `list_url`, read once per run.
-    fn listed_md5(
-        &mut self,
-        client: &Client,
-        list_url: &Url,
-        name: &str,
-    ) -> Result<Option<String>> {
+    fn listed_md5(&mut self, client: &Client, list_url: &Url, name: &str) -> Result<Option<String>> {
         let key = list_url.to_string();
         if !self.md5_lists.contains_key(&key) {
             let list = match published::fetch_md5_list(client, list_url) {
@@ -522,14 +453,9 @@ impl Run<'_> {
             };
             self.md5_lists.insert(key.clone(), list);
         }
-        let listed = self.md5_lists[&key]
-            .as_ref()
-            .and_then(|list| list.get(name).cloned());
+        let listed = self.md5_lists[&key].as_ref().and_then(|list| list.get(name).cloned());
         if listed.is_none() && self.md5_lists[&key].is_some() {
-            writeln!(
-                self.out,
-                "  note: {list_url} does not list {name}; using the md5 pinned in the manifest"
-            )?;
+            writeln!(self.out, "  note: {list_url} does not list {name}; using the md5 pinned in the manifest")?;
         }
         Ok(listed)
     }
@@ -613,28 +539,14 @@ impl Run<'_> {
             .cloned()
             .ok_or_else(|| anyhow!("{label}: missing from the lock file after verification"))?;
         let finish = |lock: &mut LockFile, outputs: Vec<String>| {
-            lock.put(LockEntry {
-                outputs,
-                unpacked: true,
-                source: source.to_string(),
-                ..locked.clone()
-            })
+            lock.put(LockEntry { outputs, unpacked: true, source: source.to_string(), ..locked.clone() })
         };
         if entry.unpack == Unpack::None {
             finish(&mut self.lock, vec![entry.name.clone()])?;
-            writeln!(
-                self.out,
-                "{label}: in place at {} (no unpacking)",
-                places.archive.display()
-            )?;
+            writeln!(self.out, "{label}: in place at {} (no unpacking)", places.archive.display())?;
             return Ok(());
         }
-        writeln!(
-            self.out,
-            "{label}: unpacking ({}) into {}",
-            entry.unpack.as_str(),
-            places.dest_dir.display()
-        )?;
+        writeln!(self.out, "{label}: unpacking ({}) into {}", entry.unpack.as_str(), places.dest_dir.display())?;
         let staged = extract::unpack_to_staging(
             entry.unpack,
             &places.archive,
@@ -651,11 +563,7 @@ impl Run<'_> {
             }
         }
         let replaceable = previous_outputs.to_vec();
-        self.lock.put(LockEntry {
-            outputs: may_be_ours,
-            unpacked: false,
-            ..locked.clone()
-        })?;
+        self.lock.put(LockEntry { outputs: may_be_ours, unpacked: false, ..locked.clone() })?;
         let outputs = staged.move_into_place(&places.dest_dir, &replaceable)?;
         writeln!(self.out, "{label}: unpacked {}", outputs.join(", "))?;
         finish(&mut self.lock, outputs)?;
@@ -676,14 +584,8 @@ fn md5_list_used(expected: &Expected) -> Option<String> {
 fn is_done(locked: &LockEntry, entry: &FileEntry, dest_dir: &Path) -> bool {
     let outputs_there = locked.unpacked
         && !locked.outputs.is_empty()
-        && locked
-            .outputs
-            .iter()
-            .all(|o| std::fs::symlink_metadata(dest_dir.join(o)).is_ok());
+        && locked.outputs.iter().all(|o| std::fs::symlink_metadata(dest_dir.join(o)).is_ok());
     let sha_same = entry.sha256.as_ref().is_none_or(|s| *s == locked.sha256);
-    let md5_same = entry
-        .md5
-        .as_ref()
-        .is_none_or(|m| *m == locked.md5 || locked.md5_list.is_some());
+    let md5_same = entry.md5.as_ref().is_none_or(|m| *m == locked.md5 || locked.md5_list.is_some());
     outputs_there && sha_same && md5_same
 }

@@ -12,11 +12,9 @@ pub fn bytes_bar(show: bool, total: Option<u64>, message: &str) -> ProgressBar {
         Some(total) => {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
-                )
-                .expect("valid progress template")
-                .progress_chars("=> "),
+                ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}")
+                    .expect("valid progress template")
+                    .progress_chars("=> "),
             );
             bar
         }

@@ -47,16 +47,11 @@ pub fn parse_md5_list(text: &str) -> HashMap<String, String> {
 
 /// Downloads and parses a checksum list (small; one attempt, the client's timeouts apply).
 pub fn fetch_md5_list(client: &Client, url: &Url) -> Result<HashMap<String, String>> {
-    let response = client
-        .get(url.clone())
-        .send()
-        .with_context(|| format!("cannot read {url}"))?;
+    let response = client.get(url.clone()).send().with_context(|| format!("cannot read {url}"))?;
     let status = response.status();
     if !status.is_success() {
         anyhow::bail!("{url} answered {status}");
     }
-    let text = response
-        .text()
-        .with_context(|| format!("cannot read {url}"))?;
+    let text = response.text().with_context(|| format!("cannot read {url}"))?;
     Ok(parse_md5_list(&text))
 }

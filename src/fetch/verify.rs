@@ -45,11 +45,7 @@ impl Hashers {
     }
 
     pub fn finish(self) -> Digests {
-        Digests {
-            sha256: hex(&self.sha256.finalize()),
-            md5: hex(&self.md5.finalize()),
-            size: self.bytes,
-        }
+        Digests { sha256: hex(&self.sha256.finalize()), md5: hex(&self.md5.finalize()), size: self.bytes }
     }
 }
 
@@ -68,17 +64,12 @@ pub fn hash_into(path: &Path, hashers: &mut Hashers, show_progress: bool) -> Res
     let bar = progress::bytes_bar(
         show_progress,
         Some(len),
-        &format!(
-            "checking {}",
-            path.file_name().unwrap_or_default().to_string_lossy()
-        ),
+        &format!("checking {}", path.file_name().unwrap_or_default().to_string_lossy()),
     );
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = reader
-            .read(&mut buf)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let n = reader.read(&mut buf).with_context(|| format!("cannot read {}", path.display()))?;
         if n == 0 {
             break;
         }
@@ -139,23 +130,15 @@ pub fn check(label: &str, expected: &Expected, actual: &Digests) -> Result<Vec<S
         if size == actual.size {
             matched.push(format!("size {size} bytes"));
         } else {
-            failures.push(format!(
-                "size: expected {size} bytes (manifest), got {} bytes",
-                actual.size
-            ));
+            failures.push(format!("size: expected {size} bytes (manifest), got {} bytes", actual.size));
         }
     }
-    for (algorithm, want, got) in [
-        ("sha256", &expected.sha256, &actual.sha256),
-        ("md5", &expected.md5, &actual.md5),
-    ] {
+    for (algorithm, want, got) in [("sha256", &expected.sha256, &actual.sha256), ("md5", &expected.md5, &actual.md5)] {
         if let Some((want, source)) = want {
             if want == got {
                 matched.push(format!("{algorithm} {want} ({source})"));
             } else {
-                failures.push(format!(
-                    "{algorithm}: expected {want} ({source}), got {got}"
-                ));
+                failures.push(format!("{algorithm}: expected {want} ({source}), got {got}"));
             }
         }
     }

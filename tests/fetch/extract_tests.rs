@@ -26,10 +26,7 @@ fn refused(tmp: &TempDir, archive: &[u8], unpack: &str, ext: &str) -> String {
     let mut options = quick_options(&data);
     options.verify_only = true;
     let (result, out) = run_fetch(&["toy"], &manifest, &options);
-    let message = format!(
-        "{:#}",
-        result.expect_err(&format!("the archive must be refused\n{out}"))
-    );
+    let message = format!("{:#}", result.expect_err(&format!("the archive must be refused\n{out}")));
     // Only the (verified, untouched) archive remains in the destination: no staging folder, no
     // partial unpack, and nothing named like the escaping entries anywhere in the scratch folder.
     assert_eq!(listing(&data.join("toy")), vec![name.clone()]);
@@ -46,10 +43,7 @@ fn assert_nothing_named(root: &Path, names: &[&str]) {
 #[test]
 fn zip_entry_climbing_out_with_dotdot_is_refused() {
     let tmp = TempDir::new("zipdotdot");
-    let zip = zip_bytes(&[
-        ZipItem::File("good/ok.txt", b"fine"),
-        ZipItem::File("../../escaped.txt", b"evil"),
-    ]);
+    let zip = zip_bytes(&[ZipItem::File("good/ok.txt", b"fine"), ZipItem::File("../../escaped.txt", b"evil")]);
     let message = refused(&tmp, &zip, "zip", "zip");
     assert!(message.contains("../../escaped.txt"), "{message}");
     assert!(message.contains("evil.zip"), "{message}");
@@ -84,10 +78,7 @@ fn zip_link_pointing_outside_is_refused() {
 #[test]
 fn tar_entry_climbing_out_with_dotdot_is_refused() {
     let tmp = TempDir::new("tardotdot");
-    let tar = tar_gz(&[
-        TarItem::File("good/ok.txt", b"fine"),
-        TarItem::RawFile("good/../../../escaped.txt", b"evil"),
-    ]);
+    let tar = tar_gz(&[TarItem::File("good/ok.txt", b"fine"), TarItem::RawFile("good/../../../escaped.txt", b"evil")]);
     let message = refused(&tmp, &tar, "tar.gz", "tar.gz");
     assert!(message.contains("good/../../../escaped.txt"), "{message}");
     assert!(message.contains("`..`"), "{message}");
@@ -170,14 +161,8 @@ fn safe_links_and_nested_folders_unpack() {
     options.verify_only = true;
     let (result, out) = run_fetch(&["toy"], &manifest, &options);
     result.unwrap_or_else(|e| panic!("good archive failed: {e:#}\n{out}"));
-    assert_eq!(
-        std::fs::read(data.join("toy/set/shortcut/file.txt")).unwrap(),
-        b"deep"
-    );
-    assert_eq!(
-        std::fs::read(data.join("toy/set/copy.txt")).unwrap(),
-        b"deep"
-    );
+    assert_eq!(std::fs::read(data.join("toy/set/shortcut/file.txt")).unwrap(), b"deep");
+    assert_eq!(std::fs::read(data.join("toy/set/copy.txt")).unwrap(), b"deep");
     assert_eq!(listing(&data.join("toy")), vec!["good.tar.gz", "set"]);
 }
 
@@ -202,19 +187,13 @@ fn existing_files_not_unpacked_by_elmbench_are_never_overwritten() {
     let (result, _) = run_fetch(&["toy"], &manifest, &options);
     let message = format!("{:#}", result.expect_err("a conflict must stop the unpack"));
     assert!(message.contains("refusing to overwrite"), "{message}");
-    assert_eq!(
-        std::fs::read(data.join("toy/set/file.txt")).unwrap(),
-        b"the user's own"
-    );
+    assert_eq!(std::fs::read(data.join("toy/set/file.txt")).unwrap(), b"the user's own");
     assert_eq!(listing(&data.join("toy")), vec!["good.tar.gz", "set"]);
 }
 
 #[test]
 fn path_rules_accept_plain_relative_paths_only() {
-    assert_eq!(
-        safe_entry_path(Path::new("./a/b/c.txt")).unwrap(),
-        Path::new("a/b/c.txt")
-    );
+    assert_eq!(safe_entry_path(Path::new("./a/b/c.txt")).unwrap(), Path::new("a/b/c.txt"));
     assert!(safe_entry_path(Path::new("a/../../b")).is_err());
     assert!(safe_entry_path(Path::new("/etc/passwd")).is_err());
     assert!(safe_link_target(Path::new("sub/dir")).is_ok());

@@ -42,11 +42,7 @@ pub struct Route {
 
 impl Route {
     pub fn new(path: &str, body: &[u8], behaviour: Behaviour) -> Route {
-        Route {
-            path: path.to_string(),
-            body: body.to_vec(),
-            behaviour,
-        }
+        Route { path: path.to_string(), body: body.to_vec(), behaviour }
     }
 }
 
@@ -75,26 +71,17 @@ struct Shared {
 impl TestServer {
     pub fn start(routes: Vec<Route>) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
+        listener.set_nonblocking(true).expect("non-blocking listener");
         let port = listener.local_addr().expect("local addr").port();
         let stop = Arc::new(AtomicBool::new(false));
         let log = Arc::new(Mutex::new(Vec::new()));
-        let shared = Arc::new(Shared {
-            routes,
-            served: Mutex::new(HashMap::new()),
-            log: log.clone(),
-            stop: stop.clone(),
-        });
+        let shared =
+            Arc::new(Shared { routes, served: Mutex::new(HashMap::new()), log: log.clone(), stop: stop.clone() });
         let accept_stop = stop.clone();
         let accept_thread = std::thread::spawn(move || {
             let started = Instant::now();
             let mut accepted = 0;
-            while !accept_stop.load(Ordering::SeqCst)
-                && started.elapsed() < LIFETIME
-                && accepted < MAX_CONNECTIONS
-            {
+            while !accept_stop.load(Ordering::SeqCst) && started.elapsed() < LIFETIME && accepted < MAX_CONNECTIONS {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         accepted += 1;
@@ -110,12 +97,7 @@ impl TestServer {
                 }
             }
         });
-        TestServer {
-            port,
-            stop,
-            log,
-            accept_thread: Some(accept_thread),
-        }
+        TestServer { port, stop, log, accept_thread: Some(accept_thread) }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -127,10 +109,7 @@ impl TestServer {
     }
 
     pub fn requests_for(&self, path: &str) -> Vec<Logged> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.path == path)
-            .collect()
+        self.requests().into_iter().filter(|r| r.path == path).collect()
     }
 }
 
@@ -166,9 +145,7 @@ fn read_head(stream: &mut TcpStream) -> std::io::Result<String> {
 fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     head.lines().skip(1).find_map(|line| {
         let (key, value) = line.split_once(':')?;
-        key.trim()
-            .eq_ignore_ascii_case(name)
-            .then_some(value.trim())
+        key.trim().eq_ignore_ascii_case(name).then_some(value.trim())
     })
 }
 
@@ -185,12 +162,7 @@ fn serve(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     stream.set_write_timeout(Some(Duration::from_secs(5)))?;
     let head = read_head(&mut stream)?;
-    let path = head
-        .lines()
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("")
-        .to_string();
+    let path = head.lines().next().and_then(|l| l.split_whitespace().nth(1)).unwrap_or("").to_string();
     let range = header(&head, "range").map(str::to_string);
     shared.log.lock().unwrap().push(Logged {
         path: path.clone(),
@@ -199,11 +171,7 @@ fn serve(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     });
     let Some(route) = shared.routes.iter().find(|r| r.path == path) else {
         let body = b"not found";
-        write!(
-            stream,
-            "HTTP/1.1 404 Not Found\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        )?;
+        write!(stream, "HTTP/1.1 404 Not Found\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())?;
         stream.write_all(body)?;
         return Ok(());
     };
@@ -217,27 +185,19 @@ fn serve(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     let mut behaviour = route.behaviour.clone();
     match behaviour {
         Behaviour::StatusFirst { status, times } if nth <= times => {
-            write!(
-                stream,
-                "HTTP/1.1 {status} Test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            )?;
+            write!(stream, "HTTP/1.1 {status} Test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
             return Ok(());
         }
-        Behaviour::DropOnce { .. }
-        | Behaviour::StallOnce { .. }
-        | Behaviour::StatusFirst { .. }
-            if nth > 1 =>
-        {
+        Behaviour::DropOnce { .. } | Behaviour::StallOnce { .. } | Behaviour::StatusFirst { .. } if nth > 1 => {
             behaviour = Behaviour::Normal
         }
         _ => {}
     }
     let start = match (&behaviour, &range) {
         (Behaviour::IgnoreRange, _) | (_, None) => None,
-        (_, Some(r)) => r
-            .strip_prefix("bytes=")
-            .and_then(|r| r.strip_suffix('-'))
-            .and_then(|n| n.parse::<usize>().ok()),
+        (_, Some(r)) => {
+            r.strip_prefix("bytes=").and_then(|r| r.strip_suffix('-')).and_then(|n| n.parse::<usize>().ok())
+        }
     };
     let (status_line, extra, slice) = match start {
         Some(s) if s >= body.len() => {
@@ -250,11 +210,7 @@ fn serve(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         }
         Some(s) => (
             "206 Partial Content",
-            format!(
-                "Content-Range: bytes {s}-{}/{}\r\n",
-                body.len() - 1,
-                body.len()
-            ),
+            format!("Content-Range: bytes {s}-{}/{}\r\n", body.len() - 1, body.len()),
             &body[s..],
         ),
         None => ("200 OK", String::new(), &body[..]),

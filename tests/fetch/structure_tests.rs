@@ -22,10 +22,7 @@ fn cifar10_batches_of_the_right_size_pass_and_a_short_one_is_named() {
     ];
     for name in names {
         // Sparse files: 10,000 records of 3073 bytes each without using the disk space.
-        File::create(dir.join(name))
-            .unwrap()
-            .set_len(30_730_000)
-            .unwrap();
+        File::create(dir.join(name)).unwrap().set_len(30_730_000).unwrap();
     }
     fs::write(dir.join("batches.meta.txt"), "airplane\n").unwrap();
     let roots = vec![tmp.path().join("cifar10")];
@@ -33,10 +30,7 @@ fn cifar10_batches_of_the_right_size_pass_and_a_short_one_is_named() {
     assert!(report.is_complete(), "{report:?}");
     assert_eq!(report.found.len(), 6);
 
-    File::create(dir.join("data_batch_3.bin"))
-        .unwrap()
-        .set_len(3073)
-        .unwrap();
+    File::create(dir.join("data_batch_3.bin")).unwrap().set_len(3073).unwrap();
     fs::remove_file(dir.join("batches.meta.txt")).unwrap();
     let report = check("cifar10", &roots);
     assert_eq!(report.problems.len(), 2, "{report:?}");
@@ -52,9 +46,7 @@ fn neuronio_reports_each_missing_folder_and_empty_ones() {
         if k == 7 {
             continue;
         }
-        let dir = root.join(format!(
-            "train/some_zip_folder/full_ergodic_train_batch_{k}"
-        ));
+        let dir = root.join(format!("train/some_zip_folder/full_ergodic_train_batch_{k}"));
         fs::create_dir_all(&dir).unwrap();
         if k != 3 {
             fs::write(dir.join("L5PC_sim__Output_spikes_0800.p"), b"x").unwrap();
@@ -64,14 +56,8 @@ fn neuronio_reports_each_missing_folder_and_empty_ones() {
     fs::write(root.join("test/Data_test/sim__a.p"), b"x").unwrap();
     let report = check("neuronio", &[root]);
     assert_eq!(report.problems.len(), 2, "{report:?}");
-    assert!(report
-        .problems
-        .iter()
-        .any(|p| p.contains("full_ergodic_train_batch_7 not found")));
-    assert!(report
-        .problems
-        .iter()
-        .any(|p| p.contains("full_ergodic_train_batch_3") && p.contains("no *.p files")));
+    assert!(report.problems.iter().any(|p| p.contains("full_ergodic_train_batch_7 not found")));
+    assert!(report.problems.iter().any(|p| p.contains("full_ergodic_train_batch_3") && p.contains("no *.p files")));
     assert_eq!(report.found.len(), 9);
 }
 
@@ -88,28 +74,13 @@ fn lra_counts_records_and_accepts_the_doubled_release_folder() {
     .unwrap();
     let roots: Vec<PathBuf> = vec![tmp.path().join("lra")];
     let report = check("lra", &roots);
-    assert!(
-        report.found[0].contains("lra_release/lra_release"),
-        "{report:?}"
-    );
+    assert!(report.found[0].contains("lra_release/lra_release"), "{report:?}");
     let problems = report.problems.join("\n");
-    assert!(
-        problems.contains("basic_val.tsv: 3 records, expected 2000"),
-        "{problems}"
-    );
+    assert!(problems.contains("basic_val.tsv: 3 records, expected 2000"), "{problems}");
     assert!(problems.contains("basic_train.tsv not found"), "{problems}");
-    assert!(
-        problems.contains("new_aan_pairs.train.tsv not found"),
-        "{problems}"
-    );
-    assert!(
-        problems.contains("pathfinder32/curv_contour_length_14/metadata not found"),
-        "{problems}"
-    );
-    assert!(
-        problems.contains("pathfinder128/curv_contour_length_14/imgs not found"),
-        "{problems}"
-    );
+    assert!(problems.contains("new_aan_pairs.train.tsv not found"), "{problems}");
+    assert!(problems.contains("pathfinder32/curv_contour_length_14/metadata not found"), "{problems}");
+    assert!(problems.contains("pathfinder128/curv_contour_length_14/imgs not found"), "{problems}");
 }
 
 #[test]
@@ -122,19 +93,13 @@ fn imdb_and_shd_report_what_is_missing() {
     }
     let report = check("imdb", &[tmp.path().join("imdb")]);
     let problems = report.problems.join("\n");
-    assert!(
-        problems.contains("pos: 3 reviews, expected 12500"),
-        "{problems}"
-    );
+    assert!(problems.contains("pos: 3 reviews, expected 12500"), "{problems}");
     assert!(problems.contains("test/neg not found"), "{problems}");
 
     fs::create_dir_all(tmp.path().join("shd")).unwrap();
     fs::write(tmp.path().join("shd/shd_train.h5"), b"not hdf5 at all").unwrap();
     let report = check("shd", &[tmp.path().join("shd")]);
     let problems = report.problems.join("\n");
-    assert!(
-        problems.contains("shd_train.h5 is not an HDF5 file"),
-        "{problems}"
-    );
+    assert!(problems.contains("shd_train.h5 is not an HDF5 file"), "{problems}");
     assert!(problems.contains("shd_test.h5 not found"), "{problems}");
 }

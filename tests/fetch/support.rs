@@ -21,8 +21,7 @@ impl TempDir {
     pub fn new(name: &str) -> TempDir {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let dir =
-            std::env::temp_dir().join(format!("elmbench-fetch-{}-{n}-{name}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("elmbench-fetch-{}-{n}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create scratch dir");
         TempDir(dir)
@@ -46,17 +45,11 @@ impl Drop for TempDir {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn md5_hex(bytes: &[u8]) -> String {
-    Md5::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Md5::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Options with short timeouts and backoff, no Kaggle credentials, no progress bars.
@@ -91,14 +84,7 @@ pub fn run_fetch(
 }
 
 /// One `[[file]]` table; `extra` holds further `key = value` lines (checksums, size).
-pub fn entry_toml(
-    dataset: &str,
-    url: &str,
-    name: &str,
-    unpack: &str,
-    dest: &str,
-    extra: &str,
-) -> String {
+pub fn entry_toml(dataset: &str, url: &str, name: &str, unpack: &str, dest: &str, extra: &str) -> String {
     format!(
         "[[file]]\ndataset = \"{dataset}\"\nurl = \"{url}\"\nname = \"{name}\"\nunpack = \"{unpack}\"\ndest = \"{dest}\"\n{extra}\n"
     )
@@ -208,9 +194,7 @@ pub fn find_named(dir: &Path, name: &str) -> Vec<PathBuf> {
         if item.file_name() == name {
             found.push(path.clone());
         }
-        let is_real_dir = std::fs::symlink_metadata(&path)
-            .map(|m| m.is_dir())
-            .unwrap_or(false);
+        let is_real_dir = std::fs::symlink_metadata(&path).map(|m| m.is_dir()).unwrap_or(false);
         if is_real_dir {
             found.extend(find_named(&path, name));
         }
@@ -221,12 +205,7 @@ pub fn find_named(dir: &Path, name: &str) -> Vec<PathBuf> {
 /// Names in a folder (hidden ones included), sorted; empty if the folder does not exist.
 pub fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|items| {
-            items
-                .flatten()
-                .map(|i| i.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
+        .map(|items| items.flatten().map(|i| i.file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default();
     names.sort();
     names
