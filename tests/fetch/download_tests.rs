@@ -513,3 +513,21 @@ fn announced_size_that_differs_from_the_manifest_stops_before_downloading() {
     assert!(message.contains(&format!("offers {} bytes", archive.len())), "{message}");
     assert_eq!(listing(&data.join("toy")), Vec::<String>::new());
 }
+
+#[test]
+fn complete_partial_file_is_finished_by_a_416_answer_without_downloading_again() {
+    let (archive, payload) = sample_tar_gz();
+    let server = TestServer::start(vec![Route::new("/toy.tar.gz", &archive, Behaviour::Normal)]);
+    let tmp = TempDir::new("complete-part");
+    let data = tmp.data_dir();
+    std::fs::create_dir_all(data.join("toy")).unwrap();
+    // A run that was stopped after the last byte arrived but before the rename.
+    std::fs::write(data.join("toy/toy.tar.gz.part"), &archive).unwrap();
+    let manifest = toy_manifest(&server.url("/toy.tar.gz"), &archive);
+    let (result, out) = run_fetch(&["toy"], &manifest, &quick_options(&data));
+    result.unwrap_or_else(|e| panic!("fetch failed: {e:#}\n{out}"));
+    let requests = server.requests_for("/toy.tar.gz");
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].range.as_deref(), Some(format!("bytes={}-", archive.len()).as_str()));
+    assert_unpacked(&data, &payload);
+}
