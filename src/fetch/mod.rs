@@ -288,7 +288,7 @@ impl Run<'_> {
         }
 
         // Get a complete copy: the one already in place, or a download.
-        let (digests, source) = if places.archive.exists() {
+        let source = if places.archive.exists() {
             writeln!(self.out, "{label}: found {}; checking it", places.archive.display())?;
             report.action = FileAction::VerifiedInPlace;
             let digests = verify::hash_file(&places.archive, self.options.show_progress)?;
@@ -298,7 +298,7 @@ impl Run<'_> {
             self.announce_verdict(&label, entry, &expected, &digests, verdict?, &mut report)?;
             let md5_list = md5_list_used(&expected);
             self.record(entry, &digests, &expected, "placed in the data dir", md5_list, &[], false)?;
-            (digests, "placed in the data dir".to_string())
+            "placed in the data dir".to_string()
         } else if self.options.verify_only {
             writeln!(
                 self.out,
@@ -318,12 +318,11 @@ impl Run<'_> {
                 })?;
             let md5_list = md5_list_used(&expected);
             self.record(entry, &digests, &expected, &url, md5_list, &[], false)?;
-            (digests, url)
+            url
         };
 
         // Unpack the verified file.
         let previous_outputs = locked.map(|l| l.outputs).unwrap_or_default();
-        let _ = digests;
         self.unpack(entry, &label, &places, &source, &previous_outputs)?;
         report.unpacked = entry.unpack != Unpack::None;
         Ok(report)
