@@ -6,5 +6,6 @@ mod elm_determinism;
 mod elm_gradcheck;
 mod elm_params;
 mod elm_reference;
+mod fetch;
 mod metrics;
 mod support;

@@ -1,4 +1,5 @@
 //! One module per subcommand; each exposes a `run` that `main.rs` calls.
 
 pub mod bench;
+pub mod fetch;
 pub mod list;
