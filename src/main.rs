@@ -1,7 +1,5 @@
 //! The `elmbench` command line: parses arguments and calls the library. No logic lives here.
 
-use std::path::PathBuf;
-
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -28,25 +26,7 @@ enum Command {
     /// verified against the manifest's sha256/md5 (SHD: the md5 list published upstream), or, where
     /// upstream publishes no checksum, pinned on first use in <data dir>/fetch.lock. Verified data
     /// is not fetched again. A structural check of each dataset ends the run.
-    Fetch {
-        /// Datasets to fetch, as named in the manifest: neuronio, shd, lra, cifar10, imdb, or all.
-        #[arg(required = true)]
-        datasets: Vec<String>,
-        /// Data root; default: $ELMBENCH_DATA, else ./data.
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
-        /// Download every file from <URL>/<name> instead of its manifest URL (a private mirror
-        /// holding the files under their manifest names). Kaggle credentials are not sent to it.
-        #[arg(long, value_name = "URL")]
-        mirror: Option<String>,
-        /// Use this manifest instead of the built-in fetch/datasets.toml (same schema).
-        #[arg(long, value_name = "FILE")]
-        manifest: Option<PathBuf>,
-        /// Do not use the network: verify the files already in the data dir (e.g. placed by hand),
-        /// unpack verified ones not unpacked yet, and check each dataset's structure.
-        #[arg(long)]
-        verify_only: bool,
-    },
+    Fetch(elmbench::commands::fetch::FetchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -54,14 +34,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::List => elmbench::commands::list::run(),
         Command::Bench(command) => elmbench::commands::bench::run(command),
-        Command::Fetch { datasets, data_dir, mirror, manifest, verify_only } => {
-            elmbench::commands::fetch::run(elmbench::commands::fetch::FetchArgs {
-                datasets,
-                data_dir,
-                mirror,
-                manifest,
-                verify_only,
-            })
-        }
+        Command::Fetch(args) => elmbench::commands::fetch::run(args),
     }
 }
