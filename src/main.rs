@@ -27,6 +27,8 @@ enum Command {
     /// upstream publishes no checksum, pinned on first use in <data dir>/fetch.lock. Verified data
     /// is not fetched again. A structural check of each dataset ends the run.
     Fetch(elmbench::commands::fetch::FetchArgs),
+    /// Write a synthetic surrogate of a dataset in its real on-disk format (no download needed).
+    Synth(elmbench::commands::synth::SynthArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -35,5 +37,6 @@ fn main() -> anyhow::Result<()> {
         Command::List => elmbench::commands::list::run(),
         Command::Bench(command) => elmbench::commands::bench::run(command),
         Command::Fetch(args) => elmbench::commands::fetch::run(args),
+        Command::Synth(args) => elmbench::commands::synth::run(args),
     }
 }

@@ -3,3 +3,4 @@
 pub mod bench;
 pub mod fetch;
 pub mod list;
+pub mod synth;

@@ -5,6 +5,7 @@
 
 pub mod sampler;
 pub mod simulation;
+pub mod synthesize;
 pub mod synthetic;
 pub mod writer;
 
