@@ -18,3 +18,8 @@ test: fmt-check clippy
 
 bench:
 	$(CARGO) bench
+
+# Download, verify and unpack a real dataset: make fetch-shd (also fetch-neuronio, fetch-lra,
+# fetch-cifar10, fetch-imdb, fetch-all). DATA_DIR=... picks the data root.
+fetch-%:
+	$(CARGO) run --release -- fetch $* $(if $(DATA_DIR),--data-dir $(DATA_DIR))

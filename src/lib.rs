@@ -3,11 +3,20 @@
 //!
 //! The library holds everything; `main.rs` only parses the command line and calls in here.
 
+// Numeric kernels index several arrays in lock step; an index loop says that most plainly.
+#![allow(clippy::needless_range_loop)]
+
 pub mod bench;
 pub mod commands;
+pub mod data;
 pub mod engine;
 pub mod fetch;
+pub mod metrics;
 pub mod models;
+pub mod overrides;
 pub mod pickle;
 pub mod train;
 pub mod weights;
+
+/// Datasets the harness can fetch or read, with a one-line description (filled in as readers land).
+pub const DATASETS: &[(&str, &str)] = &[];

@@ -17,11 +17,26 @@ struct Cli {
 enum Command {
     /// List the models, datasets and experiments that exist.
     List,
+    /// Measure speed (see `elmbench bench train-step --help`).
+    #[command(subcommand)]
+    Bench(elmbench::commands::bench::BenchCommand),
+    /// Download, verify and unpack real datasets (resumable; checksums before unpacking).
+    ///
+    /// Each file goes to <data dir>/<dest>/<name> (a download in progress is <name>.part) and is
+    /// verified against the manifest's sha256/md5 (SHD: the md5 list published upstream), or, where
+    /// upstream publishes no checksum, pinned on first use in <data dir>/fetch.lock. Verified data
+    /// is not fetched again. A structural check of each dataset ends the run.
+    Fetch(elmbench::commands::fetch::FetchArgs),
+    /// Write a synthetic surrogate of a dataset in its real on-disk format (no download needed).
+    Synth(elmbench::commands::synth::SynthArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::List => elmbench::commands::list::run(),
+        Command::Bench(command) => elmbench::commands::bench::run(command),
+        Command::Fetch(args) => elmbench::commands::fetch::run(args),
+        Command::Synth(args) => elmbench::commands::synth::run(args),
     }
 }

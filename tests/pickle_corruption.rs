@@ -4,7 +4,8 @@
 //! CRC check into the pickle VM and the tensor rebuilding). Each variant must either parse or
 //! return an error; `catch_unwind` turns a panic into a test failure naming the variant.
 
-use crate::support::{fixture, neuronio_fixture, zip_archive, SplitMix64};
+use crate::pickle_support::{neuronio_fixture, zip_archive, SplitMix64};
+use crate::support::fixture;
 use elmbench::pickle;
 use elmbench::weights::read_state_dict_from;
 use std::io::{Cursor, Read};
@@ -30,13 +31,7 @@ fn damage(original: &[u8], rng: &mut SplitMix64, variant: usize) -> Vec<u8> {
 }
 
 /// Runs `parse` on `variants` damaged copies; returns how many parsed without error.
-fn survive(
-    what: &str,
-    original: &[u8],
-    seed: u64,
-    variants: usize,
-    parse: impl Fn(&[u8]) -> bool,
-) -> usize {
+fn survive(what: &str, original: &[u8], seed: u64, variants: usize, parse: impl Fn(&[u8]) -> bool) -> usize {
     let mut rng = SplitMix64(seed);
     let mut parsed = 0;
     for variant in 0..variants {
@@ -62,18 +57,13 @@ fn truncated_neuronio_fixture_is_a_clean_error() {
     let bytes = std::fs::read(&path).unwrap();
     let e = pickle::from_reader(&bytes[..], None).unwrap_err();
     assert_eq!(e.offset, 620498);
-    assert!(
-        e.message.contains("input ends after 1 of the 8 bytes"),
-        "{e}"
-    );
+    assert!(e.message.contains("input ends after 1 of the 8 bytes"), "{e}");
 }
 
 #[test]
 fn damaged_neuronio_pickles_never_panic() {
     let original = std::fs::read(neuronio_fixture()).unwrap();
-    let parsed = survive("neuronio", &original, 0x5eed_0001, 240, |b| {
-        pickle::from_slice(b).is_ok()
-    });
+    let parsed = survive("neuronio", &original, 0x5eed_0001, 240, |b| pickle::from_slice(b).is_ok());
     // Most single-byte changes inside raw array data still parse: the test exercises both
     // outcomes.
     assert!(parsed > 0 && parsed < 240, "{parsed} of 240 parsed");
@@ -83,9 +73,7 @@ fn damaged_neuronio_pickles_never_panic() {
 fn damaged_official_pt_files_never_panic() {
     let path = fixture("official_models/num_memory_20/neuronio_best_model_state.pt");
     let original = std::fs::read(&path).unwrap();
-    survive("pt archive", &original, 0x5eed_0002, 200, |b| {
-        read_state_dict_from(Cursor::new(b), "damaged.pt").is_ok()
-    });
+    survive("pt archive", &original, 0x5eed_0002, 200, |b| read_state_dict_from(Cursor::new(b), "damaged.pt").is_ok());
 
     // Damage only data.pkl and rebuild a valid archive around it.
     let mut archive = zip::ZipArchive::new(Cursor::new(&original)).unwrap();
@@ -96,10 +84,7 @@ fn damaged_official_pt_files_never_panic() {
         file.read_to_end(&mut data).unwrap();
         members.push((file.name().unwrap().to_string(), data));
     }
-    let pkl_index = members
-        .iter()
-        .position(|(n, _)| n.ends_with("/data.pkl"))
-        .unwrap();
+    let pkl_index = members.iter().position(|(n, _)| n.ends_with("/data.pkl")).unwrap();
     let pkl = members[pkl_index].1.clone();
     let parsed = survive("pt data.pkl", &pkl, 0x5eed_0003, 200, |damaged| {
         let rebuilt: Vec<(&str, &[u8])> = members

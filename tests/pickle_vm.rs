@@ -11,10 +11,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digit"))
-        .collect()
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digit")).collect()
 }
 
 /// The canonical rendering of make_pickle_cases.py.
@@ -37,10 +34,7 @@ fn canon(v: &Value) -> String {
             format!("set({})", parts.join(","))
         }
         Value::Dict(d) => {
-            let parts: Vec<String> = d
-                .iter()
-                .map(|(k, v)| format!("{}:{}", canon(k), canon(v)))
-                .collect();
+            let parts: Vec<String> = d.iter().map(|(k, v)| format!("{}:{}", canon(k), canon(v))).collect();
             format!("{{{}}}", parts.join(","))
         }
         Value::NumpyScalar(s) => match *s {
@@ -60,8 +54,7 @@ fn canon(v: &Value) -> String {
                     stride.push(step);
                     step *= n;
                 }
-                gather_strided(&a.data, a.dtype.itemsize, 0, &a.shape, &stride)
-                    .expect("fortran reorder")
+                gather_strided(&a.data, a.dtype.itemsize, 0, &a.shape, &stride).expect("fortran reorder")
             } else {
                 a.data.to_vec()
             };
@@ -87,20 +80,13 @@ fn every_cpython_case_matches() {
             Ok(v) => {
                 let got = canon(&v);
                 if got != expected {
-                    failures.push(format!(
-                        "{name}: got {got:.300}\n   expected {expected:.300}"
-                    ));
+                    failures.push(format!("{name}: got {got:.300}\n   expected {expected:.300}"));
                 }
             }
             Err(e) => failures.push(format!("{name}: error {e}")),
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
 fn parse_err(bytes: &[u8]) -> PickleError {
@@ -114,10 +100,7 @@ fn assert_err(bytes: &[u8], offset: u64, fragment: &str) {
     let e = parse_err(bytes);
     assert_eq!(e.offset, offset, "offset of {e}");
     assert!(e.message.contains(fragment), "{e:?} lacks {fragment:?}");
-    assert!(
-        e.to_string().contains(&format!("pickle byte {offset}")),
-        "{e}"
-    );
+    assert!(e.to_string().contains(&format!("pickle byte {offset}")), "{e}");
 }
 
 #[test]
@@ -147,11 +130,7 @@ fn absurd_lengths_fail_without_allocating() {
     // ... and when streaming without a known length, after reading what is there.
     let e = pickle::from_reader(&bytes[..], None).unwrap_err();
     assert_eq!(e.offset, 2);
-    assert!(
-        e.message
-            .contains("input ends after 4 of the 4294967295 bytes"),
-        "{e}"
-    );
+    assert!(e.message.contains("input ends after 4 of the 4294967295 bytes"), "{e}");
     // A 2^64-1 byte BINBYTES8.
     let e = parse_err(b"\x80\x04\x8e\xff\xff\xff\xff\xff\xff\xff\xff.");
     assert!(e.message.contains("exceeds"), "{e}");
@@ -202,7 +181,7 @@ fn mutation_through_the_memo_is_shared() {
 #[test]
 fn unknown_globals_stay_opaque_until_misused() {
     // mymod.Thing() with BUILD state {'x': 1}, inside a list.
-    let mut p = crate::support::PickleAsm::new();
+    let mut p = crate::pickle_support::PickleAsm::new();
     p.op(b']')
         .global("mymod", "Thing")
         .op(b')')
@@ -215,47 +194,26 @@ fn unknown_globals_stay_opaque_until_misused() {
         .op(b'a')
         .op(b'.');
     let v = pickle::from_slice(&p.bytes).unwrap();
-    let Value::Object(obj) = &v.as_list().unwrap()[0] else {
-        panic!("expected an opaque object, got {v:?}")
-    };
-    assert_eq!(
-        v.as_list().unwrap()[0].describe(),
-        "object built by mymod.Thing"
-    );
+    let Value::Object(obj) = &v.as_list().unwrap()[0] else { panic!("expected an opaque object, got {v:?}") };
+    assert_eq!(v.as_list().unwrap()[0].describe(), "object built by mymod.Thing");
     assert_eq!(obj.args, Value::Tuple(Vec::new().into()));
-    let state = obj
-        .state
-        .as_ref()
-        .and_then(Value::as_dict)
-        .expect("dict state");
+    let state = obj.state.as_ref().and_then(Value::as_dict).expect("dict state");
     assert_eq!(state.get_str("x"), Some(&Value::Int(1)));
 
     // NEWOBJ of an unknown class, and a bare global as a value.
-    let mut p = crate::support::PickleAsm::new();
+    let mut p = crate::pickle_support::PickleAsm::new();
     p.global("mymod", "Thing").op(b')').op(0x81).op(b'.');
     let v = pickle::from_slice(&p.bytes).unwrap();
     assert!(matches!(v, Value::Object(_)), "{v:?}");
-    let mut p = crate::support::PickleAsm::new();
+    let mut p = crate::pickle_support::PickleAsm::new();
     p.global("os", "system").op(b'.');
-    assert_eq!(
-        pickle::from_slice(&p.bytes).unwrap().describe(),
-        "global os.system"
-    );
+    assert_eq!(pickle::from_slice(&p.bytes).unwrap().describe(), "global os.system");
 
     // Appending to an opaque object cannot be represented.
-    let mut p = crate::support::PickleAsm::new();
-    p.global("mymod", "Thing")
-        .op(b')')
-        .op(b'R')
-        .int(1)
-        .op(b'a')
-        .op(b'.');
+    let mut p = crate::pickle_support::PickleAsm::new();
+    p.global("mymod", "Thing").op(b')').op(b'R').int(1).op(b'a').op(b'.');
     let e = parse_err(&p.bytes);
-    assert!(
-        e.message
-            .contains("cannot append to a object built by mymod.Thing"),
-        "{e}"
-    );
+    assert!(e.message.contains("cannot append to a object built by mymod.Thing"), "{e}");
 }
 
 #[test]
@@ -269,7 +227,7 @@ fn persistent_ids_that_are_not_torch_storages_stay_opaque() {
 #[test]
 fn numpy_misuse_is_reported() {
     // _reconstruct without the BUILD that gives the array its data.
-    let mut p = crate::support::PickleAsm::new();
+    let mut p = crate::pickle_support::PickleAsm::new();
     p.global("numpy.core.multiarray", "_reconstruct")
         .global("numpy", "ndarray")
         .int(0)
@@ -284,12 +242,8 @@ fn numpy_misuse_is_reported() {
     assert!(e.message.contains("never received its data"), "{e}");
 
     // A dtype spec we do not know.
-    let mut p = crate::support::PickleAsm::new();
-    p.global("numpy", "dtype")
-        .unicode("z9")
-        .op(0x85)
-        .op(b'R')
-        .op(b'.');
+    let mut p = crate::pickle_support::PickleAsm::new();
+    p.global("numpy", "dtype").unicode("z9").op(0x85).op(b'R').op(b'.');
     let e = parse_err(&p.bytes);
     assert!(e.message.contains("unsupported numpy dtype"), "{e}");
 }
@@ -298,7 +252,10 @@ fn numpy_misuse_is_reported() {
 fn dict_helpers_match_python_lookups() {
     // str and Python-2 bytes keys, and 1 / 1.0 as one key (first position, last value),
     // as Python's dict gives.
-    let v = pickle::from_slice(b"\x80\x02}(U\x06ParamsK\x01X\x01\x00\x00\x00kK\x02K\x01K\x04G?\xf0\x00\x00\x00\x00\x00\x00K\x05u.").unwrap();
+    let v = pickle::from_slice(
+        b"\x80\x02}(U\x06ParamsK\x01X\x01\x00\x00\x00kK\x02K\x01K\x04G?\xf0\x00\x00\x00\x00\x00\x00K\x05u.",
+    )
+    .unwrap();
     let d = v.as_dict().unwrap();
     assert_eq!(d.len(), 3, "{d:?}");
     assert_eq!(d.get_str("Params"), Some(&Value::Int(1)));

@@ -1,8 +1,16 @@
 //! All integration tests compile into this one binary (a link costs minutes on a 2-core machine).
 
-mod support;
-
+mod bad_input;
+mod checkpoint;
+mod elm_determinism;
+mod elm_gradcheck;
+mod elm_params;
+mod elm_reference;
+mod fetch;
+mod metrics;
 mod neuronio_pickle;
 mod pickle_corruption;
+mod pickle_support;
 mod pickle_vm;
+mod support;
 mod torch_pt;

@@ -2,7 +2,8 @@
 //! torch-free Python reading (tests/fixtures/make_expected_state_dicts.py), hand-made archives
 //! with offsets, transposed and broadcast strides, big-endian storages, and every error path.
 
-use crate::support::{f32_bytes, fixture, le_f32, state_dict_pickle, zip_archive, TensorSpec};
+use crate::pickle_support::{f32_bytes, le_f32, state_dict_pickle, zip_archive, TensorSpec};
+use crate::support::fixture;
 use elmbench::weights::{read_state_dict, read_state_dict_from, DType, StateDict};
 use safetensors::{Dtype, SafeTensors};
 use std::io::Cursor;
@@ -29,14 +30,13 @@ fn safetensors_dtype(d: Dtype) -> DType {
 fn official_models_match_the_independent_reference() {
     for model in OFFICIAL_MODELS {
         let dir = fixture(&format!("official_models/{model}"));
-        let got = read_state_dict(&dir.join("neuronio_best_model_state.pt"))
-            .unwrap_or_else(|e| panic!("{model}: {e:#}"));
+        let got =
+            read_state_dict(&dir.join("neuronio_best_model_state.pt")).unwrap_or_else(|e| panic!("{model}: {e:#}"));
 
         let reference = std::fs::read(dir.join("expected_state_dict.safetensors")).unwrap();
         let (_, meta) = SafeTensors::read_metadata(&reference).unwrap();
         let order: Vec<String> =
-            serde_json::from_str(&meta.metadata().as_ref().expect("metadata")["entry_order"])
-                .unwrap();
+            serde_json::from_str(&meta.metadata().as_ref().expect("metadata")["entry_order"]).unwrap();
         let expected = SafeTensors::deserialize(&reference).unwrap();
 
         let names: Vec<&str> = got.names().collect();
@@ -44,11 +44,7 @@ fn official_models_match_the_independent_reference() {
         assert_eq!(expected.len(), got.len());
         for (name, tensor) in &got.entries {
             let want = expected.tensor(name).unwrap();
-            assert_eq!(
-                tensor.dtype,
-                safetensors_dtype(want.dtype()),
-                "{model} {name} dtype"
-            );
+            assert_eq!(tensor.dtype, safetensors_dtype(want.dtype()), "{model} {name} dtype");
             assert_eq!(tensor.shape, want.shape(), "{model} {name} shape");
             // Bytes are equal exactly: every value, bit for bit.
             assert!(tensor.bytes == want.data(), "{model} {name} values differ");
@@ -57,11 +53,7 @@ fn official_models_match_the_independent_reference() {
         // The typed accessors agree with the raw bytes.
         let mask = got.get("valid_indices_mask").unwrap().to_bool().unwrap();
         assert_eq!(mask.len(), 4500);
-        let indices = got
-            .get("input_to_synapse_indices")
-            .unwrap()
-            .to_i64()
-            .unwrap();
+        let indices = got.get("input_to_synapse_indices").unwrap().to_i64().unwrap();
         assert!(indices.iter().all(|&i| (0..1278).contains(&i)), "{model}");
         let w = got.get("w_y.weight").unwrap();
         assert_eq!(w.to_f32().unwrap(), le_f32(&w.bytes));
@@ -72,21 +64,11 @@ fn official_models_match_the_independent_reference() {
 #[test]
 fn official_model_shapes_follow_the_configs() {
     // d_m from model_config.json: 1, 20, 100; the MLP input is n_branch (45) + d_m.
-    for (model, d_m) in [
-        ("num_memory_1", 1),
-        ("num_memory_20", 20),
-        ("best_elm_neuron", 100),
-    ] {
-        let sd = read_state_dict(&fixture(&format!(
-            "official_models/{model}/neuronio_best_model_state.pt"
-        )))
-        .unwrap();
+    for (model, d_m) in [("num_memory_1", 1), ("num_memory_20", 20), ("best_elm_neuron", 100)] {
+        let sd = read_state_dict(&fixture(&format!("official_models/{model}/neuronio_best_model_state.pt"))).unwrap();
         assert_eq!(sd.get("_proto_tau_m").unwrap().shape, [d_m]);
         assert_eq!(sd.get("w_y.weight").unwrap().shape, [2, d_m]);
-        assert_eq!(
-            sd.get("mlp.network.0.weight").unwrap().shape,
-            [2 * d_m, 45 + d_m]
-        );
+        assert_eq!(sd.get("mlp.network.0.weight").unwrap().shape, [2 * d_m, 45 + d_m]);
         assert!(sd.get("no.such.entry").is_none());
     }
 }
@@ -105,16 +87,7 @@ fn spec<'a>(
     size: &'a [i64],
     stride: &'a [i64],
 ) -> TensorSpec<'a> {
-    TensorSpec {
-        name,
-        storage_class: class,
-        key,
-        numel,
-        offset,
-        size,
-        stride,
-        parameter: false,
-    }
+    TensorSpec { name, storage_class: class, key, numel, offset, size, stride, parameter: false }
 }
 
 fn strided_specs() -> Vec<TensorSpec<'static>> {
@@ -124,10 +97,7 @@ fn strided_specs() -> Vec<TensorSpec<'static>> {
         // v[i][j] = 5 + i + 2j, same storage.
         spec("permuted", "FloatStorage", "0", 12, 5, &[2, 3], &[1, 2]),
         // Every other element from 1: [-20, -40]; wrapped in nn.Parameter.
-        TensorSpec {
-            parameter: true,
-            ..spec("every_other", "LongStorage", "1", 4, 1, &[2], &[2])
-        },
+        TensorSpec { parameter: true, ..spec("every_other", "LongStorage", "1", 4, 1, &[2], &[2]) },
         // A 0-d tensor at offset 1 of a half storage [1.0, -2.5].
         spec("scalar", "HalfStorage", "2", 2, 1, &[], &[]),
         spec("mask", "BoolStorage", "3", 3, 0, &[3], &[1]),
@@ -139,18 +109,7 @@ fn strided_specs() -> Vec<TensorSpec<'static>> {
 
 fn check_strided(sd: &StateDict) {
     let names: Vec<&str> = sd.names().collect();
-    assert_eq!(
-        names,
-        [
-            "transposed",
-            "permuted",
-            "every_other",
-            "scalar",
-            "mask",
-            "broadcast",
-            "empty"
-        ]
-    );
+    assert_eq!(names, ["transposed", "permuted", "every_other", "scalar", "mask", "broadcast", "empty"]);
     let t = sd.get("transposed").unwrap();
     assert_eq!((t.dtype, t.shape.as_slice()), (DType::F32, &[3, 2][..]));
     assert_eq!(t.to_f32().unwrap(), [2.0, 5.0, 3.0, 6.0, 4.0, 7.0]);
@@ -166,10 +125,7 @@ fn check_strided(sd: &StateDict) {
     let m = sd.get("mask").unwrap();
     assert_eq!(m.to_bool().unwrap(), [true, false, true]);
     assert!(m.to_f32().is_err());
-    assert_eq!(
-        sd.get("broadcast").unwrap().to_f32().unwrap(),
-        [1.0, 2.0, 1.0, 2.0]
-    );
+    assert_eq!(sd.get("broadcast").unwrap().to_f32().unwrap(), [1.0, 2.0, 1.0, 2.0]);
     let empty = sd.get("empty").unwrap();
     assert_eq!((empty.shape.as_slice(), empty.numel()), (&[0, 4][..], 0));
 }
@@ -183,35 +139,15 @@ fn strided_archive(prefix: &str, big_endian: bool) -> Vec<u8> {
         b
     };
     let s0 = order(storage0(), 4);
-    let s1 = order(
-        [10i64, -20, 30, -40]
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect(),
-        8,
-    );
+    let s1 = order([10i64, -20, 30, -40].iter().flat_map(|v| v.to_le_bytes()).collect(), 8);
     // f16 bits: 1.0 = 0x3c00, -2.5 = 0xc100.
-    let s2 = order(
-        [0x3c00u16, 0xc100]
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect(),
-        2,
-    );
+    let s2 = order([0x3c00u16, 0xc100].iter().flat_map(|v| v.to_le_bytes()).collect(), 2);
     let s3 = vec![1u8, 0, 1];
     let byteorder: &[u8] = if big_endian { b"big" } else { b"little" };
-    let names: Vec<String> = [
-        "data.pkl",
-        "byteorder",
-        "data/0",
-        "data/1",
-        "data/2",
-        "data/3",
-        "version",
-    ]
-    .iter()
-    .map(|m| format!("{prefix}/{m}"))
-    .collect();
+    let names: Vec<String> = ["data.pkl", "byteorder", "data/0", "data/1", "data/2", "data/3", "version"]
+        .iter()
+        .map(|m| format!("{prefix}/{m}"))
+        .collect();
     zip_archive(&[
         (&names[0], &pkl),
         (&names[1], byteorder),
@@ -239,10 +175,7 @@ fn big_endian_storages_and_other_prefixes_are_read() {
 
 fn error_of(archive: Vec<u8>) -> String {
     match read_state_dict_from(Cursor::new(archive), "test.pt") {
-        Ok(sd) => panic!(
-            "expected an error, got {:?}",
-            sd.names().collect::<Vec<_>>()
-        ),
+        Ok(sd) => panic!("expected an error, got {:?}", sd.names().collect::<Vec<_>>()),
         Err(e) => format!("{e:#}"),
     }
 }
@@ -265,43 +198,19 @@ fn missing_and_short_storages_are_named() {
     let s0 = storage0();
     let w = spec("w", "FloatStorage", "0", 12, 0, &[12], &[1]);
     let e = error_of(one_tensor_archive(w, &[]));
-    assert_contains(
-        &e,
-        &["test.pt", "entry 'w'", "missing storage archive/data/0"],
-    );
+    assert_contains(&e, &["test.pt", "entry 'w'", "missing storage archive/data/0"]);
 
     let w = spec("w", "FloatStorage", "0", 12, 0, &[12], &[1]);
     let e = error_of(one_tensor_archive(w, &[("archive/data/0", &s0[..8])]));
-    assert_contains(
-        &e,
-        &[
-            "entry 'w'",
-            "archive/data/0 holds 8 bytes",
-            "12 elements of f32",
-        ],
-    );
+    assert_contains(&e, &["entry 'w'", "archive/data/0 holds 8 bytes", "12 elements of f32"]);
 
     let w = spec("w", "FloatStorage", "0", 12, 3, &[10], &[1]);
     let e = error_of(one_tensor_archive(w, &[("archive/data/0", &s0)]));
-    assert_contains(
-        &e,
-        &[
-            "entry 'w'",
-            "archive/data/0",
-            "reaches past the end",
-            "12 elements",
-        ],
-    );
+    assert_contains(&e, &["entry 'w'", "archive/data/0", "reaches past the end", "12 elements"]);
 
     let w = spec("w", "ComplexFloatStorage", "0", 6, 0, &[6], &[1]);
     let e = error_of(one_tensor_archive(w, &[("archive/data/0", &s0)]));
-    assert_contains(
-        &e,
-        &[
-            "entry 'w'",
-            "unsupported storage type torch.ComplexFloatStorage",
-        ],
-    );
+    assert_contains(&e, &["entry 'w'", "unsupported storage type torch.ComplexFloatStorage"]);
 }
 
 #[test]
@@ -312,27 +221,14 @@ fn archives_that_are_not_state_dicts_are_refused() {
     // data.pkl holding a list, and a dict whose entry is not a tensor.
     let e = error_of(zip_archive(&[("archive/data.pkl", b"\x80\x02]K\x01a.")]));
     assert_contains(&e, &["archive/data.pkl holds a list, not a state dict"]);
-    let e = error_of(zip_archive(&[(
-        "a/data.pkl",
-        b"\x80\x02}X\x01\x00\x00\x00xK\x05s.",
-    )]));
+    let e = error_of(zip_archive(&[("a/data.pkl", b"\x80\x02}X\x01\x00\x00\x00xK\x05s.")]));
     assert_contains(&e, &["entry 'x' is a int, not a tensor"]);
 
     // A corrupt pickle reports the member and the byte offset.
     let e = error_of(zip_archive(&[("archive/data.pkl", b"\x80\x02}\xfe")]));
-    assert_contains(
-        &e,
-        &[
-            "unpickling archive/data.pkl",
-            "pickle byte 3",
-            "unknown opcode 0xfe",
-        ],
-    );
+    assert_contains(&e, &["unpickling archive/data.pkl", "pickle byte 3", "unknown opcode 0xfe"]);
 
-    let e = error_of(zip_archive(&[
-        ("archive/data.pkl", b"\x80\x02}."),
-        ("archive/byteorder", b"middle"),
-    ]));
+    let e = error_of(zip_archive(&[("archive/data.pkl", b"\x80\x02}."), ("archive/byteorder", b"middle")]));
     assert_contains(&e, &["archive/byteorder says \"middle\""]);
 }
 
@@ -343,10 +239,7 @@ fn files_that_are_not_zips_are_named() {
 
     let missing = dir.join("missing.pt");
     let e = format!("{:#}", read_state_dict(&missing).unwrap_err());
-    assert_contains(
-        &e,
-        &[&missing.display().to_string(), "opening PyTorch state dict"],
-    );
+    assert_contains(&e, &[&missing.display().to_string(), "opening PyTorch state dict"]);
 
     let text = dir.join("notes.pt");
     std::fs::write(&text, "just some text, not an archive").unwrap();
@@ -356,10 +249,7 @@ fn files_that_are_not_zips_are_named() {
     let legacy = dir.join("legacy.pt");
     std::fs::write(&legacy, b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.").unwrap();
     let e = format!("{:#}", read_state_dict(&legacy).unwrap_err());
-    assert_contains(
-        &e,
-        &[&legacy.display().to_string(), "legacy torch.save format"],
-    );
+    assert_contains(&e, &[&legacy.display().to_string(), "legacy torch.save format"]);
 
     let empty = dir.join("empty.pt");
     std::fs::write(&empty, b"").unwrap();

@@ -1,1 +1,7 @@
-//! Speed measurements: the `bench` subcommand's training-step timer.
+//! Speed measurements: a full training step (forward, backward, Adam update) on random spike
+//! inputs, timed over repeated iterations. Used by `elmbench bench train-step` and by the
+//! criterion benchmark in `benches/train_step.rs`.
+
+mod train_step;
+
+pub use train_step::{run_train_step_bench, spike_batch, BenchModel, StepTimings, TrainStep, TrainStepOptions};

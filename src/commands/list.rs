@@ -5,5 +5,14 @@ pub fn run() -> anyhow::Result<()> {
     for (name, what) in crate::models::CATALOGUE {
         println!("  {name:<14} {what}");
     }
+    println!("datasets:");
+    if crate::DATASETS.is_empty() {
+        println!("  (none yet)");
+    }
+    for (name, what) in crate::DATASETS {
+        println!("  {name:<14} {what}");
+    }
+    println!("experiments:");
+    println!("  (none yet)");
     Ok(())
 }

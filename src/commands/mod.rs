@@ -1,3 +1,6 @@
 //! One module per subcommand; each exposes a `run` that `main.rs` calls.
 
+pub mod bench;
+pub mod fetch;
 pub mod list;
+pub mod synth;

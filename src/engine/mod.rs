@@ -1,1 +1,19 @@
-//! placeholder
+//! The numeric core: shaped f32 buffers, a GEMM wrapper, elementwise kernels, a seeded random
+//! number generator and named parameter sets. Everything a model needs, nothing model-specific.
+
+pub mod float16;
+pub mod gemm;
+pub mod group_matmul;
+pub mod kernels;
+pub mod params;
+pub mod pool;
+pub mod random;
+pub mod sequences;
+pub mod tensor;
+
+pub use gemm::{gemm, MatMut, MatRef};
+pub use params::{ParamSet, Parameter};
+pub use pool::BufferPool;
+pub use random::Rng;
+pub use sequences::{Inputs, SparseSequences};
+pub use tensor::Tensor;

@@ -20,10 +20,9 @@ impl Heap {
     pub(crate) fn global(&mut self, module: &str, name: &str) -> Result<Item, String> {
         match resolve(module, name) {
             Some(known) => Ok(Item::Known(known)),
-            None => self.leaf(Value::Global(Arc::new(GlobalName {
-                module: module.to_string(),
-                name: name.to_string(),
-            }))),
+            None => {
+                self.leaf(Value::Global(Arc::new(GlobalName { module: module.to_string(), name: name.to_string() })))
+            }
         }
     }
 
@@ -47,22 +46,13 @@ impl Heap {
     }
 
     /// NEWOBJ / NEWOBJ_EX: `cls.__new__(cls, *args, **kwargs)`.
-    pub(crate) fn new_object(
-        &mut self,
-        cls: Item,
-        args: Item,
-        kwargs: Option<Item>,
-    ) -> Result<Item, String> {
+    pub(crate) fn new_object(&mut self, cls: Item, args: Item, kwargs: Option<Item>) -> Result<Item, String> {
         if self.tuple_slice(&args).is_none() {
             return Err(format!("arguments are a {}, not a tuple", self.kind(&args)));
         }
         match cls {
-            Item::Known(Known::OrderedDict) if kwargs.is_none() => {
-                self.alloc(Node::Dict(Vec::new()))
-            }
-            Item::Known(Known::Set | Known::FrozenSet) if kwargs.is_none() => {
-                self.alloc(Node::Set(Vec::new()))
-            }
+            Item::Known(Known::OrderedDict) if kwargs.is_none() => self.alloc(Node::Dict(Vec::new())),
+            Item::Known(Known::Set | Known::FrozenSet) if kwargs.is_none() => self.alloc(Node::Set(Vec::new())),
             _ => self.opaque(cls, args, kwargs),
         }
     }
@@ -72,20 +62,14 @@ impl Heap {
     fn opaque(&mut self, callable: Item, args: Item, kwargs: Option<Item>) -> Result<Item, String> {
         let callable_ok = match callable {
             Item::Known(_) => true,
-            _ => matches!(
-                self.node(&callable),
-                Some(Node::Object(_) | Node::Done(Value::Global(_) | Value::Object(_)))
-            ),
+            _ => {
+                matches!(self.node(&callable), Some(Node::Object(_) | Node::Done(Value::Global(_) | Value::Object(_))))
+            }
         };
         if !callable_ok {
             return Err(format!("cannot call a {}", self.kind(&callable)));
         }
-        self.alloc(Node::Object(Box::new(ObjectParts {
-            callable,
-            args,
-            kwargs,
-            state: None,
-        })))
+        self.alloc(Node::Object(Box::new(ObjectParts { callable, args, kwargs, state: None })))
     }
 
     fn call_known(&mut self, known: Known, args: Item, at: u64) -> Result<Item, String> {
@@ -93,15 +77,11 @@ impl Heap {
         match known {
             Known::OrderedDict => self.make_dict(args),
             Known::RebuildTensorV2 => self.rebuild_tensor(args),
-            Known::RebuildParameter | Known::RebuildParameterWithState => {
-                self.rebuild_parameter(args, known)
-            }
+            Known::RebuildParameter | Known::RebuildParameterWithState => self.rebuild_parameter(args, known),
             Known::NumpyReconstruct => {
                 let [cls, _shape, _typecode] = self.args(&args, "numpy _reconstruct")?;
                 match cls {
-                    Item::Known(Known::NumpyNdarray) => {
-                        self.alloc(Node::PendingArray { created_at: at })
-                    }
+                    Item::Known(Known::NumpyNdarray) => self.alloc(Node::PendingArray { created_at: at }),
                     // A subclass (masked arrays, matrices) has a different state layout.
                     _ => self.opaque(Item::Known(known), args, None),
                 }
@@ -116,17 +96,13 @@ impl Heap {
                     0 => Vec::new(),
                     1 => {
                         let [seq] = self.args(&args, "set")?;
-                        self.sequence(&seq)
-                            .ok_or_else(|| format!("set() of a {}", self.kind(&seq)))?
-                            .to_vec()
+                        self.sequence(&seq).ok_or_else(|| format!("set() of a {}", self.kind(&seq)))?.to_vec()
                     }
                     n => return Err(format!("set() takes at most 1 argument, got {n}")),
                 };
                 self.alloc(Node::Set(items))
             }
-            Known::NumpyNdarray | Known::TorchStorage(_) => {
-                self.opaque(Item::Known(known), args, None)
-            }
+            Known::NumpyNdarray | Known::TorchStorage(_) => self.opaque(Item::Known(known), args, None),
         }
     }
 
@@ -136,16 +112,11 @@ impl Heap {
         let pairs = match items {
             [] => Vec::new(),
             [seq] => {
-                let seq = self
-                    .sequence(seq)
-                    .ok_or_else(|| format!("OrderedDict() of a {}", self.kind(seq)))?;
+                let seq = self.sequence(seq).ok_or_else(|| format!("OrderedDict() of a {}", self.kind(seq)))?;
                 seq.iter()
                     .map(|pair| match self.sequence(pair) {
                         Some(&[k, v]) => Ok((k, v)),
-                        _ => Err(format!(
-                            "OrderedDict() item is a {}, not a key/value pair",
-                            self.kind(pair)
-                        )),
+                        _ => Err(format!("OrderedDict() item is a {}, not a key/value pair", self.kind(pair))),
                     })
                     .collect::<Result<Vec<_>, _>>()?
             }
@@ -159,10 +130,7 @@ impl Heap {
     fn rebuild_tensor(&mut self, args: Item) -> Result<Item, String> {
         let items = self.tuple_slice(&args).unwrap_or(&[]);
         if !(6..=7).contains(&items.len()) {
-            return Err(format!(
-                "_rebuild_tensor_v2 takes 6 or 7 arguments, the pickle gives {}",
-                items.len()
-            ));
+            return Err(format!("_rebuild_tensor_v2 takes 6 or 7 arguments, the pickle gives {}", items.len()));
         }
         let storage = match self.done(&items[0]) {
             Some(Value::TorchStorage(s)) => s.clone(),
@@ -173,25 +141,17 @@ impl Heap {
                 ))
             }
         };
-        let storage_offset = self.as_usize(&items[1]).ok_or_else(|| {
-            format!(
-                "_rebuild_tensor_v2 storage offset is a {}",
-                self.kind(&items[1])
-            )
-        })?;
+        let storage_offset = self
+            .as_usize(&items[1])
+            .ok_or_else(|| format!("_rebuild_tensor_v2 storage offset is a {}", self.kind(&items[1])))?;
         let shape = self.usize_tuple(&items[2], "_rebuild_tensor_v2 size")?;
         let stride = self.usize_tuple(&items[3], "_rebuild_tensor_v2 stride")?;
         if shape.len() != stride.len() {
-            return Err(format!(
-                "_rebuild_tensor_v2 size {shape:?} and stride {stride:?} differ in length"
-            ));
+            return Err(format!("_rebuild_tensor_v2 size {shape:?} and stride {stride:?} differ in length"));
         }
-        let requires_grad = self.as_flag(&items[4]).ok_or_else(|| {
-            format!(
-                "_rebuild_tensor_v2 requires_grad is a {}",
-                self.kind(&items[4])
-            )
-        })?;
+        let requires_grad = self
+            .as_flag(&items[4])
+            .ok_or_else(|| format!("_rebuild_tensor_v2 requires_grad is a {}", self.kind(&items[4])))?;
         self.leaf(Value::TorchTensor(Arc::new(TorchTensor {
             storage,
             storage_offset,
@@ -206,11 +166,7 @@ impl Heap {
     /// variant (whose extra Python attributes on the parameter we do not need).
     fn rebuild_parameter(&mut self, args: Item, known: Known) -> Result<Item, String> {
         let items = self.tuple_slice(&args).unwrap_or(&[]);
-        let expected = if known == Known::RebuildParameter {
-            3
-        } else {
-            4
-        };
+        let expected = if known == Known::RebuildParameter { 3 } else { 4 };
         if items.len() != expected {
             return Err(format!(
                 "{} takes {expected} arguments, the pickle gives {}",
@@ -219,36 +175,20 @@ impl Heap {
             ));
         }
         let Some(Value::TorchTensor(data)) = self.done(&items[0]) else {
-            return Err(format!(
-                "{} data is a {}, not a tensor",
-                known.global_name(),
-                self.kind(&items[0])
-            ));
+            return Err(format!("{} data is a {}, not a tensor", known.global_name(), self.kind(&items[0])));
         };
-        let requires_grad = self
-            .as_flag(&items[1])
-            .ok_or_else(|| format!("parameter requires_grad is a {}", self.kind(&items[1])))?;
-        let tensor = TorchTensor {
-            requires_grad,
-            is_parameter: true,
-            ..(**data).clone()
-        };
+        let requires_grad =
+            self.as_flag(&items[1]).ok_or_else(|| format!("parameter requires_grad is a {}", self.kind(&items[1])))?;
+        let tensor = TorchTensor { requires_grad, is_parameter: true, ..(**data).clone() };
         self.leaf(Value::TorchTensor(Arc::new(tensor)))
     }
 
     fn usize_tuple(&self, item: &Item, what: &str) -> Result<Vec<usize>, String> {
-        let items = self
-            .tuple_slice(item)
-            .ok_or_else(|| format!("{what} is a {}, not a tuple", self.kind(item)))?;
+        let items = self.tuple_slice(item).ok_or_else(|| format!("{what} is a {}, not a tuple", self.kind(item)))?;
         items
             .iter()
             .map(|x| {
-                self.as_usize(x).ok_or_else(|| {
-                    format!(
-                        "{what} holds a {} (non-negative int expected)",
-                        self.kind(x)
-                    )
-                })
+                self.as_usize(x).ok_or_else(|| format!("{what} holds a {} (non-negative int expected)", self.kind(x)))
             })
             .collect()
     }
@@ -256,12 +196,9 @@ impl Heap {
     /// `numpy.dtype(spec, align, copy)`; BUILD later sets the byte order.
     fn make_dtype(&mut self, args: Item) -> Result<Item, String> {
         let items = self.tuple_slice(&args).unwrap_or(&[]);
-        let spec = items
-            .first()
-            .and_then(|s| self.as_text(s))
-            .ok_or("numpy.dtype needs a type string as first argument")?;
-        let dtype = NumpyDtype::parse_spec(&spec)
-            .ok_or_else(|| format!("unsupported numpy dtype {spec:?}"))?;
+        let spec =
+            items.first().and_then(|s| self.as_text(s)).ok_or("numpy.dtype needs a type string as first argument")?;
+        let dtype = NumpyDtype::parse_spec(&spec).ok_or_else(|| format!("unsupported numpy dtype {spec:?}"))?;
         self.alloc(Node::Dtype(dtype))
     }
 
@@ -271,11 +208,7 @@ impl Heap {
         let (dtype_item, payload) = match items {
             [d] => (*d, None),
             [d, p] => (*d, Some(*p)),
-            _ => {
-                return Err(format!(
-                    "numpy scalar() takes 1 or 2 arguments, got {n_args}"
-                ))
-            }
+            _ => return Err(format!("numpy scalar() takes 1 or 2 arguments, got {n_args}")),
         };
         let dtype = self
             .as_dtype(&dtype_item)
@@ -305,9 +238,8 @@ impl Heap {
         let data = self
             .as_shared_bytes(&buffer)
             .ok_or_else(|| format!("numpy _frombuffer buffer is a {}", self.kind(&buffer)))?;
-        let dtype = self
-            .as_dtype(&dtype)
-            .ok_or_else(|| format!("numpy _frombuffer dtype is a {}", self.kind(&dtype)))?;
+        let dtype =
+            self.as_dtype(&dtype).ok_or_else(|| format!("numpy _frombuffer dtype is a {}", self.kind(&dtype)))?;
         let shape = self.usize_tuple(&shape, "numpy _frombuffer shape")?;
         let fortran_order = match self.as_text(&order).as_deref() {
             Some("C") => false,
@@ -324,22 +256,14 @@ impl Heap {
         let (text, encoding) = match items {
             [t] => (*t, None),
             [t, e] => (*t, Some(*e)),
-            _ => {
-                return Err(format!(
-                    "_codecs.encode takes 1 or 2 arguments, got {n_args}"
-                ))
-            }
+            _ => return Err(format!("_codecs.encode takes 1 or 2 arguments, got {n_args}")),
         };
-        let text = self
-            .as_str(&text)
-            .ok_or_else(|| format!("_codecs.encode of a {}", self.kind(&text)))?;
+        let text = self.as_str(&text).ok_or_else(|| format!("_codecs.encode of a {}", self.kind(&text)))?;
         let encoding = match encoding {
             None => "utf-8".to_string(),
-            Some(e) => self
-                .as_str(&e)
-                .ok_or("_codecs.encode encoding is not a str")?
-                .to_ascii_lowercase()
-                .replace('_', "-"),
+            Some(e) => {
+                self.as_str(&e).ok_or("_codecs.encode encoding is not a str")?.to_ascii_lowercase().replace('_', "-")
+            }
         };
         let bytes = match encoding.as_str() {
             "latin1" | "latin-1" | "iso-8859-1" | "iso8859-1" | "l1" => text
@@ -364,9 +288,7 @@ impl Heap {
                     let b = b.to_vec();
                     return self.bytes(b);
                 }
-                let ints = self
-                    .sequence(only)
-                    .ok_or_else(|| format!("bytes() of a {}", self.kind(only)))?;
+                let ints = self.sequence(only).ok_or_else(|| format!("bytes() of a {}", self.kind(only)))?;
                 let bytes = ints
                     .iter()
                     .map(|x| match x {
@@ -433,23 +355,15 @@ impl Heap {
             _ => return Err(format!("numpy array state has {} fields", items.len())),
         };
         let shape = self.usize_tuple(shape, "numpy array shape")?;
-        let dtype = self
-            .as_dtype(dtype)
-            .ok_or_else(|| format!("numpy array dtype is a {}", self.kind(dtype)))?;
-        let fortran_order = self
-            .as_flag(fortran)
-            .ok_or_else(|| format!("numpy array order flag is a {}", self.kind(fortran)))?;
+        let dtype = self.as_dtype(dtype).ok_or_else(|| format!("numpy array dtype is a {}", self.kind(dtype)))?;
+        let fortran_order =
+            self.as_flag(fortran).ok_or_else(|| format!("numpy array order flag is a {}", self.kind(fortran)))?;
         let data = match self.as_shared_bytes(data) {
             Some(d) => d,
             None if dtype.kind == DtypeKind::Object => {
                 return Err("numpy arrays of Python objects (dtype O) are not supported".into())
             }
-            None => {
-                return Err(format!(
-                    "numpy array data is a {}, not bytes",
-                    self.kind(data)
-                ))
-            }
+            None => return Err(format!("numpy array data is a {}, not bytes", self.kind(data))),
         };
         NdArray::new(dtype, shape, fortran_order, data)
     }
@@ -474,19 +388,14 @@ impl Heap {
         };
         for (i, what) in [(2, "subarray"), (3, "field names"), (4, "fields")] {
             if items.get(i).is_some_and(|x| !matches!(x, Item::None)) {
-                return Err(format!(
-                    "structured numpy dtypes ({what}) are not supported"
-                ));
+                return Err(format!("structured numpy dtypes ({what}) are not supported"));
             }
         }
-        let flexible = matches!(
-            dtype.kind,
-            DtypeKind::Bytes | DtypeKind::Unicode | DtypeKind::Void
-        );
+        let flexible = matches!(dtype.kind, DtypeKind::Bytes | DtypeKind::Unicode | DtypeKind::Void);
         if let (true, Some(Item::Int(elsize))) = (flexible, items.get(5)) {
             if *elsize > 0 {
-                dtype.itemsize = usize::try_from(*elsize)
-                    .map_err(|_| "numpy dtype element size out of range".to_string())?;
+                dtype.itemsize =
+                    usize::try_from(*elsize).map_err(|_| "numpy dtype element size out of range".to_string())?;
             }
         }
         Ok(dtype)
@@ -518,12 +427,9 @@ impl Heap {
             },
         };
         let fields = || -> Result<StorageRef, String> {
-            let key = self
-                .as_text(&items[2])
-                .ok_or_else(|| format!("storage key is a {}", self.kind(&items[2])))?;
-            let location = self
-                .as_text(&items[3])
-                .ok_or_else(|| format!("storage location is a {}", self.kind(&items[3])))?;
+            let key = self.as_text(&items[2]).ok_or_else(|| format!("storage key is a {}", self.kind(&items[2])))?;
+            let location =
+                self.as_text(&items[3]).ok_or_else(|| format!("storage location is a {}", self.kind(&items[3])))?;
             let numel = match items[4] {
                 Item::Int(n) if n >= 0 => n as u64,
                 other => return Err(format!("storage size is a {}", self.kind(&other))),
@@ -540,11 +446,7 @@ impl Heap {
     }
 
     /// APPEND / APPENDS onto a list.
-    pub(crate) fn extend(
-        &mut self,
-        target: Item,
-        items: impl IntoIterator<Item = Item>,
-    ) -> Result<(), String> {
+    pub(crate) fn extend(&mut self, target: Item, items: impl IntoIterator<Item = Item>) -> Result<(), String> {
         match self.node_mut(&target) {
             Some(Node::List(list)) => {
                 list.extend(items);
@@ -555,11 +457,7 @@ impl Heap {
     }
 
     /// ADDITEMS onto a set.
-    pub(crate) fn add_items(
-        &mut self,
-        target: Item,
-        items: impl IntoIterator<Item = Item>,
-    ) -> Result<(), String> {
+    pub(crate) fn add_items(&mut self, target: Item, items: impl IntoIterator<Item = Item>) -> Result<(), String> {
         match self.node_mut(&target) {
             Some(Node::Set(set)) => {
                 set.extend(items);

@@ -23,8 +23,8 @@ impl Heap {
             Item::Short { is_str, len, data } => {
                 let bytes = &data[..len as usize];
                 if is_str {
-                    let text = std::str::from_utf8(bytes)
-                        .map_err(|_| "internal: inline str is not UTF-8".to_string())?;
+                    let text =
+                        std::str::from_utf8(bytes).map_err(|_| "internal: inline str is not UTF-8".to_string())?;
                     Value::Str(Arc::from(text))
                 } else {
                     Value::Bytes(Arc::from(bytes))
@@ -38,24 +38,15 @@ impl Heap {
 
     fn freeze_node(&mut self, id: NodeId, depth: usize) -> Result<Value, String> {
         if depth >= MAX_NESTING {
-            return Err(format!(
-                "objects are nested more than {MAX_NESTING} levels deep"
-            ));
+            return Err(format!("objects are nested more than {MAX_NESTING} levels deep"));
         }
-        let slot = self
-            .nodes
-            .get_mut(id as usize)
-            .ok_or("internal: dangling object handle")?;
+        let slot = self.nodes.get_mut(id as usize).ok_or("internal: dangling object handle")?;
         let value = match std::mem::replace(slot, Node::InProgress) {
             Node::Done(v) => {
                 *slot = Node::Done(v.clone());
                 return Ok(v);
             }
-            Node::InProgress => {
-                return Err(
-                    "an object contains itself; recursive structures are not supported".into(),
-                )
-            }
+            Node::InProgress => return Err("an object contains itself; recursive structures are not supported".into()),
             Node::Tuple { start, len } => {
                 let mut out = Vec::with_capacity(len);
                 for i in start..start + len {
@@ -75,10 +66,7 @@ impl Heap {
                     Some(a) => Some(self.freeze(a, depth + 1)?),
                     None => None,
                 };
-                Value::Dict(Arc::new(Dict {
-                    pairs: merge_duplicate_keys(out),
-                    attributes,
-                }))
+                Value::Dict(Arc::new(Dict { pairs: merge_duplicate_keys(out), attributes }))
             }
             Node::Object(parts) => {
                 let callable = self.freeze(parts.callable, depth + 1)?;
@@ -91,17 +79,10 @@ impl Heap {
                     Some(s) => Some(self.freeze(s, depth + 1)?),
                     None => None,
                 };
-                Value::Object(Arc::new(Object {
-                    callable,
-                    args,
-                    kwargs,
-                    state,
-                }))
+                Value::Object(Arc::new(Object { callable, args, kwargs, state }))
             }
             Node::PendingArray { created_at } => {
-                return Err(format!(
-                    "the numpy array created at byte {created_at} never received its data (BUILD)"
-                ))
+                return Err(format!("the numpy array created at byte {created_at} never received its data (BUILD)"))
             }
             Node::Dtype(d) => Value::NumpyDtype(d),
             Node::PersistentId(pid) => Value::PersistentId(Arc::new(self.freeze(pid, depth + 1)?)),

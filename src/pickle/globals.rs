@@ -63,12 +63,7 @@ impl Known {
             Known::RebuildTensorV2 => ("torch._utils", "_rebuild_tensor_v2"),
             Known::RebuildParameter => ("torch._utils", "_rebuild_parameter"),
             Known::RebuildParameterWithState => ("torch._utils", "_rebuild_parameter_with_state"),
-            Known::TorchStorage(i) => (
-                "torch",
-                STORAGE_CLASSES
-                    .get(i as usize)
-                    .map_or("Storage", |(n, _)| *n),
-            ),
+            Known::TorchStorage(i) => ("torch", STORAGE_CLASSES.get(i as usize).map_or("Storage", |(n, _)| *n)),
             Known::NumpyReconstruct => ("numpy.core.multiarray", "_reconstruct"),
             Known::NumpyNdarray => ("numpy", "ndarray"),
             Known::NumpyDtype => ("numpy", "dtype"),
@@ -80,9 +75,6 @@ impl Known {
             Known::Set => ("builtins", "set"),
             Known::FrozenSet => ("builtins", "frozenset"),
         };
-        GlobalName {
-            module: module.to_string(),
-            name: name.to_string(),
-        }
+        GlobalName { module: module.to_string(), name: name.to_string() }
     }
 }

@@ -81,8 +81,7 @@ pub(crate) struct Heap {
 
 impl Heap {
     pub(crate) fn alloc(&mut self, node: Node) -> Result<Item, String> {
-        let id = NodeId::try_from(self.nodes.len())
-            .map_err(|_| "more than 2^32 objects in one pickle".to_string())?;
+        let id = NodeId::try_from(self.nodes.len()).map_err(|_| "more than 2^32 objects in one pickle".to_string())?;
         self.nodes.push(node);
         Ok(Item::Node(id))
     }
@@ -159,30 +158,17 @@ impl Heap {
     }
 
     /// Exactly `N` tuple arguments, copied out so the caller may then mutate the heap.
-    pub(crate) fn args<const N: usize>(
-        &self,
-        args: &Item,
-        what: &str,
-    ) -> Result<[Item; N], String> {
-        let items = self
-            .tuple_slice(args)
-            .ok_or_else(|| format!("{what} arguments are a {}, not a tuple", self.kind(args)))?;
-        <[Item; N]>::try_from(items).map_err(|_| {
-            format!(
-                "{what} takes {N} arguments, the pickle gives {}",
-                items.len()
-            )
-        })
+    pub(crate) fn args<const N: usize>(&self, args: &Item, what: &str) -> Result<[Item; N], String> {
+        let items =
+            self.tuple_slice(args).ok_or_else(|| format!("{what} arguments are a {}, not a tuple", self.kind(args)))?;
+        <[Item; N]>::try_from(items)
+            .map_err(|_| format!("{what} takes {N} arguments, the pickle gives {}", items.len()))
     }
 
     /// A Python `str` (not bytes).
     pub(crate) fn as_str<'a>(&'a self, item: &'a Item) -> Option<&'a str> {
         match item {
-            Item::Short {
-                is_str: true,
-                len,
-                data,
-            } => std::str::from_utf8(&data[..*len as usize]).ok(),
+            Item::Short { is_str: true, len, data } => std::str::from_utf8(&data[..*len as usize]).ok(),
             _ => match self.done(item)? {
                 Value::Str(s) => Some(s),
                 _ => None,
@@ -193,11 +179,7 @@ impl Heap {
     /// A bytes object (Python 3 bytes or Python 2 str).
     pub(crate) fn as_bytes<'a>(&'a self, item: &'a Item) -> Option<&'a [u8]> {
         match item {
-            Item::Short {
-                is_str: false,
-                len,
-                data,
-            } => Some(&data[..*len as usize]),
+            Item::Short { is_str: false, len, data } => Some(&data[..*len as usize]),
             _ => match self.done(item)? {
                 Value::Bytes(b) => Some(b),
                 _ => None,
@@ -284,9 +266,5 @@ fn short(bytes: &[u8], is_str: bool) -> Option<Item> {
     }
     let mut data = [0u8; SHORT_CAP];
     data[..bytes.len()].copy_from_slice(bytes);
-    Some(Item::Short {
-        is_str,
-        len: bytes.len() as u8,
-        data,
-    })
+    Some(Item::Short { is_str, len: bytes.len() as u8, data })
 }

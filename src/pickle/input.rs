@@ -16,11 +16,7 @@ pub(crate) struct Input<R> {
 
 impl<R: BufRead> Input<R> {
     pub(crate) fn new(reader: R, total_len: Option<u64>) -> Self {
-        Input {
-            reader,
-            offset: 0,
-            total_len,
-        }
+        Input { reader, offset: 0, total_len }
     }
 
     /// Bytes consumed so far.
@@ -36,9 +32,7 @@ impl<R: BufRead> Input<R> {
                 break;
             }
         }
-        self.reader
-            .fill_buf()
-            .map_err(|e| format!("read error: {e}"))
+        self.reader.fill_buf().map_err(|e| format!("read error: {e}"))
     }
 
     /// The next byte, or `None` at the end of the input.
@@ -58,9 +52,7 @@ impl<R: BufRead> Input<R> {
         while got < N {
             let buf = self.fill()?;
             if buf.is_empty() {
-                return Err(format!(
-                    "input ends after {got} of the {N} bytes of its {what}"
-                ));
+                return Err(format!("input ends after {got} of the {N} bytes of its {what}"));
             }
             let n = buf.len().min(N - got);
             out[got..got + n].copy_from_slice(&buf[..n]);
@@ -76,21 +68,15 @@ impl<R: BufRead> Input<R> {
         if let Some(total) = self.total_len {
             let left = total.saturating_sub(self.offset);
             if len > left {
-                return Err(format!(
-                    "{what} length {len} exceeds the {left} bytes left in the input"
-                ));
+                return Err(format!("{what} length {len} exceeds the {left} bytes left in the input"));
             }
         }
         let mut out = Vec::with_capacity(len.min(MAX_UPFRONT_RESERVE) as usize);
-        let got = (&mut self.reader)
-            .take(len)
-            .read_to_end(&mut out)
-            .map_err(|e| format!("read error in {what}: {e}"))?;
+        let got =
+            (&mut self.reader).take(len).read_to_end(&mut out).map_err(|e| format!("read error in {what}: {e}"))?;
         self.offset += got as u64;
         if (got as u64) < len {
-            return Err(format!(
-                "input ends after {got} of the {len} bytes of its {what}"
-            ));
+            return Err(format!("input ends after {got} of the {len} bytes of its {what}"));
         }
         Ok(out)
     }
@@ -98,10 +84,7 @@ impl<R: BufRead> Input<R> {
     /// A newline-terminated line (protocol-0 arguments), without the newline.
     pub(crate) fn line(&mut self, what: &str) -> Result<Vec<u8>, String> {
         let mut out = Vec::new();
-        let got = self
-            .reader
-            .read_until(b'\n', &mut out)
-            .map_err(|e| format!("read error in {what}: {e}"))?;
+        let got = self.reader.read_until(b'\n', &mut out).map_err(|e| format!("read error in {what}: {e}"))?;
         self.offset += got as u64;
         if out.pop() != Some(b'\n') {
             return Err(format!("input ends inside the {what} line (no newline)"));

@@ -54,16 +54,10 @@ pub(crate) fn from_decimal(text: &[u8]) -> Result<PyInt, String> {
         _ => (false, text),
     };
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(format!(
-            "{:?} is not a decimal integer",
-            String::from_utf8_lossy(text)
-        ));
+        return Err(format!("{:?} is not a decimal integer", String::from_utf8_lossy(text)));
     }
     if digits.len() > MAX_DECIMAL_DIGITS {
-        return Err(format!(
-            "integer literal has {} digits (limit {MAX_DECIMAL_DIGITS})",
-            digits.len()
-        ));
+        return Err(format!("integer literal has {} digits (limit {MAX_DECIMAL_DIGITS})", digits.len()));
     }
     // Magnitude in base 256, little-endian.
     let mut mag: Vec<u8> = Vec::new();
@@ -113,19 +107,11 @@ mod tests {
     fn decimal_parsing() {
         assert_eq!(from_decimal(b"0"), Ok(PyInt::Small(0)));
         assert_eq!(from_decimal(b"-1"), Ok(PyInt::Small(-1)));
-        assert_eq!(
-            from_decimal(b"-9223372036854775808"),
-            Ok(PyInt::Small(i64::MIN))
-        );
-        assert_eq!(
-            from_decimal(b"9223372036854775808"),
-            Ok(PyInt::Big(vec![0, 0, 0, 0, 0, 0, 0, 0x80, 0]))
-        );
+        assert_eq!(from_decimal(b"-9223372036854775808"), Ok(PyInt::Small(i64::MIN)));
+        assert_eq!(from_decimal(b"9223372036854775808"), Ok(PyInt::Big(vec![0, 0, 0, 0, 0, 0, 0, 0x80, 0])));
         assert_eq!(
             from_decimal(b"-9223372036854775809"),
-            Ok(PyInt::Big(vec![
-                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xff
-            ]))
+            Ok(PyInt::Big(vec![0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xff]))
         );
         assert!(from_decimal(b"12a").is_err());
         assert!(from_decimal(b"").is_err());

@@ -61,17 +61,11 @@ impl<R: BufRead> Machine<R> {
     }
 
     fn plain_error(&self, message: String) -> PickleError {
-        PickleError {
-            offset: self.op_offset,
-            message,
-        }
+        PickleError { offset: self.op_offset, message }
     }
 
     fn error(&self, message: impl Into<String>) -> PickleError {
-        PickleError {
-            offset: self.op_offset,
-            message: format!("{}: {}", op_name(self.op), message.into()),
-        }
+        PickleError { offset: self.op_offset, message: format!("{}: {}", op_name(self.op), message.into()) }
     }
 
     fn check<T>(&self, result: Result<T, String>) -> Result<T, PickleError> {
@@ -117,26 +111,19 @@ impl<R: BufRead> Machine<R> {
         if self.stack.len() <= self.floor() {
             return Err(self.error("stack underflow"));
         }
-        self.stack
-            .pop()
-            .ok_or_else(|| self.error("stack underflow"))
+        self.stack.pop().ok_or_else(|| self.error("stack underflow"))
     }
 
     fn top(&self) -> Result<Item, PickleError> {
         if self.stack.len() <= self.floor() {
             return Err(self.error("stack underflow (no object to act on)"));
         }
-        self.stack
-            .last()
-            .copied()
-            .ok_or_else(|| self.error("stack underflow"))
+        self.stack.last().copied().ok_or_else(|| self.error("stack underflow"))
     }
 
     /// Pops the most recent MARK; the marked items are then `stack[start..]`.
     fn take_mark(&mut self) -> Result<usize, PickleError> {
-        self.marks
-            .pop()
-            .ok_or_else(|| self.error("no MARK on the stack"))
+        self.marks.pop().ok_or_else(|| self.error("no MARK on the stack"))
     }
 
     /// The object just below the marked items (the target of APPENDS, SETITEMS, ...).
@@ -148,10 +135,7 @@ impl<R: BufRead> Machine<R> {
     }
 
     fn memo_get(&mut self, key: u64) -> Result<(), PickleError> {
-        let item = self
-            .memo
-            .get(key)
-            .ok_or_else(|| self.error(format!("memo key {key} was never stored")))?;
+        let item = self.memo.get(key).ok_or_else(|| self.error(format!("memo key {key} was never stored")))?;
         self.push(item);
         Ok(())
     }
@@ -445,9 +429,7 @@ impl<R: BufRead> Machine<R> {
             op::STACK_GLOBAL => {
                 let name = self.pop()?;
                 let module = self.pop()?;
-                let (Some(module), Some(name)) =
-                    (self.heap.as_str(&module), self.heap.as_str(&name))
-                else {
+                let (Some(module), Some(name)) = (self.heap.as_str(&module), self.heap.as_str(&name)) else {
                     return Err(self.error("module and name must be str"));
                 };
                 let (module, name) = (module.to_string(), name.to_string());
@@ -501,8 +483,7 @@ impl<R: BufRead> Machine<R> {
             }
             op::PERSID => {
                 let line = self.read_line("persistent id")?;
-                let pid = String::from_utf8(line)
-                    .map_err(|_| self.error("persistent id is not valid UTF-8"))?;
+                let pid = String::from_utf8(line).map_err(|_| self.error("persistent id is not valid UTF-8"))?;
                 let pid = self.heap.string(pid);
                 let pid = self.check(pid)?;
                 let item = self.heap.persistent_id(pid);
@@ -517,9 +498,7 @@ impl<R: BufRead> Machine<R> {
                 // Read-only views of in-band buffers are plain bytes to us.
                 self.top()?;
             }
-            op::NEXT_BUFFER => {
-                return Err(self.error("out-of-band buffers (pickle protocol 5) are not supported"))
-            }
+            op::NEXT_BUFFER => return Err(self.error("out-of-band buffers (pickle protocol 5) are not supported")),
             op::EXT1 | op::EXT2 | op::EXT4 => {
                 return Err(self.error("extension registry codes (copyreg) are not supported"))
             }
@@ -534,10 +513,7 @@ impl<R: BufRead> Machine<R> {
     fn marked_pairs(&mut self, start: usize) -> Result<Vec<(Item, Item)>, PickleError> {
         let items = &self.stack[start..];
         if items.len() % 2 != 0 {
-            return Err(self.error(format!(
-                "odd number of items ({}) for key/value pairs",
-                items.len()
-            )));
+            return Err(self.error(format!("odd number of items ({}) for key/value pairs", items.len())));
         }
         let pairs = items.chunks_exact(2).map(|c| (c[0], c[1])).collect();
         self.stack.truncate(start);

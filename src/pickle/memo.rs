@@ -39,9 +39,7 @@ impl Memo {
     }
 
     pub(crate) fn get(&self, key: u64) -> Option<Item> {
-        let dense = usize::try_from(key)
-            .ok()
-            .and_then(|k| self.dense.get(k).copied().flatten());
+        let dense = usize::try_from(key).ok().and_then(|k| self.dense.get(k).copied().flatten());
         dense.or_else(|| self.sparse.get(&key).copied())
     }
 }

@@ -1,4 +1,5 @@
-//! A purpose-built reader for Python pickles: protocols 0 to 5 as written by Python 2's
+//! A purpose-built reader for Python pickles (and, in `writer`, a protocol-2 writer in the
+//! cPickle/numpy layout). The reader handles protocols 0 to 5 as written by Python 2's
 //! `cPickle` (the NeuronIO dataset), Python 3's `pickle` and `torch.save` (protocol 2).
 //!
 //! Nothing in a pickle is executed. The reader gives meaning to a closed set of globals
@@ -23,6 +24,7 @@ mod opcodes;
 mod text;
 pub mod torch;
 mod value;
+pub mod writer;
 
 pub use error::PickleError;
 pub use freeze::MAX_NESTING;

@@ -2,6 +2,7 @@
 //! recipes numpy pickles (`numpy.dtype(...)` + BUILD, `_reconstruct` + BUILD,
 //! `multiarray.scalar(dtype, bytes)`, `_frombuffer`) without running numpy.
 
+use crate::engine::float16::f16_to_f32;
 use crate::weights::strided::gather_strided;
 use crate::weights::tensor_data::{DType, TensorData};
 use anyhow::{bail, Result};
@@ -93,32 +94,20 @@ impl NumpyDtype {
         };
         let kind = DtypeKind::from_code(*rest.first()?)?;
         let digits = &rest[1..];
-        let size: usize = if digits.is_empty() {
-            0
-        } else {
-            std::str::from_utf8(digits).ok()?.parse().ok()?
-        };
+        let size: usize = if digits.is_empty() { 0 } else { std::str::from_utf8(digits).ok()?.parse().ok()? };
         let itemsize = match kind {
             DtypeKind::Unicode => size.checked_mul(4)?,
             // '?' style specs never occur in pickles; a bare "b" would be int8, not bool, so
             // only sized specs are accepted for numbers.
-            DtypeKind::Bool | DtypeKind::Int | DtypeKind::UInt | DtypeKind::Float if size == 0 => {
-                return None
-            }
+            DtypeKind::Bool | DtypeKind::Int | DtypeKind::UInt | DtypeKind::Float if size == 0 => return None,
             _ => size,
         };
         let byte_order = match order {
             Some(o) if itemsize > 1 => o,
-            _ if itemsize > 1 && !matches!(kind, DtypeKind::Bytes | DtypeKind::Void) => {
-                ByteOrder::Little
-            }
+            _ if itemsize > 1 && !matches!(kind, DtypeKind::Bytes | DtypeKind::Void) => ByteOrder::Little,
             _ => ByteOrder::NotApplicable,
         };
-        Some(NumpyDtype {
-            kind,
-            itemsize,
-            byte_order,
-        })
+        Some(NumpyDtype { kind, itemsize, byte_order })
     }
 
     /// numpy's `dtype.str`, e.g. `<f2`, `|b1`, `<U3`.
@@ -201,27 +190,12 @@ impl NumpyScalar {
             (DtypeKind::Int, 1 | 2 | 4 | 8) => {
                 // Sign-extend from n bytes.
                 let shift = 64 - 8 * n as u32;
-                NumpyScalar::Int {
-                    value: ((bits << shift) as i64) >> shift,
-                    itemsize,
-                }
+                NumpyScalar::Int { value: ((bits << shift) as i64) >> shift, itemsize }
             }
-            (DtypeKind::UInt, 1 | 2 | 4 | 8) => NumpyScalar::UInt {
-                value: bits,
-                itemsize,
-            },
-            (DtypeKind::Float, 2) => NumpyScalar::Float {
-                value: half::f16::from_bits(bits as u16).to_f64(),
-                itemsize,
-            },
-            (DtypeKind::Float, 4) => NumpyScalar::Float {
-                value: f32::from_bits(bits as u32) as f64,
-                itemsize,
-            },
-            (DtypeKind::Float, 8) => NumpyScalar::Float {
-                value: f64::from_bits(bits),
-                itemsize,
-            },
+            (DtypeKind::UInt, 1 | 2 | 4 | 8) => NumpyScalar::UInt { value: bits, itemsize },
+            (DtypeKind::Float, 2) => NumpyScalar::Float { value: f64::from(f16_to_f32(bits as u16)), itemsize },
+            (DtypeKind::Float, 4) => NumpyScalar::Float { value: f32::from_bits(bits as u32) as f64, itemsize },
+            (DtypeKind::Float, 8) => NumpyScalar::Float { value: f64::from_bits(bits), itemsize },
             _ => return None,
         })
     }
@@ -251,16 +225,8 @@ impl NumpyScalar {
             NumpyScalar::UInt { itemsize, .. } => (DtypeKind::UInt, itemsize),
             NumpyScalar::Float { itemsize, .. } => (DtypeKind::Float, itemsize),
         };
-        let byte_order = if itemsize > 1 {
-            ByteOrder::Little
-        } else {
-            ByteOrder::NotApplicable
-        };
-        NumpyDtype {
-            kind,
-            itemsize: itemsize as usize,
-            byte_order,
-        }
+        let byte_order = if itemsize > 1 { ByteOrder::Little } else { ByteOrder::NotApplicable };
+        NumpyDtype { kind, itemsize: itemsize as usize, byte_order }
     }
 }
 
@@ -287,9 +253,7 @@ impl NdArray {
         if dtype.kind == DtypeKind::Object {
             return Err("numpy arrays of Python objects (dtype O) are not supported".into());
         }
-        let expected = shape
-            .iter()
-            .try_fold(dtype.itemsize, |acc, &d| acc.checked_mul(d));
+        let expected = shape.iter().try_fold(dtype.itemsize, |acc, &d| acc.checked_mul(d));
         if expected != Some(data.len()) {
             return Err(format!(
                 "numpy array of shape {shape:?} and dtype {} needs {} bytes of data, got {}",
@@ -304,20 +268,12 @@ impl NdArray {
             for chunk in swapped.chunks_exact_mut(unit) {
                 chunk.reverse();
             }
-            let little = NumpyDtype {
-                byte_order: ByteOrder::Little,
-                ..dtype
-            };
+            let little = NumpyDtype { byte_order: ByteOrder::Little, ..dtype };
             (little, Arc::from(swapped))
         } else {
             (dtype, data)
         };
-        Ok(NdArray {
-            dtype,
-            shape,
-            fortran_order,
-            data,
-        })
+        Ok(NdArray { dtype, shape, fortran_order, data })
     }
 
     pub fn numel(&self) -> usize {
@@ -327,10 +283,7 @@ impl NdArray {
     /// The array as a row-major tensor (Fortran-order arrays are reordered).
     pub fn to_tensor_data(&self) -> Result<TensorData> {
         let Some(dtype) = self.dtype.tensor_dtype() else {
-            bail!(
-                "numpy dtype {} has no tensor equivalent",
-                self.dtype.descr()
-            );
+            bail!("numpy dtype {} has no tensor equivalent", self.dtype.descr());
         };
         let bytes = if self.fortran_order && self.shape.len() > 1 {
             // Column-major strides: dimension i steps over the product of earlier sizes.

@@ -3,8 +3,7 @@
 
 /// Decodes a STRING argument: a quoted literal with Python's backslash escapes.
 pub(crate) fn string_literal(line: &[u8]) -> Result<Vec<u8>, String> {
-    let quoted =
-        line.len() >= 2 && line[0] == line[line.len() - 1] && (line[0] == b'\'' || line[0] == b'"');
+    let quoted = line.len() >= 2 && line[0] == line[line.len() - 1] && (line[0] == b'\'' || line[0] == b'"');
     if !quoted {
         return Err("the STRING argument is not a quoted literal".into());
     }
@@ -85,9 +84,8 @@ pub(crate) fn raw_unicode_escape(line: &[u8]) -> Result<String, String> {
                     .and_then(|h| std::str::from_utf8(h).ok())
                     .and_then(|h| u32::from_str_radix(h, 16).ok())
                     .ok_or("truncated \\u escape in the UNICODE argument")?;
-                let c = char::from_u32(code).ok_or_else(|| {
-                    format!("\\u escape U+{code:X} in the UNICODE argument is not a character")
-                })?;
+                let c = char::from_u32(code)
+                    .ok_or_else(|| format!("\\u escape U+{code:X} in the UNICODE argument is not a character"))?;
                 out.push(c);
                 i += 2 + digits;
                 backslashes = 0;
@@ -108,10 +106,7 @@ mod tests {
     #[test]
     fn string_literals() {
         assert_eq!(string_literal(b"'abc'").unwrap(), b"abc");
-        assert_eq!(
-            string_literal(br#"'a\n\x00\xff\'\\\101z'"#).unwrap(),
-            b"a\n\x00\xff'\\Az"
-        );
+        assert_eq!(string_literal(br#"'a\n\x00\xff\'\\\101z'"#).unwrap(), b"a\n\x00\xff'\\Az");
         assert_eq!(string_literal(br#""\q""#).unwrap(), b"\\q");
         assert!(string_literal(b"abc").is_err());
         assert!(string_literal(b"'").is_err());

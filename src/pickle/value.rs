@@ -120,11 +120,7 @@ impl Dict {
     }
 
     fn find(&self, mut matches: impl FnMut(&Value) -> bool) -> Option<&Value> {
-        self.pairs
-            .iter()
-            .rev()
-            .find(|(k, _)| matches(k))
-            .map(|(_, v)| v)
+        self.pairs.iter().rev().find(|(k, _)| matches(k)).map(|(_, v)| v)
     }
 }
 

@@ -19,10 +19,7 @@ pub fn gather_strided(
     stride: &[usize],
 ) -> Result<Vec<u8>> {
     ensure!(item_size > 0, "element size is zero");
-    ensure!(
-        shape.len() == stride.len(),
-        "shape {shape:?} and stride {stride:?} have different lengths"
-    );
+    ensure!(shape.len() == stride.len(), "shape {shape:?} and stride {stride:?} have different lengths");
     let numel = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
     let Some(numel) = numel else {
         bail!("shape {shape:?} has more than usize::MAX elements");
@@ -32,9 +29,10 @@ pub fn gather_strided(
     }
     let storage_elems = storage.len() / item_size;
     // Largest element index the view touches: offset + sum((size - 1) * stride).
-    let last = shape.iter().zip(stride).try_fold(offset, |acc, (&n, &s)| {
-        (n - 1).checked_mul(s).and_then(|x| acc.checked_add(x))
-    });
+    let last = shape
+        .iter()
+        .zip(stride)
+        .try_fold(offset, |acc, (&n, &s)| (n - 1).checked_mul(s).and_then(|x| acc.checked_add(x)));
     match last {
         Some(last) if last < storage_elems => {}
         _ => bail!(
@@ -111,9 +109,7 @@ mod tests {
     }
 
     fn as_f32(b: &[u8]) -> Vec<f32> {
-        b.chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()
+        b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
     }
 
     #[test]
@@ -130,9 +126,7 @@ mod tests {
         assert_eq!(as_f32(&out), [1.0, 2.0, 1.0, 2.0]);
         assert!(gather_strided(&s, 4, 1, &[2, 3], &[0, 1]).is_err());
         assert_eq!(as_f32(&gather_strided(&s, 4, 2, &[], &[]).unwrap()), [2.0]);
-        assert!(gather_strided(&s, 4, 99, &[0, 5], &[1, 1])
-            .unwrap()
-            .is_empty());
+        assert!(gather_strided(&s, 4, 99, &[0, 5], &[1, 1]).unwrap().is_empty());
     }
 
     #[test]

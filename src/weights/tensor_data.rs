@@ -2,6 +2,7 @@
 //! little-endian bytes. Shared by every weight and data reader (PyTorch `.pt`, safetensors,
 //! numpy arrays inside pickles) so that conversions live in one place.
 
+use crate::engine::float16::f16_to_f32;
 use anyhow::{bail, ensure, Result};
 use std::fmt;
 
@@ -66,11 +67,7 @@ pub struct TensorData {
 impl TensorData {
     /// Builds a tensor, checking that `bytes` holds exactly `product(shape)` elements.
     pub fn new(dtype: DType, shape: Vec<usize>, bytes: Vec<u8>) -> Result<Self> {
-        let tensor = TensorData {
-            dtype,
-            shape,
-            bytes,
-        };
+        let tensor = TensorData { dtype, shape, bytes };
         tensor.check_len()?;
         Ok(tensor)
     }
@@ -78,17 +75,12 @@ impl TensorData {
     /// Number of elements (the product of the shape; 1 for a scalar). Saturates instead of
     /// overflowing for absurd shapes, which `check_len` then rejects.
     pub fn numel(&self) -> usize {
-        self.shape
-            .iter()
-            .fold(1usize, |acc, &d| acc.saturating_mul(d))
+        self.shape.iter().fold(1usize, |acc, &d| acc.saturating_mul(d))
     }
 
     /// Fields are public, so every conversion re-checks that shape and byte length agree.
     fn check_len(&self) -> Result<()> {
-        let expected = self
-            .shape
-            .iter()
-            .try_fold(self.dtype.size(), |acc, &d| acc.checked_mul(d));
+        let expected = self.shape.iter().try_fold(self.dtype.size(), |acc, &d| acc.checked_mul(d));
         ensure!(
             expected == Some(self.bytes.len()),
             "tensor of shape {:?} and dtype {} needs {} bytes but holds {}",
@@ -100,31 +92,19 @@ impl TensorData {
         Ok(())
     }
 
-    /// Values as f32. Floats of every width and integers convert (f64 and large integers
-    /// round to nearest); bool is refused because it is almost always a mask, not a number.
+    /// Values as f32. Floats of every width and integers convert (f16 and bf16 exactly, f64
+    /// and large integers to nearest); bool is refused: it is a mask, not a number.
     pub fn to_f32(&self) -> Result<Vec<f32>> {
         self.check_len()?;
         let b = &self.bytes;
         Ok(match self.dtype {
             DType::F32 => le_chunks::<4>(b).map(f32::from_le_bytes).collect(),
-            DType::F64 => le_chunks::<8>(b)
-                .map(|c| f64::from_le_bytes(c) as f32)
-                .collect(),
-            DType::F16 => le_chunks::<2>(b)
-                .map(|c| half::f16::from_le_bytes(c).to_f32())
-                .collect(),
-            DType::BF16 => le_chunks::<2>(b)
-                .map(|c| half::bf16::from_le_bytes(c).to_f32())
-                .collect(),
-            DType::I64 => le_chunks::<8>(b)
-                .map(|c| i64::from_le_bytes(c) as f32)
-                .collect(),
-            DType::I32 => le_chunks::<4>(b)
-                .map(|c| i32::from_le_bytes(c) as f32)
-                .collect(),
-            DType::I16 => le_chunks::<2>(b)
-                .map(|c| i16::from_le_bytes(c) as f32)
-                .collect(),
+            DType::F64 => le_chunks::<8>(b).map(|c| f64::from_le_bytes(c) as f32).collect(),
+            DType::F16 => le_chunks::<2>(b).map(|c| f16_to_f32(u16::from_le_bytes(c))).collect(),
+            DType::BF16 => le_chunks::<2>(b).map(|c| f32::from_bits(u32::from(u16::from_le_bytes(c)) << 16)).collect(),
+            DType::I64 => le_chunks::<8>(b).map(|c| i64::from_le_bytes(c) as f32).collect(),
+            DType::I32 => le_chunks::<4>(b).map(|c| i32::from_le_bytes(c) as f32).collect(),
+            DType::I16 => le_chunks::<2>(b).map(|c| i16::from_le_bytes(c) as f32).collect(),
             DType::I8 => b.iter().map(|&x| x as i8 as f32).collect(),
             DType::U8 => b.iter().map(|&x| x as f32).collect(),
             DType::Bool => bail!("cannot convert a bool tensor to f32 (use to_bool)"),
@@ -137,12 +117,8 @@ impl TensorData {
         let b = &self.bytes;
         Ok(match self.dtype {
             DType::I64 => le_chunks::<8>(b).map(i64::from_le_bytes).collect(),
-            DType::I32 => le_chunks::<4>(b)
-                .map(|c| i32::from_le_bytes(c) as i64)
-                .collect(),
-            DType::I16 => le_chunks::<2>(b)
-                .map(|c| i16::from_le_bytes(c) as i64)
-                .collect(),
+            DType::I32 => le_chunks::<4>(b).map(|c| i32::from_le_bytes(c) as i64).collect(),
+            DType::I16 => le_chunks::<2>(b).map(|c| i16::from_le_bytes(c) as i64).collect(),
             DType::I8 => b.iter().map(|&x| x as i8 as i64).collect(),
             DType::U8 => b.iter().map(|&x| x as i64).collect(),
             other => bail!("cannot convert a {other} tensor to i64 (integer dtype expected)"),
@@ -152,11 +128,7 @@ impl TensorData {
     /// Values as bool; only bool tensors convert, and every byte must be 0 or 1.
     pub fn to_bool(&self) -> Result<Vec<bool>> {
         self.check_len()?;
-        ensure!(
-            self.dtype == DType::Bool,
-            "cannot convert a {} tensor to bool (bool dtype expected)",
-            self.dtype
-        );
+        ensure!(self.dtype == DType::Bool, "cannot convert a {} tensor to bool (bool dtype expected)", self.dtype);
         self.bytes
             .iter()
             .enumerate()

@@ -51,8 +51,7 @@ impl StateDict {
 
 /// Reads the state dict saved at `path`.
 pub fn read_state_dict(path: &Path) -> Result<StateDict> {
-    let file = File::open(path)
-        .with_context(|| format!("opening PyTorch state dict {}", path.display()))?;
+    let file = File::open(path).with_context(|| format!("opening PyTorch state dict {}", path.display()))?;
     read_state_dict_from(BufReader::new(file), &path.display().to_string())
 }
 
@@ -63,13 +62,8 @@ pub fn read_state_dict_from<R: Read + Seek>(reader: R, source: &str) -> Result<S
 
 fn read_archive<R: Read + Seek>(mut reader: R) -> Result<StateDict> {
     let mut magic = Vec::with_capacity(4);
-    (&mut reader)
-        .take(4)
-        .read_to_end(&mut magic)
-        .context("reading the file header")?;
-    reader
-        .seek(SeekFrom::Start(0))
-        .context("seeking to the start")?;
+    (&mut reader).take(4).read_to_end(&mut magic).context("reading the file header")?;
+    reader.seek(SeekFrom::Start(0)).context("seeking to the start")?;
     let mut archive = match ZipArchive::new(reader) {
         Ok(archive) => archive,
         Err(e) => bail!(not_a_zip_message(&magic, &e)),
@@ -81,25 +75,18 @@ fn read_archive<R: Read + Seek>(mut reader: R) -> Result<StateDict> {
     // Read the whole member (checking its CRC) before unpickling: the pickle is small, and
     // the parser stops at STOP, before a streaming read would have verified the checksum.
     let pickle_bytes = read_member(&mut archive, &pickle_name)?;
-    let root =
-        pickle::from_slice(&pickle_bytes).with_context(|| format!("unpickling {pickle_name}"))?;
+    let root = pickle::from_slice(&pickle_bytes).with_context(|| format!("unpickling {pickle_name}"))?;
     let dict = root.as_dict().ok_or_else(|| {
-        anyhow!(
-            "{pickle_name} holds a {}, not a state dict (a mapping of names to tensors)",
-            root.describe()
-        )
+        anyhow!("{pickle_name} holds a {}, not a state dict (a mapping of names to tensors)", root.describe())
     })?;
 
     let mut storages: HashMap<String, Vec<u8>> = HashMap::new();
     let mut entries = Vec::with_capacity(dict.len());
     for (key, value) in dict {
-        let name = key
-            .as_text()
-            .ok_or_else(|| anyhow!("state dict key is a {}, not a str", key.describe()))?
-            .into_owned();
-        let tensor = value
-            .as_tensor()
-            .ok_or_else(|| anyhow!("entry '{name}' is a {}, not a tensor", value.describe()))?;
+        let name =
+            key.as_text().ok_or_else(|| anyhow!("state dict key is a {}, not a str", key.describe()))?.into_owned();
+        let tensor =
+            value.as_tensor().ok_or_else(|| anyhow!("entry '{name}' is a {}, not a tensor", value.describe()))?;
         let data = tensor_data(&mut archive, &prefix, &mut storages, tensor, big_endian)
             .with_context(|| format!("entry '{name}'"))?;
         entries.push((name, data));
@@ -130,17 +117,11 @@ fn archive_prefix<R: Read + Seek>(archive: &ZipArchive<R>) -> Result<String> {
     match prefixes.as_slice() {
         [one] => Ok(one.clone()),
         [] => bail!("the archive has no <prefix>/data.pkl member, so it is not a torch.save file"),
-        many => bail!(
-            "the archive has several data.pkl members ({})",
-            many.join(", ")
-        ),
+        many => bail!("the archive has several data.pkl members ({})", many.join(", ")),
     }
 }
 
-fn storages_are_big_endian<R: Read + Seek>(
-    archive: &mut ZipArchive<R>,
-    prefix: &str,
-) -> Result<bool> {
+fn storages_are_big_endian<R: Read + Seek>(archive: &mut ZipArchive<R>, prefix: &str) -> Result<bool> {
     let name = format!("{prefix}/byteorder");
     if archive.index_for_name(&name).is_none() {
         // Writers before PyTorch 1.10 omitted it; they only ran on little-endian machines.
@@ -150,10 +131,7 @@ fn storages_are_big_endian<R: Read + Seek>(
     match bytes.trim_ascii() {
         b"little" => Ok(false),
         b"big" => Ok(true),
-        other => bail!(
-            "{name} says {:?} (expected \"little\" or \"big\")",
-            String::from_utf8_lossy(other)
-        ),
+        other => bail!("{name} says {:?} (expected \"little\" or \"big\")", String::from_utf8_lossy(other)),
     }
 }
 
@@ -173,13 +151,8 @@ fn read_member<R: Read + Seek>(archive: &mut ZipArchive<R>, name: &str) -> Resul
         );
     }
     let mut bytes = Vec::with_capacity(size.min(MAX_UPFRONT_RESERVE) as usize);
-    file.read_to_end(&mut bytes)
-        .with_context(|| format!("reading member {name}"))?;
-    ensure!(
-        bytes.len() as u64 == size,
-        "member {name} holds {} bytes, its header says {size}",
-        bytes.len()
-    );
+    file.read_to_end(&mut bytes).with_context(|| format!("reading member {name}"))?;
+    ensure!(bytes.len() as u64 == size, "member {name} holds {} bytes, its header says {size}", bytes.len());
     Ok(bytes)
 }
 
@@ -193,9 +166,7 @@ fn tensor_data<R: Read + Seek>(
     big_endian: bool,
 ) -> Result<TensorData> {
     let storage = &tensor.storage;
-    let dtype: DType = storage
-        .dtype
-        .ok_or_else(|| anyhow!("unsupported storage type torch.{}", storage.type_name))?;
+    let dtype: DType = storage.dtype.ok_or_else(|| anyhow!("unsupported storage type torch.{}", storage.type_name))?;
     let member = format!("{prefix}/data/{}", storage.key);
     let bytes = match storages.entry(member) {
         Entry::Occupied(e) => e.into_mut(),
@@ -221,14 +192,8 @@ fn tensor_data<R: Read + Seek>(
             e.insert(bytes)
         }
     };
-    let mut out = gather_strided(
-        bytes,
-        dtype.size(),
-        tensor.storage_offset,
-        &tensor.shape,
-        &tensor.stride,
-    )
-    .with_context(|| format!("storage {prefix}/data/{} ({dtype})", storage.key))?;
+    let mut out = gather_strided(bytes, dtype.size(), tensor.storage_offset, &tensor.shape, &tensor.stride)
+        .with_context(|| format!("storage {prefix}/data/{} ({dtype})", storage.key))?;
     if big_endian && dtype.size() > 1 {
         for element in out.chunks_exact_mut(dtype.size()) {
             element.reverse();

@@ -1,0 +1,152 @@
+//! One training step of an ELM on random spike inputs, and a timer around it.
+
+use crate::engine::{Inputs, Rng, SparseSequences};
+use crate::models::elm::{Elm, ElmConfig};
+use crate::overrides;
+use crate::train::{loss, Adam};
+use anyhow::{bail, Result};
+use serde::Serialize;
+use std::time::Instant;
+
+/// The models `bench train-step` knows, with their default configurations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchModel {
+    /// Vanilla ELM, d_m = 100, on the NeuronIO shape (1278 inputs, 2 outputs).
+    Elm,
+    /// Branch-ELM d_m = 20, 45 branches x 100 synapses, neuronio routing (the paper's 8K model).
+    BranchElm,
+}
+
+impl BenchModel {
+    pub fn name(self) -> &'static str {
+        match self {
+            BenchModel::Elm => "elm",
+            BenchModel::BranchElm => "branch-elm",
+        }
+    }
+
+    pub fn default_config(self) -> ElmConfig {
+        let mut config = ElmConfig::new(1278, 2);
+        config.memory_tau_max = 150.0;
+        match self {
+            BenchModel::Elm => config.num_memory = 100,
+            BenchModel::BranchElm => {
+                config.num_memory = 20;
+                config.num_branch = Some(45);
+                config.num_synapse_per_branch = 100;
+                config.input_to_synapse_routing = Some(crate::models::elm::RoutingKind::Neuronio);
+            }
+        }
+        config
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TrainStepOptions {
+    pub model: BenchModel,
+    pub overrides: Vec<String>,
+    pub batch: usize,
+    pub time: usize,
+    /// Fraction of non-zero inputs.
+    pub density: f64,
+    pub warmup: usize,
+    pub iterations: usize,
+    pub seed: u64,
+}
+
+/// Random spikes with the given density, signed like NeuronIO: the first half of the inputs are
+/// excitatory (+1), the second half inhibitory (-1).
+pub fn spike_batch(batch: usize, time: usize, features: usize, density: f64, seed: u64) -> SparseSequences {
+    let mut rng = Rng::new(seed);
+    let mut row_start = vec![0];
+    let (mut feature, mut value) = (Vec::new(), Vec::new());
+    for _ in 0..batch * time {
+        for i in 0..features {
+            if rng.uniform_f64() < density {
+                feature.push(i as u32);
+                value.push(if i < features / 2 { 1.0 } else { -1.0 });
+            }
+        }
+        row_start.push(feature.len());
+    }
+    SparseSequences { batch, time, features, row_start, feature, value }
+}
+
+/// A model, its optimizer and one fixed batch: everything a timed training step touches.
+pub struct TrainStep {
+    pub model: Elm,
+    optimizer: Adam,
+    inputs: SparseSequences,
+    target: Vec<f32>,
+}
+
+impl TrainStep {
+    pub fn new(config: ElmConfig, batch: usize, time: usize, density: f64, seed: u64) -> Result<Self> {
+        if !(0.0..=1.0).contains(&density) {
+            bail!("--density must be within [0, 1], got {density}");
+        }
+        let model = Elm::new(config, seed)?;
+        let inputs = spike_batch(batch, time, model.config.num_input, density, seed ^ 0x5eed);
+        let mut rng = Rng::new(seed ^ 0x7a59);
+        let target = (0..batch * time * model.config.num_output).map(|_| rng.normal() as f32).collect();
+        let optimizer = Adam::new(&model.params, 5e-4);
+        Ok(Self { model, optimizer, inputs, target })
+    }
+
+    /// Forward, loss, backward (no input gradient, as in training) and an Adam update; returns
+    /// the loss before the update.
+    pub fn run(&mut self) -> Result<f64> {
+        let input = Inputs::Sparse(&self.inputs);
+        let pass = self.model.forward(&input)?;
+        let (loss, dy) = loss::mse(&pass.y, &self.target);
+        let grads = self.model.backward(&pass, &input, &dy, false)?;
+        self.optimizer.step(&mut self.model.params, &grads.params);
+        Ok(loss)
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StepTimings {
+    pub model: String,
+    pub params: usize,
+    pub batch: usize,
+    pub time: usize,
+    pub density: f64,
+    pub threads: usize,
+    pub iterations: usize,
+    pub median_s: f64,
+    pub min_s: f64,
+    pub max_s: f64,
+}
+
+pub fn run_train_step_bench(options: &TrainStepOptions) -> Result<StepTimings> {
+    if options.iterations == 0 {
+        bail!("--iterations must be at least 1");
+    }
+    let config = overrides::apply(&options.model.default_config(), &options.overrides)?;
+    let mut step = TrainStep::new(config, options.batch, options.time, options.density, options.seed)?;
+    for _ in 0..options.warmup {
+        step.run()?;
+    }
+    let mut seconds = Vec::with_capacity(options.iterations);
+    for _ in 0..options.iterations {
+        let start = Instant::now();
+        step.run()?;
+        seconds.push(start.elapsed().as_secs_f64());
+    }
+    seconds.sort_by(f64::total_cmp);
+    let n = seconds.len();
+    let median_s = if n % 2 == 1 { seconds[n / 2] } else { 0.5 * (seconds[n / 2 - 1] + seconds[n / 2]) };
+    Ok(StepTimings {
+        model: options.model.name().to_string(),
+        params: step.model.param_count(),
+        batch: options.batch,
+        time: options.time,
+        density: options.density,
+        threads: rayon::current_num_threads(),
+        iterations: n,
+        median_s,
+        min_s: seconds[0],
+        max_s: seconds[n - 1],
+    })
+}

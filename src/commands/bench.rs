@@ -1,0 +1,82 @@
+//! `elmbench bench`: speed measurements.
+
+use crate::bench::{run_train_step_bench, BenchModel, TrainStepOptions};
+use anyhow::Result;
+use clap::{Args, Subcommand};
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Time a full training step (forward + backward + Adam update) on random spike inputs and
+    /// print the median seconds per step.
+    TrainStep(TrainStepArgs),
+}
+
+#[derive(Args)]
+pub struct TrainStepArgs {
+    /// The model: `elm` (d_m 100) or `branch-elm` (d_m 20, 45 branches x 100 synapses), both with
+    /// 1278 inputs and 2 outputs unless changed with --set.
+    #[arg(long, value_enum)]
+    pub model: BenchModel,
+    /// Change a model setting, with the official constructor's names (num_input, num_output,
+    /// num_memory, num_branch, num_synapse_per_branch, mlp_num_layers, mlp_hidden_size,
+    /// mlp_activation, lambda_value, tau_s_value, memory_tau_min, memory_tau_max,
+    /// learn_memory_tau, w_s_value, input_to_synapse_routing, delta_t). Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// Samples per batch.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    /// Time steps per sample.
+    #[arg(long, default_value_t = 500)]
+    pub time: usize,
+    /// Fraction of inputs that spike at each step (signed like NeuronIO: first half +1, second -1).
+    #[arg(long, default_value_t = 0.02)]
+    pub density: f64,
+    /// Untimed steps before timing.
+    #[arg(long, default_value_t = 3)]
+    pub warmup: usize,
+    /// Timed steps.
+    #[arg(long, default_value_t = 10)]
+    pub iterations: usize,
+    /// Seed of the model initialisation and the random batch.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print one JSON object (median_s, min_s, max_s, iterations, ...) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(command: BenchCommand) -> Result<()> {
+    match command {
+        BenchCommand::TrainStep(args) => {
+            let timings = run_train_step_bench(&TrainStepOptions {
+                model: args.model,
+                overrides: args.overrides,
+                batch: args.batch,
+                time: args.time,
+                density: args.density,
+                warmup: args.warmup,
+                iterations: args.iterations,
+                seed: args.seed,
+            })?;
+            if args.json {
+                println!("{}", serde_json::to_string(&timings)?);
+            } else {
+                println!(
+                    "{} ({} params), batch {} x {} steps, density {}: median {:.4} s per training step (min {:.4}, max {:.4}; {} iterations, {} threads)",
+                    timings.model,
+                    timings.params,
+                    timings.batch,
+                    timings.time,
+                    timings.density,
+                    timings.median_s,
+                    timings.min_s,
+                    timings.max_s,
+                    timings.iterations,
+                    timings.threads
+                );
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! NeuronIO (Beniaguev, Segev & London 2021): a detailed L5 pyramidal neuron simulated under
+//! random synaptic input. 639 dendritic segments, each with one excitatory and one inhibitory
+//! input (1278 inputs), 128 simulations of 6000 ms per file; targets are the somatic spikes and
+//! the soma voltage.
+
+pub mod sampler;
+pub mod simulation;
+pub mod synthesize;
+pub mod synthetic;
+pub mod writer;
+
+pub use sampler::{NeuronioBatch, NeuronioSampler, SamplerConfig};
+pub use simulation::{NeuronioFile, Simulation};
+
+/// The official constants (`neuronio_data_utils.py`).
+pub const SOMA_THRESHOLD_MV: f32 = -55.0;
+pub const SOMA_BIAS_MV: f32 = -67.7;
+pub const SOMA_SCALE: f32 = 0.1;
+pub const SIMULATION_MS: usize = 6000;
+pub const SIMULATIONS_PER_FILE: usize = 128;
+pub const NUM_INPUTS: usize = 1278;
+
+/// The training target of a soma voltage: capped at -55 mV, minus -67.7 mV, times 0.1, in f32
+/// as the official preprocessing computes it.
+pub fn soma_training_target(millivolts: f32) -> f32 {
+    (millivolts.min(SOMA_THRESHOLD_MV) - SOMA_BIAS_MV) * SOMA_SCALE
+}

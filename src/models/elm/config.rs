@@ -1,0 +1,221 @@
+//! The ELM's configuration, with the official constructor's argument names and defaults
+//! (`ELM.__init__` in the official `expressive_leaky_memory_neuron.py`), plus two elmbench switches:
+//! `version` (v1 or v2 dynamics) and `learn_synapse_weights`.
+
+use crate::engine::kernels::Activation;
+use anyhow::{bail, Result};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// How inputs reach synapses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoutingKind {
+    /// Interlock excitatory and inhibitory inputs, then overlapping windows per branch.
+    Neuronio,
+    /// Each synapse draws its input uniformly at random (seeded; the draw is saved).
+    Random,
+}
+
+/// The dynamics variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ElmVersion {
+    /// Synapse traces; memory update `lambda * (1 - kappa_m) * dm`.
+    V1,
+    /// Branch traces; memory update `(1 - kappa_lambda) * dm`, kappa_lambda = exp(-dt lambda / tau_m).
+    V2,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ElmConfig {
+    pub num_input: usize,
+    pub num_output: usize,
+    #[serde(default = "defaults::num_memory")]
+    pub num_memory: usize,
+    #[serde(default = "defaults::lambda_value")]
+    pub lambda_value: f64,
+    #[serde(default = "defaults::mlp_num_layers")]
+    pub mlp_num_layers: usize,
+    /// Width of every hidden layer; unset means 2 * num_memory.
+    #[serde(default)]
+    pub mlp_hidden_size: Option<usize>,
+    #[serde(default = "defaults::activation", with = "activation_name")]
+    pub mlp_activation: Activation,
+    /// Synapse time constant (v1) or branch time constant (v2; the official v2 calls it tau_b_value).
+    #[serde(default = "defaults::tau_s_value", alias = "tau_b_value")]
+    pub tau_s_value: f64,
+    #[serde(default = "defaults::memory_tau_min")]
+    pub memory_tau_min: f64,
+    #[serde(default = "defaults::memory_tau_max")]
+    pub memory_tau_max: f64,
+    #[serde(default)]
+    pub learn_memory_tau: bool,
+    #[serde(default = "defaults::w_s_value")]
+    pub w_s_value: f64,
+    /// Unset means one branch per input (the vanilla ELM).
+    #[serde(default)]
+    pub num_branch: Option<usize>,
+    #[serde(default = "defaults::num_synapse_per_branch")]
+    pub num_synapse_per_branch: usize,
+    #[serde(default, with = "routing_name")]
+    pub input_to_synapse_routing: Option<RoutingKind>,
+    #[serde(default = "defaults::delta_t")]
+    pub delta_t: f64,
+    #[serde(default = "defaults::version")]
+    pub version: ElmVersion,
+    /// Whether the synapse weights w_s are trained (the official code always trains them).
+    #[serde(default = "defaults::yes")]
+    pub learn_synapse_weights: bool,
+    /// Seed of the random routing draw (the draw itself is saved with the weights).
+    #[serde(default)]
+    pub routing_seed: u64,
+}
+
+mod defaults {
+    use crate::engine::kernels::Activation;
+    pub fn num_memory() -> usize {
+        100
+    }
+    pub fn lambda_value() -> f64 {
+        5.0
+    }
+    pub fn mlp_num_layers() -> usize {
+        1
+    }
+    pub fn activation() -> Activation {
+        Activation::Relu
+    }
+    pub fn tau_s_value() -> f64 {
+        5.0
+    }
+    pub fn memory_tau_min() -> f64 {
+        1.0
+    }
+    pub fn memory_tau_max() -> f64 {
+        1000.0
+    }
+    pub fn w_s_value() -> f64 {
+        0.5
+    }
+    pub fn num_synapse_per_branch() -> usize {
+        1
+    }
+    pub fn delta_t() -> f64 {
+        1.0
+    }
+    pub fn version() -> super::ElmVersion {
+        super::ElmVersion::V1
+    }
+    pub fn yes() -> bool {
+        true
+    }
+}
+
+mod activation_name {
+    use super::*;
+    pub fn serialize<S: Serializer>(a: &Activation, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(a.name())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Activation, D::Error> {
+        let name = String::deserialize(d)?;
+        match name.as_str() {
+            "relu" => Ok(Activation::Relu),
+            "silu" => Ok(Activation::Silu),
+            other => Err(serde::de::Error::custom(format!("unknown mlp_activation `{other}` (expected relu or silu)"))),
+        }
+    }
+}
+
+mod routing_name {
+    use super::*;
+    pub fn serialize<S: Serializer>(r: &Option<RoutingKind>, s: S) -> Result<S::Ok, S::Error> {
+        match r {
+            None => s.serialize_none(),
+            Some(RoutingKind::Neuronio) => s.serialize_str("neuronio"),
+            Some(RoutingKind::Random) => s.serialize_str("random"),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RoutingKind>, D::Error> {
+        let name = Option::<String>::deserialize(d)?;
+        match name.as_deref() {
+            None | Some("none") => Ok(None),
+            Some("neuronio" | "neuronio_routing") => Ok(Some(RoutingKind::Neuronio)),
+            Some("random" | "random_routing") => Ok(Some(RoutingKind::Random)),
+            Some(other) => Err(serde::de::Error::custom(format!(
+                "unknown input_to_synapse_routing `{other}` (expected neuronio or random)"
+            ))),
+        }
+    }
+}
+
+impl ElmConfig {
+    /// A config with the official defaults for the given input and output sizes.
+    pub fn new(num_input: usize, num_output: usize) -> Self {
+        serde_json::from_value(serde_json::json!({"num_input": num_input, "num_output": num_output}))
+            .expect("defaults form a valid config")
+    }
+
+    pub fn num_branch(&self) -> usize {
+        self.num_branch.unwrap_or(self.num_input)
+    }
+
+    pub fn num_synapse(&self) -> usize {
+        self.num_synapse_per_branch * self.num_branch()
+    }
+
+    pub fn mlp_hidden_size(&self) -> usize {
+        self.mlp_hidden_size.filter(|&h| h > 0).unwrap_or(2 * self.num_memory)
+    }
+
+    pub fn mlp_input_size(&self) -> usize {
+        self.num_branch() + self.num_memory
+    }
+
+    /// The upper bound of tau_m. v2 keeps it at least 3e-6 above the lower one, as the official v2 does.
+    pub fn effective_tau_max(&self) -> f64 {
+        match self.version {
+            ElmVersion::V1 => self.memory_tau_max,
+            ElmVersion::V2 => self.memory_tau_max.max(self.memory_tau_min + 3e-6),
+        }
+    }
+
+    /// Checks what the official constructor asserts, with messages that name the setting.
+    pub fn validate(&self) -> Result<()> {
+        if self.num_input == 0 || self.num_output == 0 || self.num_memory == 0 {
+            bail!("num_input, num_output and num_memory must be positive");
+        }
+        if self.num_branch() == 0 || self.num_synapse_per_branch == 0 {
+            bail!("num_branch and num_synapse_per_branch must be positive");
+        }
+        if self.input_to_synapse_routing.is_none() && self.num_synapse() != self.num_input {
+            bail!(
+                "without input_to_synapse_routing, num_branch * num_synapse_per_branch ({} * {}) must equal num_input ({})",
+                self.num_branch(),
+                self.num_synapse_per_branch,
+                self.num_input
+            );
+        }
+        if self.input_to_synapse_routing == Some(RoutingKind::Neuronio)
+            && self.num_input.div_ceil(self.num_branch()) > self.num_synapse_per_branch
+        {
+            bail!(
+                "neuronio routing needs num_synapse_per_branch >= ceil(num_input / num_branch) = {}",
+                self.num_input.div_ceil(self.num_branch())
+            );
+        }
+        if !(self.memory_tau_min > 0.0 && self.memory_tau_max > self.memory_tau_min) {
+            bail!(
+                "memory_tau_min ({}) must be positive and below memory_tau_max ({})",
+                self.memory_tau_min,
+                self.memory_tau_max
+            );
+        }
+        if !(self.delta_t > 0.0 && self.tau_s_value > 0.0) {
+            bail!("delta_t and tau_s_value must be positive");
+        }
+        if !self.lambda_value.is_finite() || !self.w_s_value.is_finite() {
+            bail!("lambda_value and w_s_value must be finite");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,427 @@
+//! The time-parallel input side of the ELM: from inputs to layer 0's pre-activation share
+//! `q_t = W0_u u_t`, where u_t are the branch sums of the synapse traces. None of it depends on
+//! the memory, so it is computed for all steps at once.
+//!
+//! Two exact paths:
+//! * `Folded` (trace decay equal everywhere, the paper's setting): the trace filter is linear and
+//!   the same for every synapse, so it commutes with routing, branch sums and W0_u. Fold all three
+//!   into one matrix `E` (inputs x layer-0 units), project, then filter: per step the work is the
+//!   input's non-zeros times the layer width, instead of every synapse.
+//! * `Traces` (the general case, e.g. per-synapse tau_s): run the synapse (v1) or branch (v2)
+//!   traces, sum branches, then one GEMM with W0_u.
+//!
+//! Both are tested against each other and against the official tensors.
+
+use super::config::{ElmConfig, ElmVersion};
+use super::routing::SynapseRouting;
+use super::Derived;
+use crate::engine::kernels::axpy;
+use crate::engine::{gemm, BufferPool, Inputs, MatMut, MatRef};
+use anyhow::Result;
+use rayon::prelude::*;
+use std::borrow::Cow;
+
+/// Layer-0 units per parallel block of the sparse input-weight gradient.
+const UNIT_BLOCK: usize = 32;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProjectionPath {
+    /// Project through the folded matrix, then filter once per layer-0 unit.
+    Folded,
+    /// Filter every synapse (v1) or branch (v2) trace, then project.
+    Traces,
+}
+
+impl ProjectionPath {
+    /// `Folded` whenever it is exact: all trace decays equal.
+    pub fn fastest(kappa_s: &[f32]) -> Self {
+        match kappa_s.first() {
+            Some(first) if kappa_s.iter().all(|k| k == first) => ProjectionPath::Folded,
+            _ => ProjectionPath::Traces,
+        }
+    }
+}
+
+/// What the backward pass of each path needs from its forward pass.
+pub enum Saved {
+    /// The folded matrix E, (inputs, layer-0 units).
+    Folded { folded: Vec<f32> },
+    /// The branch sums u_t, (B, T, branches).
+    Traces { branch_input: Vec<f32> },
+}
+
+impl Saved {
+    pub fn recycle(&mut self, pool: &BufferPool) {
+        match self {
+            Saved::Folded { folded } => pool.recycle(std::mem::take(folded)),
+            Saved::Traces { branch_input } => pool.recycle(std::mem::take(branch_input)),
+        }
+    }
+}
+
+/// Layer 0's pre-activation gradients: `width` columns of rows `row_stride` apart.
+pub struct LayerZeroDelta<'a> {
+    pub data: &'a [f32],
+    pub width: usize,
+    pub row_stride: usize,
+}
+
+struct Dims {
+    batch: usize,
+    time: usize,
+    inputs: usize,
+    branches: usize,
+    per_branch: usize,
+    units: usize,
+    /// Row length of layer 0's weight: branches + memory.
+    w0_row: usize,
+}
+
+fn dims(config: &ElmConfig, w0: &[f32], x: &Inputs) -> Dims {
+    let (batch, time, inputs) = x.shape();
+    let w0_row = config.mlp_input_size();
+    Dims {
+        batch,
+        time,
+        inputs,
+        branches: config.num_branch(),
+        per_branch: config.num_synapse_per_branch,
+        units: w0.len() / w0_row,
+        w0_row,
+    }
+}
+
+/// Layer 0's branch columns, transposed: (branches, units).
+fn branch_weights_transposed(w0: &[f32], n: &Dims) -> Vec<f32> {
+    let mut t = vec![0.0; n.branches * n.units];
+    for o in 0..n.units {
+        for b in 0..n.branches {
+            t[b * n.units + o] = w0[o * n.w0_row + b];
+        }
+    }
+    t
+}
+
+fn dense_input<'a>(x: &Inputs<'a>) -> Cow<'a, [f32]> {
+    match x {
+        Inputs::Dense { data, .. } => Cow::Borrowed(data),
+        Inputs::Sparse(s) => Cow::Owned(s.to_dense()),
+    }
+}
+
+/// `q` (B, T, layer-0 units) and what backward needs.
+pub fn forward(
+    path: ProjectionPath,
+    config: &ElmConfig,
+    routing: &SynapseRouting,
+    d: &Derived,
+    w0: &[f32],
+    x: &Inputs,
+    pool: &BufferPool,
+) -> Result<(Vec<f32>, Saved)> {
+    let n = dims(config, w0, x);
+    let rows = n.batch * n.time;
+    // The sparse projection accumulates into q; the GEMMs overwrite it.
+    let mut q = if matches!((path, x), (ProjectionPath::Folded, Inputs::Sparse(_))) {
+        pool.zeros(rows * n.units)
+    } else {
+        pool.any(rows * n.units)
+    };
+    match path {
+        ProjectionPath::Folded => {
+            // E[i] = sum over synapses j fed by input i of w_s[j] * W0_u[:, branch(j)].
+            let wt = branch_weights_transposed(w0, &n);
+            let mut folded = pool.zeros(n.inputs * n.units);
+            for (j, (&input, &valid)) in routing.input_of_synapse.iter().zip(&routing.valid).enumerate() {
+                if valid {
+                    let b = j / n.per_branch;
+                    let i = input as usize;
+                    axpy(d.w_s[j], &wt[b * n.units..(b + 1) * n.units], &mut folded[i * n.units..(i + 1) * n.units]);
+                }
+            }
+            match x {
+                Inputs::Sparse(s) => {
+                    q.par_chunks_mut(n.units).enumerate().for_each(|(r, out)| {
+                        for (i, v) in s.row(r) {
+                            axpy(v, &folded[i * n.units..(i + 1) * n.units], out);
+                        }
+                    });
+                }
+                Inputs::Dense { data, .. } => gemm(
+                    1.0,
+                    MatRef::new(data, rows, n.inputs),
+                    MatRef::new(&folded, n.inputs, n.units),
+                    0.0,
+                    MatMut::new(&mut q, rows, n.units),
+                ),
+            }
+            // The trace filter, now on layer-0 units: q_t += kappa * q_{t-1}.
+            let kappa = d.kappa_s[0];
+            if n.time > 0 {
+                q.par_chunks_mut(n.time * n.units).for_each(|sample| {
+                    for t in 1..n.time {
+                        let (before, after) = sample.split_at_mut(t * n.units);
+                        axpy(kappa, &before[(t - 1) * n.units..], &mut after[..n.units]);
+                    }
+                });
+            }
+            Ok((q, Saved::Folded { folded }))
+        }
+        ProjectionPath::Traces => {
+            let x = dense_input(x);
+            let mut branch_input = pool.any(rows * n.branches);
+            if n.time > 0 {
+                branch_input.par_chunks_mut(n.time * n.branches).enumerate().for_each(|(b, u)| {
+                    let xs = &x[b * n.time * n.inputs..(b + 1) * n.time * n.inputs];
+                    run_traces(config.version, routing, d, &n, xs, u);
+                });
+            }
+            gemm(
+                1.0,
+                MatRef::new(&branch_input, rows, n.branches),
+                MatRef::with_row_stride(w0, n.units, n.branches, n.w0_row).t(),
+                0.0,
+                MatMut::new(&mut q, rows, n.units),
+            );
+            Ok((q, Saved::Traces { branch_input }))
+        }
+    }
+}
+
+/// One sample's branch sums u_t over all steps, with the official order of operations.
+fn run_traces(version: ElmVersion, routing: &SynapseRouting, d: &Derived, n: &Dims, xs: &[f32], u: &mut [f32]) {
+    let routed = |x_t: &[f32], j: usize| {
+        if routing.valid[j] {
+            x_t[routing.input_of_synapse[j] as usize]
+        } else {
+            0.0
+        }
+    };
+    match version {
+        ElmVersion::V1 => {
+            let mut s = vec![0.0f32; routing.valid.len()];
+            for t in 0..n.time {
+                let x_t = &xs[t * n.inputs..(t + 1) * n.inputs];
+                for j in 0..s.len() {
+                    s[j] = d.kappa_s[j] * s[j] + d.w_s[j] * routed(x_t, j);
+                }
+                for (b, chunk) in s.chunks_exact(n.per_branch).enumerate() {
+                    u[t * n.branches + b] = chunk.iter().sum();
+                }
+            }
+        }
+        ElmVersion::V2 => {
+            let mut trace = vec![0.0f32; n.branches];
+            for t in 0..n.time {
+                let x_t = &xs[t * n.inputs..(t + 1) * n.inputs];
+                for b in 0..n.branches {
+                    let drive: f32 =
+                        (b * n.per_branch..(b + 1) * n.per_branch).map(|j| d.w_s[j] * routed(x_t, j)).sum();
+                    trace[b] = d.kappa_s[b] * trace[b] + drive;
+                }
+                u[t * n.branches..(t + 1) * n.branches].copy_from_slice(&trace);
+            }
+        }
+    }
+}
+
+/// Adds layer 0's branch-column gradients into `w0_grad`, writes d loss / d w_s (before the relu)
+/// into `w_s_grad`, and returns d loss / d x when asked.
+#[allow(clippy::too_many_arguments)]
+pub fn backward(
+    path: ProjectionPath,
+    config: &ElmConfig,
+    routing: &SynapseRouting,
+    d: &Derived,
+    w0: &[f32],
+    x: &Inputs,
+    saved: &Saved,
+    delta0: LayerZeroDelta,
+    w0_grad: &mut [f32],
+    w_s_grad: &mut [f32],
+    want_input_gradient: bool,
+    pool: &BufferPool,
+) -> Option<Vec<f32>> {
+    let n = dims(config, w0, x);
+    let rows = n.batch * n.time;
+    let delta = MatRef::with_row_stride(delta0.data, rows, delta0.width, delta0.row_stride);
+    match (path, saved) {
+        (ProjectionPath::Folded, Saved::Folded { folded }) => {
+            // G_t = delta_t + kappa G_{t+1}: the adjoint of the forward filter.
+            let mut g = pool.any(rows * n.units);
+            for r in 0..rows {
+                g[r * n.units..(r + 1) * n.units]
+                    .copy_from_slice(&delta0.data[r * delta0.row_stride..r * delta0.row_stride + n.units]);
+            }
+            let kappa = d.kappa_s[0];
+            if n.time > 0 {
+                g.par_chunks_mut(n.time * n.units).for_each(|sample| {
+                    for t in (0..n.time.saturating_sub(1)).rev() {
+                        let (before, after) = sample.split_at_mut((t + 1) * n.units);
+                        axpy(kappa, &after[..n.units], &mut before[t * n.units..]);
+                    }
+                });
+            }
+            // dE = X^T G, paying only for non-zeros when the input is sparse.
+            let mut folded_grad = pool.zeros(n.inputs * n.units);
+            match x {
+                Inputs::Sparse(s) => {
+                    // Parallel over fixed blocks of units: each element still sums rows in order.
+                    let units = n.units;
+                    let blocks: Vec<usize> = (0..units).step_by(UNIT_BLOCK).collect();
+                    let parts: Vec<Vec<f32>> = blocks
+                        .par_iter()
+                        .map(|&first| {
+                            let width = UNIT_BLOCK.min(units - first);
+                            let mut part = vec![0.0f32; n.inputs * width];
+                            for r in 0..rows {
+                                let g_row = &g[r * units + first..r * units + first + width];
+                                for (i, v) in s.row(r) {
+                                    axpy(v, g_row, &mut part[i * width..(i + 1) * width]);
+                                }
+                            }
+                            part
+                        })
+                        .collect();
+                    for (&first, part) in blocks.iter().zip(&parts) {
+                        let width = UNIT_BLOCK.min(units - first);
+                        for i in 0..n.inputs {
+                            folded_grad[i * units + first..i * units + first + width]
+                                .copy_from_slice(&part[i * width..(i + 1) * width]);
+                        }
+                    }
+                }
+                Inputs::Dense { data, .. } => gemm(
+                    1.0,
+                    MatRef::new(data, rows, n.inputs).t(),
+                    MatRef::new(&g, rows, n.units),
+                    0.0,
+                    MatMut::new(&mut folded_grad, n.inputs, n.units),
+                ),
+            }
+            // Unfold: E[i] collected w_s[j] * W0_u[:, branch(j)] for synapses j fed by input i.
+            let wt = branch_weights_transposed(w0, &n);
+            let mut wt_grad = vec![0.0; n.branches * n.units];
+            for (j, (&input, &valid)) in routing.input_of_synapse.iter().zip(&routing.valid).enumerate() {
+                if !valid {
+                    w_s_grad[j] = 0.0;
+                    continue;
+                }
+                let b = j / n.per_branch;
+                let e_grad = &folded_grad[input as usize * n.units..(input as usize + 1) * n.units];
+                axpy(d.w_s[j], e_grad, &mut wt_grad[b * n.units..(b + 1) * n.units]);
+                w_s_grad[j] = wt[b * n.units..(b + 1) * n.units].iter().zip(e_grad).map(|(a, b)| a * b).sum();
+            }
+            for o in 0..n.units {
+                for b in 0..n.branches {
+                    w0_grad[o * n.w0_row + b] = wt_grad[b * n.units + o];
+                }
+            }
+            pool.recycle(folded_grad);
+            let dx = want_input_gradient.then(|| {
+                let mut dx = vec![0.0; rows * n.inputs];
+                gemm(
+                    1.0,
+                    MatRef::new(&g, rows, n.units),
+                    MatRef::new(folded, n.inputs, n.units).t(),
+                    0.0,
+                    MatMut::new(&mut dx, rows, n.inputs),
+                );
+                dx
+            });
+            pool.recycle(g);
+            dx
+        }
+        (ProjectionPath::Traces, Saved::Traces { branch_input }) => {
+            // dW0_u = delta^T U and dU = delta W0_u, as GEMMs over all rows.
+            gemm(
+                1.0,
+                delta.t(),
+                MatRef::new(branch_input, rows, n.branches),
+                0.0,
+                MatMut::with_row_stride(w0_grad, n.units, n.branches, n.w0_row),
+            );
+            let mut branch_grad = pool.any(rows * n.branches);
+            gemm(
+                1.0,
+                delta,
+                MatRef::with_row_stride(w0, n.units, n.branches, n.w0_row),
+                0.0,
+                MatMut::new(&mut branch_grad, rows, n.branches),
+            );
+            let x = dense_input(x);
+            let syn = routing.valid.len();
+            let mut w_parts = vec![0.0f32; n.batch * syn];
+            let mut dx = vec![0.0f32; if want_input_gradient { rows * n.inputs } else { 0 }];
+            let dx_chunk = if want_input_gradient { n.time * n.inputs } else { 0 };
+            if n.time > 0 {
+                let mut dx_chunks: Vec<&mut [f32]> = if want_input_gradient {
+                    dx.chunks_mut(dx_chunk).collect()
+                } else {
+                    (0..n.batch).map(|_| &mut [][..]).collect()
+                };
+                w_parts.par_chunks_mut(syn).zip(dx_chunks.par_iter_mut()).enumerate().for_each(
+                    |(b, (w_part, dx_b))| {
+                        let xs = &x[b * n.time * n.inputs..(b + 1) * n.time * n.inputs];
+                        let ug = &branch_grad[b * n.time * n.branches..(b + 1) * n.time * n.branches];
+                        reverse_traces(config.version, routing, d, &n, xs, ug, w_part, dx_b);
+                    },
+                );
+            }
+            w_s_grad.fill(0.0);
+            for part in w_parts.chunks_exact(syn) {
+                axpy(1.0, part, w_s_grad);
+            }
+            pool.recycle(branch_grad);
+            want_input_gradient.then_some(dx)
+        }
+        _ => unreachable!("forward and backward ran different projection paths"),
+    }
+}
+
+/// The adjoint of `run_traces` for one sample: accumulates d loss / d w_s into `w_part` and,
+/// when `dx` is not empty, d loss / d x.
+#[allow(clippy::too_many_arguments)]
+fn reverse_traces(
+    version: ElmVersion,
+    routing: &SynapseRouting,
+    d: &Derived,
+    n: &Dims,
+    xs: &[f32],
+    branch_grad: &[f32],
+    w_part: &mut [f32],
+    dx: &mut [f32],
+) {
+    let syn = routing.valid.len();
+    let mut g = vec![0.0f32; syn.max(n.branches)];
+    for t in (0..n.time).rev() {
+        let x_t = &xs[t * n.inputs..(t + 1) * n.inputs];
+        let ug = &branch_grad[t * n.branches..(t + 1) * n.branches];
+        match version {
+            ElmVersion::V1 => {
+                for j in 0..syn {
+                    g[j] = ug[j / n.per_branch] + d.kappa_s[j] * g[j];
+                }
+            }
+            ElmVersion::V2 => {
+                for b in 0..n.branches {
+                    g[b] = ug[b] + d.kappa_s[b] * g[b];
+                }
+            }
+        }
+        for j in 0..syn {
+            if !routing.valid[j] {
+                continue;
+            }
+            let gj = match version {
+                ElmVersion::V1 => g[j],
+                ElmVersion::V2 => g[j / n.per_branch],
+            };
+            let input = routing.input_of_synapse[j] as usize;
+            w_part[j] += gj * x_t[input];
+            if !dx.is_empty() {
+                dx[t * n.inputs + input] += gj * d.w_s[j];
+            }
+        }
+    }
+}
