@@ -25,13 +25,28 @@ pub enum Tier {
     Paper,
 }
 
-/// (files per folder, simulations per file) for validation (batch 1), training (batches 2-10)
-/// and test folders, and how many training folders.
-fn sizes(tier: Tier) -> ((usize, usize), (usize, usize), (usize, usize), usize) {
+/// Files per folder and simulations per file.
+#[derive(Clone, Copy)]
+struct FolderSize {
+    files: usize,
+    simulations: usize,
+}
+
+/// Sizes of the validation folder (batch 1), of each training folder (batches 2..), of the test
+/// folder, and how many training folders.
+struct TierSizes {
+    valid: FolderSize,
+    train: FolderSize,
+    test: FolderSize,
+    train_folders: usize,
+}
+
+fn sizes(tier: Tier) -> TierSizes {
+    let size = |files, simulations| FolderSize { files, simulations };
     match tier {
-        Tier::Smoke => ((1, 8), (1, 16), (1, 8), 1),
-        Tier::Quick => ((1, 32), (1, 32), (2, 32), 9),
-        Tier::Paper => ((2, 128), (2, 128), (4, 128), 9),
+        Tier::Smoke => TierSizes { valid: size(1, 8), train: size(1, 16), test: size(1, 8), train_folders: 1 },
+        Tier::Quick => TierSizes { valid: size(1, 32), train: size(1, 32), test: size(2, 32), train_folders: 9 },
+        Tier::Paper => TierSizes { valid: size(2, 128), train: size(2, 128), test: size(4, 128), train_folders: 9 },
     }
 }
 
@@ -57,14 +72,16 @@ pub fn synthesize(data_dir: &Path, tier: Tier, seed: u64) -> Result<SyntheticMar
         // Replace an earlier synthetic dataset entirely.
         std::fs::remove_dir_all(&root).with_context(|| format!("removing the old synthetic {}", root.display()))?;
     }
-    let (valid, train, test, train_folders) = sizes(tier);
+    let sizes = sizes(tier);
     let mut plan: Vec<(PathBuf, usize)> = Vec::new();
     let folder = |k: usize| root.join("train").join(format!("full_ergodic_train_batch_{k}"));
-    plan.extend((0..valid.0).map(|_| (folder(1), valid.1)));
-    for k in 2..2 + train_folders {
-        plan.extend((0..train.0).map(|_| (folder(k), train.1)));
+    let mut add =
+        |folder: PathBuf, size: FolderSize| plan.extend((0..size.files).map(|_| (folder.clone(), size.simulations)));
+    add(folder(1), sizes.valid);
+    for k in 2..2 + sizes.train_folders {
+        add(folder(k), sizes.train);
     }
-    plan.extend((0..test.0).map(|_| (root.join("test").join("Data_test"), test.1)));
+    add(root.join("test").join("Data_test"), sizes.test);
 
     let neuron = SyntheticNeuron::new(seed);
     let bar = ProgressBar::new(plan.len() as u64);
