@@ -264,3 +264,51 @@ fn dict_helpers_match_python_lookups() {
     assert_eq!(d.pairs()[2].0, Value::Int(1));
     assert_eq!(d.get_str("params"), None);
 }
+
+#[test]
+fn output_of_the_crate_pickle_writer_reads_back() {
+    use elmbench::pickle::writer::{NumpyDtype as WriterDtype, PickleWriter};
+    let mut w = PickleWriter::new(Vec::new()).unwrap();
+    w.empty_dict().unwrap();
+    w.mark().unwrap();
+    w.str("ints").unwrap();
+    w.empty_list().unwrap();
+    w.mark().unwrap();
+    for v in [0, 255, 256, 65536, -1, i64::MIN] {
+        w.int(v).unwrap();
+    }
+    w.appends().unwrap();
+    w.str("spikes").unwrap();
+    w.empty_list().unwrap();
+    w.mark().unwrap();
+    w.numpy_int64(-7).unwrap();
+    w.numpy_int64(1 << 40).unwrap();
+    w.appends().unwrap();
+    w.str("soma").unwrap();
+    let halves: Vec<u8> = [0x3c00u16, 0xc100].iter().flat_map(|b| b.to_le_bytes()).collect();
+    w.numpy_array(WriterDtype::Float16, 2, &halves).unwrap();
+    w.str("misc").unwrap();
+    w.empty_dict().unwrap();
+    w.mark().unwrap();
+    w.float(-0.5).unwrap();
+    w.none().unwrap();
+    w.bool(true).unwrap();
+    w.str("ints").unwrap();
+    w.set_items().unwrap();
+    w.set_items().unwrap();
+    let bytes = w.finish().unwrap();
+
+    let v = pickle::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    let d = v.as_dict().unwrap();
+    let ints: Vec<i64> = d.get_str("ints").unwrap().as_list().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
+    assert_eq!(ints, [0, 255, 256, 65536, -1, i64::MIN]);
+    let spikes: Vec<i64> =
+        d.get_str("spikes").unwrap().as_list().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
+    assert_eq!(spikes, [-7, 1 << 40]);
+    let soma = d.get_str("soma").unwrap().as_ndarray().unwrap().to_tensor_data().unwrap();
+    assert_eq!(soma.to_f32().unwrap(), [1.0, -2.5]);
+    // misc: {-0.5: None, True: b'ints'}
+    let misc = d.get_str("misc").unwrap().as_dict().unwrap();
+    assert_eq!(misc.pairs()[0], (Value::Float(-0.5), Value::None));
+    assert!(misc.get_int(1).unwrap().text_eq("ints"));
+}

@@ -109,9 +109,14 @@ impl Dict {
         self.find(|k| k.text_eq(key))
     }
 
-    /// Value of an integer key, matching Python ints and numpy integer scalars.
+    /// Value of an integer key, with Python's numeric equality: ints, numpy integer scalars,
+    /// bools and integral floats all match (`{True: x}[1]` is `x` in Python too).
     pub fn get_int(&self, key: i64) -> Option<&Value> {
-        self.find(|k| k.as_i64() == Some(key))
+        self.find(|k| match k {
+            Value::Bool(b) => i64::from(*b) == key,
+            Value::Float(f) => f.fract() == 0.0 && (i64::MIN as f64..i64::MAX as f64).contains(f) && *f as i64 == key,
+            other => other.as_i64() == Some(key) || other.as_bool().map(i64::from) == Some(key),
+        })
     }
 
     /// Value of a key equal (structurally) to `key`.
