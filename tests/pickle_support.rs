@@ -92,7 +92,8 @@ pub struct TensorSpec<'a> {
     pub parameter: bool,
 }
 
-/// The data.pkl that `torch.save(state_dict)` writes, for the given entries.
+/// The data.pkl that `torch.save(state_dict)` writes, for the given entries (without memo
+/// opcodes, which the official files exercise).
 pub fn state_dict_pickle(specs: &[TensorSpec]) -> Vec<u8> {
     let mut p = PickleAsm::new();
     p.ordered_dict().op(b'(');
@@ -115,7 +116,8 @@ pub fn state_dict_pickle(specs: &[TensorSpec]) -> Vec<u8> {
             p.op(0x88).ordered_dict().op(b't').op(b'R');
         }
     }
-    p.op(b'u').op(b'.');
+    // state_dict()'s `_metadata` attribute: a BUILD on the OrderedDict after its items.
+    p.op(b'u').op(b'}').unicode("_metadata").ordered_dict().op(b's').op(b'b').op(b'.');
     p.bytes
 }
 

@@ -1,5 +1,6 @@
-//! What the object-building opcodes mean for the globals we know (REDUCE, NEWOBJ, BUILD,
-//! persistent ids) and how containers grow (APPEND(S), SETITEM(S), ADDITEMS). Nothing is ever
+//! What the object-building opcodes mean (REDUCE, NEWOBJ, BUILD) for the globals we know,
+//! with the builtin constructors here and numpy's and torch's in `construct_numpy.rs` and
+//! `construct_torch.rs`, and how containers grow (APPEND(S), SETITEM(S), ADDITEMS). Nothing is ever
 //! executed: known constructors are reproduced here, unknown ones are recorded as opaque
 //! objects, and an opaque object is an error only when used in a way we cannot represent
 //! (appending to it, a second BUILD ...).
@@ -7,13 +8,8 @@
 use super::globals::{resolve, Known};
 use super::heap::{Heap, Item, Node, ObjectParts};
 use super::integers::PyInt;
-use super::numpy::{ByteOrder, DtypeKind, NdArray, NumpyDtype, NumpyScalar};
-use super::torch::{StorageRef, TorchTensor, STORAGE_CLASSES};
 use super::value::{GlobalName, Value};
 use std::sync::Arc;
-
-/// numpy scalars of flexible types carry at most this many bytes when zero-initialised.
-const MAX_ZERO_SCALAR_BYTES: usize = 64;
 
 impl Heap {
     /// A GLOBAL or STACK_GLOBAL opcode.
@@ -125,131 +121,6 @@ impl Heap {
         self.alloc(Node::Dict(pairs))
     }
 
-    /// `torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad,
-    /// backward_hooks[, metadata])`.
-    fn rebuild_tensor(&mut self, args: Item) -> Result<Item, String> {
-        let items = self.tuple_slice(&args).unwrap_or(&[]);
-        if !(6..=7).contains(&items.len()) {
-            return Err(format!("_rebuild_tensor_v2 takes 6 or 7 arguments, the pickle gives {}", items.len()));
-        }
-        let storage = match self.done(&items[0]) {
-            Some(Value::TorchStorage(s)) => s.clone(),
-            _ => {
-                return Err(format!(
-                    "_rebuild_tensor_v2 storage argument is a {}, not a torch storage",
-                    self.kind(&items[0])
-                ))
-            }
-        };
-        let storage_offset = self
-            .as_usize(&items[1])
-            .ok_or_else(|| format!("_rebuild_tensor_v2 storage offset is a {}", self.kind(&items[1])))?;
-        let shape = self.usize_tuple(&items[2], "_rebuild_tensor_v2 size")?;
-        let stride = self.usize_tuple(&items[3], "_rebuild_tensor_v2 stride")?;
-        if shape.len() != stride.len() {
-            return Err(format!("_rebuild_tensor_v2 size {shape:?} and stride {stride:?} differ in length"));
-        }
-        let requires_grad = self
-            .as_flag(&items[4])
-            .ok_or_else(|| format!("_rebuild_tensor_v2 requires_grad is a {}", self.kind(&items[4])))?;
-        self.leaf(Value::TorchTensor(Arc::new(TorchTensor {
-            storage,
-            storage_offset,
-            shape,
-            stride,
-            requires_grad,
-            is_parameter: false,
-        })))
-    }
-
-    /// `_rebuild_parameter(data, requires_grad, backward_hooks)` and the `_with_state`
-    /// variant (whose extra Python attributes on the parameter we do not need).
-    fn rebuild_parameter(&mut self, args: Item, known: Known) -> Result<Item, String> {
-        let items = self.tuple_slice(&args).unwrap_or(&[]);
-        let expected = if known == Known::RebuildParameter { 3 } else { 4 };
-        if items.len() != expected {
-            return Err(format!(
-                "{} takes {expected} arguments, the pickle gives {}",
-                known.global_name(),
-                items.len()
-            ));
-        }
-        let Some(Value::TorchTensor(data)) = self.done(&items[0]) else {
-            return Err(format!("{} data is a {}, not a tensor", known.global_name(), self.kind(&items[0])));
-        };
-        let requires_grad =
-            self.as_flag(&items[1]).ok_or_else(|| format!("parameter requires_grad is a {}", self.kind(&items[1])))?;
-        let tensor = TorchTensor { requires_grad, is_parameter: true, ..(**data).clone() };
-        self.leaf(Value::TorchTensor(Arc::new(tensor)))
-    }
-
-    fn usize_tuple(&self, item: &Item, what: &str) -> Result<Vec<usize>, String> {
-        let items = self.tuple_slice(item).ok_or_else(|| format!("{what} is a {}, not a tuple", self.kind(item)))?;
-        items
-            .iter()
-            .map(|x| {
-                self.as_usize(x).ok_or_else(|| format!("{what} holds a {} (non-negative int expected)", self.kind(x)))
-            })
-            .collect()
-    }
-
-    /// `numpy.dtype(spec, align, copy)`; BUILD later sets the byte order.
-    fn make_dtype(&mut self, args: Item) -> Result<Item, String> {
-        let items = self.tuple_slice(&args).unwrap_or(&[]);
-        let spec =
-            items.first().and_then(|s| self.as_text(s)).ok_or("numpy.dtype needs a type string as first argument")?;
-        let dtype = NumpyDtype::parse_spec(&spec).ok_or_else(|| format!("unsupported numpy dtype {spec:?}"))?;
-        self.alloc(Node::Dtype(dtype))
-    }
-
-    /// `numpy.core.multiarray.scalar(dtype, raw_bytes)`.
-    fn make_scalar(&mut self, args: Item, n_args: usize) -> Result<Item, String> {
-        let items = self.tuple_slice(&args).unwrap_or(&[]);
-        let (dtype_item, payload) = match items {
-            [d] => (*d, None),
-            [d, p] => (*d, Some(*p)),
-            _ => return Err(format!("numpy scalar() takes 1 or 2 arguments, got {n_args}")),
-        };
-        let dtype = self
-            .as_dtype(&dtype_item)
-            .ok_or_else(|| format!("numpy scalar() dtype is a {}", self.kind(&dtype_item)))?;
-        if dtype.kind == DtypeKind::Object {
-            // numpy returns the Python object itself.
-            return payload.ok_or_else(|| "object scalar without a value".to_string());
-        }
-        let raw: Arc<[u8]> = match payload {
-            Some(p) => self
-                .as_shared_bytes(&p)
-                .ok_or_else(|| format!("numpy scalar() data is a {}, not bytes", self.kind(&p)))?,
-            None if dtype.itemsize <= MAX_ZERO_SCALAR_BYTES => Arc::from(vec![0u8; dtype.itemsize]),
-            None => return Err("numpy scalar() without data for a large dtype".into()),
-        };
-        if let Some(scalar) = NumpyScalar::decode(&dtype, &raw) {
-            return Ok(Item::Scalar(scalar));
-        }
-        // Other kinds (complex, strings, datetimes) stay as 0-d arrays.
-        let array = NdArray::new(dtype, Vec::new(), false, raw)?;
-        self.leaf(Value::NdArray(Arc::new(array)))
-    }
-
-    /// `numpy.core.numeric._frombuffer(buffer, dtype, shape, order)` (numpy, protocol 5).
-    fn array_from_buffer(&mut self, args: Item) -> Result<Item, String> {
-        let [buffer, dtype, shape, order] = self.args(&args, "numpy _frombuffer")?;
-        let data = self
-            .as_shared_bytes(&buffer)
-            .ok_or_else(|| format!("numpy _frombuffer buffer is a {}", self.kind(&buffer)))?;
-        let dtype =
-            self.as_dtype(&dtype).ok_or_else(|| format!("numpy _frombuffer dtype is a {}", self.kind(&dtype)))?;
-        let shape = self.usize_tuple(&shape, "numpy _frombuffer shape")?;
-        let fortran_order = match self.as_text(&order).as_deref() {
-            Some("C") => false,
-            Some("F") => true,
-            _ => return Err("numpy _frombuffer order must be 'C' or 'F'".into()),
-        };
-        let array = NdArray::new(dtype, shape, fortran_order, data)?;
-        self.leaf(Value::NdArray(Arc::new(array)))
-    }
-
     /// `_codecs.encode(text, encoding)`: Python 3 bytes pickled at protocols 0 to 2.
     fn encode_text(&mut self, args: Item, n_args: usize) -> Result<Item, String> {
         let items = self.tuple_slice(&args).unwrap_or(&[]);
@@ -342,107 +213,6 @@ impl Heap {
             }
             _ => Err(format!("cannot set the state of a {}", self.kind(&target))),
         }
-    }
-
-    /// The state of a numpy array: `(version, shape, dtype, is_fortran, raw_bytes)` (older
-    /// numpy omitted the version).
-    fn array_from_state(&self, state: &Item) -> Result<NdArray, String> {
-        let items = self
-            .tuple_slice(state)
-            .ok_or_else(|| format!("numpy array state is a {}, not a tuple", self.kind(state)))?;
-        let (shape, dtype, fortran, data) = match items {
-            [_, s, d, f, r] | [s, d, f, r] => (s, d, f, r),
-            _ => return Err(format!("numpy array state has {} fields", items.len())),
-        };
-        let shape = self.usize_tuple(shape, "numpy array shape")?;
-        let dtype = self.as_dtype(dtype).ok_or_else(|| format!("numpy array dtype is a {}", self.kind(dtype)))?;
-        let fortran_order =
-            self.as_flag(fortran).ok_or_else(|| format!("numpy array order flag is a {}", self.kind(fortran)))?;
-        let data = match self.as_shared_bytes(data) {
-            Some(d) => d,
-            None if dtype.kind == DtypeKind::Object => {
-                return Err("numpy arrays of Python objects (dtype O) are not supported".into())
-            }
-            None => return Err(format!("numpy array data is a {}, not bytes", self.kind(data))),
-        };
-        NdArray::new(dtype, shape, fortran_order, data)
-    }
-
-    /// The state of a dtype: `(version, byteorder, subarray, names, fields, elsize,
-    /// alignment, flags[, metadata])`.
-    fn dtype_with_state(&self, mut dtype: NumpyDtype, state: &Item) -> Result<NumpyDtype, String> {
-        let items = self
-            .tuple_slice(state)
-            .ok_or_else(|| format!("numpy dtype state is a {}, not a tuple", self.kind(state)))?;
-        if items.len() < 2 {
-            return Err(format!("numpy dtype state has {} fields", items.len()));
-        }
-        dtype.byte_order = match self.as_text(&items[1]).as_deref() {
-            Some("<") => ByteOrder::Little,
-            Some(">") => ByteOrder::Big,
-            Some("|") => ByteOrder::NotApplicable,
-            // '=' (native) is never written by numpy's pickler, which resolves it; every
-            // machine that produced our files was little-endian.
-            Some("=") => ByteOrder::Little,
-            _ => return Err("numpy dtype byte order must be one of < > | =".into()),
-        };
-        for (i, what) in [(2, "subarray"), (3, "field names"), (4, "fields")] {
-            if items.get(i).is_some_and(|x| !matches!(x, Item::None)) {
-                return Err(format!("structured numpy dtypes ({what}) are not supported"));
-            }
-        }
-        let flexible = matches!(dtype.kind, DtypeKind::Bytes | DtypeKind::Unicode | DtypeKind::Void);
-        if let (true, Some(Item::Int(elsize))) = (flexible, items.get(5)) {
-            if *elsize > 0 {
-                dtype.itemsize =
-                    usize::try_from(*elsize).map_err(|_| "numpy dtype element size out of range".to_string())?;
-            }
-        }
-        Ok(dtype)
-    }
-
-    /// BINPERSID / PERSID: torch's storage ids become `TorchStorage`; others stay opaque.
-    pub(crate) fn persistent_id(&mut self, pid: Item) -> Result<Item, String> {
-        if let Some(storage) = self.torch_storage(&pid) {
-            return self.leaf(Value::TorchStorage(Arc::new(storage?)));
-        }
-        self.alloc(Node::PersistentId(pid))
-    }
-
-    /// `('storage', storage_class, key, location, numel)`; `None` if `pid` is not shaped
-    /// like a torch storage id at all.
-    fn torch_storage(&self, pid: &Item) -> Option<Result<StorageRef, String>> {
-        let items = self.tuple_slice(pid)?;
-        if items.len() != 5 || self.as_text(&items[0]).as_deref() != Some("storage") {
-            return None;
-        }
-        let (type_name, dtype) = match items[1] {
-            Item::Known(Known::TorchStorage(i)) => {
-                let (name, dtype) = STORAGE_CLASSES.get(i as usize)?;
-                (name.to_string(), Some(*dtype))
-            }
-            other => match self.done(&other) {
-                Some(Value::Global(g)) if g.module == "torch" => (g.name.clone(), None),
-                _ => return None,
-            },
-        };
-        let fields = || -> Result<StorageRef, String> {
-            let key = self.as_text(&items[2]).ok_or_else(|| format!("storage key is a {}", self.kind(&items[2])))?;
-            let location =
-                self.as_text(&items[3]).ok_or_else(|| format!("storage location is a {}", self.kind(&items[3])))?;
-            let numel = match items[4] {
-                Item::Int(n) if n >= 0 => n as u64,
-                other => return Err(format!("storage size is a {}", self.kind(&other))),
-            };
-            Ok(StorageRef {
-                type_name: type_name.clone(),
-                dtype,
-                key: key.into_owned(),
-                location: location.into_owned(),
-                numel,
-            })
-        };
-        Some(fields())
     }
 
     /// APPEND / APPENDS onto a list.

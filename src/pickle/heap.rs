@@ -211,6 +211,16 @@ impl Heap {
         }
     }
 
+    pub(crate) fn usize_tuple(&self, item: &Item, what: &str) -> Result<Vec<usize>, String> {
+        let items = self.tuple_slice(item).ok_or_else(|| format!("{what} is a {}, not a tuple", self.kind(item)))?;
+        items
+            .iter()
+            .map(|x| {
+                self.as_usize(x).ok_or_else(|| format!("{what} holds a {} (non-negative int expected)", self.kind(x)))
+            })
+            .collect()
+    }
+
     /// A truth value given as bool or int, as Python's `bool(x)` would accept.
     pub(crate) fn as_flag(&self, item: &Item) -> Option<bool> {
         match item {

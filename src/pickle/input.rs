@@ -37,6 +37,12 @@ impl<R: BufRead> Input<R> {
 
     /// The next byte, or `None` at the end of the input.
     pub(crate) fn next_byte(&mut self) -> Result<Option<u8>, String> {
+        // Fast path: one opcode byte from the buffer (the common case, millions of times).
+        if let Ok(&[b, ..]) = self.reader.fill_buf() {
+            self.reader.consume(1);
+            self.offset += 1;
+            return Ok(Some(b));
+        }
         let Some(&b) = self.fill()?.first() else {
             return Ok(None);
         };
@@ -48,6 +54,14 @@ impl<R: BufRead> Input<R> {
     /// Exactly `N` bytes; `what` names the field for the error message.
     pub(crate) fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], String> {
         let mut out = [0u8; N];
+        if let Ok(buf) = self.reader.fill_buf() {
+            if let Some(head) = buf.get(..N) {
+                out.copy_from_slice(head);
+                self.reader.consume(N);
+                self.offset += N as u64;
+                return Ok(out);
+            }
+        }
         let mut got = 0;
         while got < N {
             let buf = self.fill()?;

@@ -29,7 +29,7 @@ impl Memo {
                     self.dense.resize(k + 1, None);
                 }
                 // A key first stored sparsely may since have come into the dense range.
-                self.dense[k].replace(item).is_none() && self.sparse.remove(&key).is_none()
+                self.dense[k].replace(item).is_none() && (self.sparse.is_empty() || self.sparse.remove(&key).is_none())
             }
             _ => self.sparse.insert(key, item).is_none(),
         };

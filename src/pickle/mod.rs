@@ -10,6 +10,8 @@
 //! byte offset; length fields never cause allocations beyond what the input delivers.
 
 mod construct;
+mod construct_numpy;
+mod construct_torch;
 mod dict_keys;
 mod error;
 mod freeze;
