@@ -27,6 +27,8 @@ enum Command {
     /// upstream publishes no checksum, pinned on first use in <data dir>/fetch.lock. Verified data
     /// is not fetched again. A structural check of each dataset ends the run.
     Fetch(elmbench::commands::fetch::FetchArgs),
+    /// Run a model on a tensor of inputs (`x` in a safetensors file) and write its outputs `y`.
+    Forward(elmbench::commands::forward::ForwardArgs),
     /// Write a synthetic surrogate of a dataset in its real on-disk format (no download needed).
     Synth(elmbench::commands::synth::SynthArgs),
 }
@@ -37,6 +39,7 @@ fn main() -> anyhow::Result<()> {
         Command::List => elmbench::commands::list::run(),
         Command::Bench(command) => elmbench::commands::bench::run(command),
         Command::Fetch(args) => elmbench::commands::fetch::run(args),
+        Command::Forward(args) => elmbench::commands::forward::run(args),
         Command::Synth(args) => elmbench::commands::synth::run(args),
     }
 }

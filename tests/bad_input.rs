@@ -64,3 +64,55 @@ fn cli_reports_bad_settings_without_panicking() {
     let (code, text) = elmbench(&["bench", "train-step", "--model", "branch-elm", "--set", "num_synapse_per_branch=3"]);
     assert_clean_failure(code, &text, &["num_synapse_per_branch"]);
 }
+
+#[test]
+fn forward_reports_bad_weights_and_inputs_without_panicking() {
+    let official = crate::support::fixture("reference/official_models/num_memory_20");
+    let input = crate::support::fixture("reference/pretrained_num_memory_20.safetensors");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("y.safetensors");
+    let run = |weights: &std::path::Path, input: &std::path::Path| {
+        elmbench(&[
+            "forward",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ])
+    };
+
+    // A missing .pt.
+    let (code, text) = run(&dir.path().join("absent.pt"), &input);
+    assert_clean_failure(code, &text, &["absent.pt"]);
+
+    // A truncated .pt with its config beside it.
+    let bytes = std::fs::read(official.join("neuronio_best_model_state.pt")).unwrap();
+    let truncated = dir.path().join("truncated").join("neuronio_best_model_state.pt");
+    std::fs::create_dir_all(truncated.parent().unwrap()).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    std::fs::copy(official.join("model_config.json"), truncated.with_file_name("model_config.json")).unwrap();
+    let (code, text) = run(&truncated, &input);
+    assert_clean_failure(code, &text, &["neuronio_best_model_state.pt"]);
+
+    // A zip-looking file that is not one.
+    let fake = dir.path().join("fake").join("model.pt");
+    std::fs::create_dir_all(fake.parent().unwrap()).unwrap();
+    std::fs::write(&fake, b"PK\x03\x04 this is not a zip archive").unwrap();
+    std::fs::copy(official.join("model_config.json"), fake.with_file_name("model_config.json")).unwrap();
+    let (code, text) = run(&fake, &input);
+    assert_clean_failure(code, &text, &["model.pt"]);
+
+    // A .pt without its model_config.json.
+    let lonely = dir.path().join("lonely.pt");
+    std::fs::write(&lonely, &bytes).unwrap();
+    let (code, text) = run(&lonely, &input);
+    assert_clean_failure(code, &text, &["model_config.json"]);
+
+    // An input whose last dimension does not match the model.
+    let narrow = crate::support::fixture("reference/grad_vanilla.safetensors");
+    let (code, text) = run(&official.join("neuronio_best_model_state.pt"), &narrow);
+    assert_clean_failure(code, &text, &["16 inputs", "num_input = 1278"]);
+    assert!(!out.exists(), "no output is written when the run fails");
+}

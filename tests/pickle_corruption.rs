@@ -71,7 +71,7 @@ fn damaged_neuronio_pickles_never_panic() {
 
 #[test]
 fn damaged_official_pt_files_never_panic() {
-    let path = fixture("official_models/num_memory_20/neuronio_best_model_state.pt");
+    let path = fixture("reference/official_models/num_memory_20/neuronio_best_model_state.pt");
     let original = std::fs::read(&path).unwrap();
     survive("pt archive", &original, 0x5eed_0002, 200, |b| read_state_dict_from(Cursor::new(b), "damaged.pt").is_ok());
 

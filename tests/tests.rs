@@ -5,6 +5,7 @@ mod checkpoint;
 mod elm_determinism;
 mod elm_gradcheck;
 mod elm_params;
+mod elm_pretrained;
 mod elm_reference;
 mod fetch;
 mod metrics;

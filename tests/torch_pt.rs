@@ -29,7 +29,7 @@ fn safetensors_dtype(d: Dtype) -> DType {
 #[test]
 fn official_models_match_the_independent_reference() {
     for model in OFFICIAL_MODELS {
-        let dir = fixture(&format!("official_models/{model}"));
+        let dir = fixture(&format!("reference/official_models/{model}"));
         let got =
             read_state_dict(&dir.join("neuronio_best_model_state.pt")).unwrap_or_else(|e| panic!("{model}: {e:#}"));
 
@@ -65,7 +65,8 @@ fn official_models_match_the_independent_reference() {
 fn official_model_shapes_follow_the_configs() {
     // d_m from model_config.json: 1, 20, 100; the MLP input is n_branch (45) + d_m.
     for (model, d_m) in [("num_memory_1", 1), ("num_memory_20", 20), ("best_elm_neuron", 100)] {
-        let sd = read_state_dict(&fixture(&format!("official_models/{model}/neuronio_best_model_state.pt"))).unwrap();
+        let sd = read_state_dict(&fixture(&format!("reference/official_models/{model}/neuronio_best_model_state.pt")))
+            .unwrap();
         assert_eq!(sd.get("_proto_tau_m").unwrap().shape, [d_m]);
         assert_eq!(sd.get("w_y.weight").unwrap().shape, [2, d_m]);
         assert_eq!(sd.get("mlp.network.0.weight").unwrap().shape, [2 * d_m, 45 + d_m]);

@@ -2,5 +2,6 @@
 
 pub mod bench;
 pub mod fetch;
+pub mod forward;
 pub mod list;
 pub mod synth;

@@ -2,6 +2,7 @@
 //! PyTorch state dicts (`.pt`), and the tensor types shared by readers.
 
 pub mod checkpoint;
+pub mod load;
 pub mod strided;
 pub mod tensor_data;
 pub mod torch_pt;

@@ -49,6 +49,26 @@ impl DType {
     }
 }
 
+impl DType {
+    /// The element type of a safetensors tensor, when it is one we read.
+    pub fn from_safetensors(dtype: safetensors::Dtype) -> Result<Self> {
+        use safetensors::Dtype as S;
+        Ok(match dtype {
+            S::F64 => DType::F64,
+            S::F32 => DType::F32,
+            S::F16 => DType::F16,
+            S::BF16 => DType::BF16,
+            S::I64 => DType::I64,
+            S::I32 => DType::I32,
+            S::I16 => DType::I16,
+            S::I8 => DType::I8,
+            S::U8 => DType::U8,
+            S::BOOL => DType::Bool,
+            other => bail!("unsupported safetensors dtype {other:?}"),
+        })
+    }
+}
+
 impl fmt::Display for DType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

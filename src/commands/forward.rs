@@ -1,0 +1,106 @@
+//! `elmbench forward`: run a model on a tensor of inputs and write its outputs.
+
+use crate::engine::kernels::sigmoid;
+use crate::engine::{Inputs, SparseSequences};
+use crate::weights::load::load_elm;
+use crate::weights::{DType, TensorData};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// NeuronIO's training scale of the soma voltage (the official `DEFAULT_Y_TRAIN_SOMA_SCALE`).
+pub const NEURONIO_SOMA_SCALE: f32 = 0.1;
+
+/// Inputs sparser than this go through the sparse path (it pays only for non-zeros).
+const SPARSE_BELOW_DENSITY: f64 = 0.25;
+
+#[derive(Args)]
+pub struct ForwardArgs {
+    /// Weights: an elmbench checkpoint (.safetensors) or an official PyTorch state dict (.pt) with
+    /// its model_config.json in the same folder.
+    #[arg(long)]
+    pub weights: PathBuf,
+    /// A safetensors file with tensor `x` of shape (batch, time, inputs), any float or integer
+    /// dtype (f64, f32, f16, bf16, i64, i32, i16, i8, u8, bool).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Where to write tensor `y` (batch, time, outputs) as f32 safetensors.
+    #[arg(long)]
+    pub output: PathBuf,
+    /// NeuronIO evaluation outputs: sigmoid of the spike logit (y[..., 0]) and the soma in mV
+    /// units (y[..., 1] divided by the training scale 0.1), as the official neuronio_eval_forward.
+    #[arg(long)]
+    pub neuronio_eval: bool,
+}
+
+pub fn run(args: ForwardArgs) -> Result<()> {
+    let (elm, format) = load_elm(&args.weights)?;
+    let (shape, x) = read_input(&args.input)?;
+    let (batch, time, features) = (shape[0], shape[1], shape[2]);
+    if features != elm.config.num_input {
+        bail!(
+            "{}: tensor `x` has {features} inputs per step (shape {shape:?}), but the model in {} expects num_input = {}",
+            args.input.display(),
+            args.weights.display(),
+            elm.config.num_input
+        );
+    }
+    let dense = Inputs::dense(&x, batch, time, features)?;
+    let sparse;
+    let input = if dense.density() < SPARSE_BELOW_DENSITY {
+        sparse = SparseSequences::from_dense(&x, batch, time, features);
+        Inputs::Sparse(&sparse)
+    } else {
+        dense
+    };
+    let pass = elm.forward(&input)?;
+    let mut y = pass.y.clone();
+    let outputs = elm.config.num_output;
+    if args.neuronio_eval {
+        if outputs < 2 {
+            bail!("--neuronio-eval needs a model with 2 outputs (spike, soma); this one has {outputs}");
+        }
+        neuronio_eval_transform(&mut y, outputs);
+    }
+    let bytes: Vec<u8> = y.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let view = TensorView::new(Dtype::F32, vec![batch, time, outputs], &bytes)?;
+    let metadata = HashMap::from([
+        ("weights".to_string(), args.weights.display().to_string()),
+        ("weights_format".to_string(), format!("{format:?}")),
+        ("neuronio_eval".to_string(), args.neuronio_eval.to_string()),
+    ]);
+    let out = safetensors::serialize([("y", view)], Some(metadata))?;
+    crate::weights::checkpoint::write_atomically(&args.output, &out)?;
+    eprintln!("wrote y {:?} to {}", [batch, time, outputs], args.output.display());
+    Ok(())
+}
+
+/// The official `neuronio_eval_forward`: spike probability and soma in mV units.
+pub fn neuronio_eval_transform(y: &mut [f32], outputs: usize) {
+    for row in y.chunks_exact_mut(outputs) {
+        row[0] = sigmoid(row[0]);
+        row[1] /= NEURONIO_SOMA_SCALE;
+    }
+}
+
+/// Tensor `x` of a safetensors file as f32, with its shape (which must be 3-D).
+pub fn read_input(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading input {}", path.display()))?;
+    let file =
+        SafeTensors::deserialize(&bytes).with_context(|| format!("{} is not a safetensors file", path.display()))?;
+    let view = file
+        .tensor("x")
+        .with_context(|| format!("{} has no tensor `x` (it has: {})", path.display(), file.names().join(", ")))?;
+    let shape = view.shape().to_vec();
+    if shape.len() != 3 {
+        bail!("{}: tensor `x` must be (batch, time, inputs), found shape {shape:?}", path.display());
+    }
+    let values = DType::from_safetensors(view.dtype())
+        .and_then(|dtype| TensorData::new(dtype, shape.clone(), view.data().to_vec()))
+        .and_then(|tensor| tensor.to_f32())
+        .with_context(|| format!("{}: tensor `x`", path.display()))?;
+    Ok((shape, values))
+}
