@@ -42,6 +42,21 @@ impl TensorFile {
         }
     }
 
+    /// An (n, 3) i32 tensor as triples.
+    pub fn i32_triples(&self, name: &str) -> Vec<(usize, usize, usize)> {
+        let (dtype, shape, bytes) = &self.tensors[name];
+        assert_eq!((*dtype, shape.len(), shape[1]), (Dtype::I32, 2, 3), "{name}");
+        let v: Vec<usize> = bytes.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap()) as usize).collect();
+        v.chunks_exact(3).map(|c| (c[0], c[1], c[2])).collect()
+    }
+
+    /// An f64 tensor's values, exactly.
+    pub fn f64_values(&self, name: &str) -> Vec<f64> {
+        let (dtype, _, bytes) = &self.tensors[name];
+        assert_eq!(*dtype, Dtype::F64, "{name}");
+        bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect()
+    }
+
     pub fn i64(&self, name: &str) -> Vec<i64> {
         let (dtype, _, bytes) = &self.tensors[name];
         assert_eq!(*dtype, Dtype::I64, "{name}");

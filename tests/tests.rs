@@ -10,6 +10,7 @@ mod elm_reference;
 mod fetch;
 mod metrics;
 mod neuronio_pickle;
+mod neuronio_reader;
 mod pickle_corruption;
 mod pickle_support;
 mod pickle_vm;

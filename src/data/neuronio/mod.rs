@@ -3,12 +3,14 @@
 //! input (1278 inputs), 128 simulations of 6000 ms per file; targets are the somatic spikes and
 //! the soma voltage.
 
+pub mod reader;
 pub mod sampler;
 pub mod simulation;
 pub mod synthesize;
 pub mod synthetic;
 pub mod writer;
 
+pub use reader::{parse_neuronio, read_neuronio_file};
 pub use sampler::{NeuronioBatch, NeuronioSampler, SamplerConfig};
 pub use simulation::{NeuronioFile, Simulation};
 
