@@ -29,6 +29,8 @@ enum Command {
     Fetch(elmbench::commands::fetch::FetchArgs),
     /// Run a model on a tensor of inputs (`x` in a safetensors file) and write its outputs `y`.
     Forward(elmbench::commands::forward::ForwardArgs),
+    /// Summarise a dataset file; `--export` writes its parsed contents as tensors.
+    Inspect(elmbench::commands::inspect::InspectArgs),
     /// Write a synthetic surrogate of a dataset in its real on-disk format (no download needed).
     Synth(elmbench::commands::synth::SynthArgs),
 }
@@ -40,6 +42,7 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(command) => elmbench::commands::bench::run(command),
         Command::Fetch(args) => elmbench::commands::fetch::run(args),
         Command::Forward(args) => elmbench::commands::forward::run(args),
+        Command::Inspect(args) => elmbench::commands::inspect::run(args),
         Command::Synth(args) => elmbench::commands::synth::run(args),
     }
 }

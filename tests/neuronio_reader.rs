@@ -116,3 +116,19 @@ fn synthetic_files_read_back_as_generated() {
         assert_eq!(bins, expected);
     }
 }
+
+#[test]
+fn inspect_export_equals_the_official_parse_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("parse.safetensors");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_elmbench"))
+        .args(["inspect", fixture_file().to_str().unwrap(), "--export", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let ours = TensorFile::load_path(&out);
+    let expected = TensorFile::load("neuronio/expected_parse.safetensors");
+    for name in ["x_ones_syn_time_sim", "x_shape", "y_spike", "y_soma"] {
+        assert_eq!(ours.tensors[name], expected.tensors[name], "{name}");
+    }
+}

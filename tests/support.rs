@@ -15,8 +15,11 @@ pub struct TensorFile {
 
 impl TensorFile {
     pub fn load(relative: &str) -> Self {
-        let path = fixture(relative);
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        Self::load_path(&fixture(relative))
+    }
+
+    pub fn load_path(path: &Path) -> Self {
+        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         let st = SafeTensors::deserialize(&bytes).expect("valid safetensors fixture");
         let tensors = st
             .tensors()

@@ -3,5 +3,6 @@
 pub mod bench;
 pub mod fetch;
 pub mod forward;
+pub mod inspect;
 pub mod list;
 pub mod synth;

@@ -51,7 +51,8 @@ pub fn parse_neuronio(value: &Value) -> Result<NeuronioFile> {
         .enumerate()
         .map(|(k, sim)| parse_simulation(sim, segments, steps).with_context(|| format!("simulation {k}")))
         .collect::<Result<Vec<_>>>()?;
-    Ok(NeuronioFile { segments, simulations })
+    let synthetic = params.get_str("elmbenchSynthetic").and_then(Value::as_bool).unwrap_or(false);
+    Ok(NeuronioFile { segments, simulations, synthetic })
 }
 
 fn parse_simulation(value: &Value, segments: usize, steps: usize) -> Result<Simulation> {

@@ -157,7 +157,7 @@ mod tests {
                 }
             })
             .collect();
-        NeuronioFile { segments: 2, simulations }
+        NeuronioFile { segments: 2, simulations, synthetic: true }
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub struct NeuronioFile {
     /// Dendritic segments (inputs = 2 x segments).
     pub segments: usize,
     pub simulations: Vec<Simulation>,
+    /// Written by `elmbench synth` (its `Params['elmbenchSynthetic']`), not by the real simulator.
+    pub synthetic: bool,
 }
 
 impl NeuronioFile {
