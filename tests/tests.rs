@@ -9,6 +9,7 @@ mod elm_pretrained;
 mod elm_reference;
 mod fetch;
 mod metrics;
+mod neuronio_evaluation;
 mod neuronio_pickle;
 mod neuronio_reader;
 mod pickle_corruption;
