@@ -29,6 +29,10 @@ enum Command {
     Fetch(elmbench::commands::fetch::FetchArgs),
     /// Run a model on a tensor of inputs (`x` in a safetensors file) and write its outputs `y`.
     Forward(elmbench::commands::forward::ForwardArgs),
+    /// Train a model from a configuration file (NeuronIO; checkpoints every epoch, --resume).
+    Train(elmbench::commands::train::TrainArgs),
+    /// Score a model on NeuronIO with the official test protocol, as JSON.
+    Eval(elmbench::commands::eval::EvalArgs),
     /// Summarise a dataset file; `--export` writes its parsed contents as tensors.
     Inspect(elmbench::commands::inspect::InspectArgs),
     /// Write a synthetic surrogate of a dataset in its real on-disk format (no download needed).
@@ -42,6 +46,8 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(command) => elmbench::commands::bench::run(command),
         Command::Fetch(args) => elmbench::commands::fetch::run(args),
         Command::Forward(args) => elmbench::commands::forward::run(args),
+        Command::Train(args) => elmbench::commands::train::run(args),
+        Command::Eval(args) => elmbench::commands::eval::run(args),
         Command::Inspect(args) => elmbench::commands::inspect::run(args),
         Command::Synth(args) => elmbench::commands::synth::run(args),
     }

@@ -35,10 +35,21 @@ fn literal(value: &str) -> Value {
 /// Applies `key=value` assignments to `config` and re-validates it through deserialization.
 pub fn apply<T: Serialize + DeserializeOwned>(config: &T, assignments: &[String]) -> Result<T> {
     let mut object = serde_json::to_value(config).context("config is not an object")?;
-    let map = object.as_object_mut().ok_or_else(|| anyhow!("config is not an object"))?;
     for text in assignments {
         let (key, value) = parse_assignment(text)?;
-        map.insert(key, literal(&value));
+        // `section.key` walks into nested tables (`model.num_memory=20`).
+        let mut target = &mut object;
+        let mut parts = key.split('.').peekable();
+        while let Some(part) = parts.next() {
+            let map = target
+                .as_object_mut()
+                .ok_or_else(|| anyhow!("--set {key}: `{part}` is inside a value, not a table"))?;
+            if parts.peek().is_none() {
+                map.insert(part.to_string(), literal(&value));
+                break;
+            }
+            target = map.get_mut(part).ok_or_else(|| anyhow!("--set {key}: there is no table `{part}`"))?;
+        }
     }
     serde_json::from_value(object).map_err(|e| anyhow!("invalid --set: {e}"))
 }
@@ -65,5 +76,22 @@ mod tests {
         let err = apply(&base, &["width=wide".into()]).unwrap_err().to_string();
         assert!(err.contains("wide"), "{err}");
         assert!(apply(&base, &["width".into()]).is_err());
+    }
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Nested {
+        inner: Demo,
+    }
+
+    #[test]
+    fn dotted_keys_reach_nested_tables() {
+        let base = Nested { inner: Demo { width: 1, name: None } };
+        let out = apply(&base, &["inner.width=5".into()]).unwrap();
+        assert_eq!(out.inner.width, 5);
+        let err = apply(&base, &["outer.width=5".into()]).unwrap_err().to_string();
+        assert!(err.contains("outer"), "{err}");
+        let err = apply(&base, &["inner.depth=5".into()]).unwrap_err().to_string();
+        assert!(err.contains("depth"), "{err}");
     }
 }

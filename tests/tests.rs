@@ -12,6 +12,7 @@ mod metrics;
 mod neuronio_evaluation;
 mod neuronio_pickle;
 mod neuronio_reader;
+mod neuronio_training;
 mod pickle_corruption;
 mod pickle_support;
 mod pickle_vm;

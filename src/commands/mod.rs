@@ -1,8 +1,10 @@
 //! One module per subcommand; each exposes a `run` that `main.rs` calls.
 
 pub mod bench;
+pub mod eval;
 pub mod fetch;
 pub mod forward;
 pub mod inspect;
 pub mod list;
 pub mod synth;
+pub mod train;

@@ -22,6 +22,15 @@ impl Rng {
         Self { s: [splitmix64(&mut sm), splitmix64(&mut sm), splitmix64(&mut sm), splitmix64(&mut sm)] }
     }
 
+    /// The generator's state, to save and resume a run exactly.
+    pub fn state(&self) -> [u64; 4] {
+        self.s
+    }
+
+    pub fn from_state(s: [u64; 4]) -> Self {
+        Self { s }
+    }
+
     /// An independent stream derived from this seed and a label (e.g. a sample index).
     pub fn derive(seed: u64, stream: u64) -> Self {
         let mut sm = seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03);

@@ -25,6 +25,25 @@ impl Adam {
         self.step
     }
 
+    /// The moment estimates, aligned with the parameter set (for saving a run).
+    pub fn moments(&self) -> (&[Vec<f32>], &[Vec<f32>]) {
+        (&self.first_moment, &self.second_moment)
+    }
+
+    /// Restores a saved optimizer state; the moments must match the parameter shapes.
+    pub fn restore(&mut self, step: u64, first: Vec<Vec<f32>>, second: Vec<Vec<f32>>) -> anyhow::Result<()> {
+        let fits = |m: &[Vec<f32>]| {
+            m.len() == self.first_moment.len() && m.iter().zip(&self.first_moment).all(|(a, b)| a.len() == b.len())
+        };
+        if !fits(&first) || !fits(&second) {
+            anyhow::bail!("the saved optimizer state does not match the model's parameters");
+        }
+        self.step = step;
+        self.first_moment = first;
+        self.second_moment = second;
+        Ok(())
+    }
+
     /// One update of every trainable parameter with its gradient.
     pub fn step(&mut self, params: &mut ParamSet, grads: &[Tensor]) {
         self.step += 1;

@@ -1,9 +1,10 @@
-//! Training: optimizers and losses (the training loop, schedules and checkpoints come with the
-//! NeuronIO trainer).
+//! Training: optimizers, losses, schedules, the training configuration and the NeuronIO trainer.
 
 pub mod adam;
+pub mod config;
 pub mod loss;
 pub mod neuronio_loss;
+pub mod neuronio_trainer;
 pub mod schedule;
 
 pub use adam::Adam;

@@ -3,6 +3,7 @@
 //! input (1278 inputs), 128 simulations of 6000 ms per file; targets are the somatic spikes and
 //! the soma voltage.
 
+pub mod dataset;
 pub mod evaluation;
 pub mod reader;
 pub mod sampler;
@@ -12,7 +13,7 @@ pub mod synthetic;
 pub mod writer;
 
 pub use reader::{parse_neuronio, read_neuronio_file};
-pub use sampler::{NeuronioBatch, NeuronioSampler, SamplerConfig};
+pub use sampler::{NeuronioBatch, NeuronioSampler, SamplerConfig, SamplerState};
 pub use simulation::{NeuronioFile, Simulation};
 
 /// The official constants (`neuronio_data_utils.py`).

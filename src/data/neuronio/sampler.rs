@@ -47,6 +47,13 @@ pub struct NeuronioBatch {
     pub soma: Vec<f32>,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SamplerState {
+    pub rng: [u64; 4],
+    pub current_file: usize,
+    pub left_in_file: usize,
+}
+
 pub struct NeuronioSampler {
     files: Arc<Vec<NeuronioFile>>,
     config: SamplerConfig,
@@ -114,11 +121,39 @@ impl NeuronioSampler {
         NeuronioBatch { inputs, spike, soma }
     }
 
-    /// Moves the sampler to a thread that keeps up to `depth` batches ready.
-    pub fn spawn_prefetch(mut self, depth: usize) -> mpsc::Receiver<NeuronioBatch> {
+    /// Moves the sampler to a thread that prepares the next `count` batches, keeping up to
+    /// `depth` ready; the thread hands the sampler back, in the state after exactly `count`
+    /// batches, so that a run can save it and resume exactly.
+    pub fn spawn_prefetch(
+        mut self,
+        count: usize,
+        depth: usize,
+    ) -> (mpsc::Receiver<NeuronioBatch>, std::thread::JoinHandle<Self>) {
         let (sender, receiver) = mpsc::sync_channel(depth.max(1));
-        std::thread::spawn(move || while sender.send(self.next_batch()).is_ok() {});
-        receiver
+        let handle = std::thread::spawn(move || {
+            for _ in 0..count {
+                if sender.send(self.next_batch()).is_err() {
+                    break;
+                }
+            }
+            self
+        });
+        (receiver, handle)
+    }
+
+    /// What a resumed run needs to continue the same sequence of batches.
+    pub fn state(&self) -> SamplerState {
+        SamplerState { rng: self.rng.state(), current_file: self.current_file, left_in_file: self.left_in_file }
+    }
+
+    pub fn restore(&mut self, state: &SamplerState) -> Result<()> {
+        if state.current_file >= self.files.len() {
+            bail!("the saved sampler points at file {}, but there are {} files", state.current_file, self.files.len());
+        }
+        self.rng = Rng::from_state(state.rng);
+        self.current_file = state.current_file;
+        self.left_in_file = state.left_in_file;
+        Ok(())
     }
 }
 
@@ -203,8 +238,13 @@ mod tests {
         let config = SamplerConfig { batch: 3, window: 20, ignore_start: 10, batches_per_file: 2, seed: 9 };
         let mut direct = NeuronioSampler::new(files.clone(), config.clone()).unwrap();
         let expected: Vec<NeuronioBatch> = (0..7).map(|_| direct.next_batch()).collect();
-        let receiver = NeuronioSampler::new(files, config).unwrap().spawn_prefetch(3);
-        let got: Vec<NeuronioBatch> = (0..7).map(|_| receiver.recv().unwrap()).collect();
+        let (receiver, handle) = NeuronioSampler::new(files.clone(), config.clone()).unwrap().spawn_prefetch(4, 2);
+        let mut got: Vec<NeuronioBatch> = (0..4).map(|_| receiver.recv().unwrap()).collect();
+        let back = handle.join().unwrap();
+        // Resuming from the returned state continues the same sequence.
+        let mut resumed = NeuronioSampler::new(files, config).unwrap();
+        resumed.restore(&back.state()).unwrap();
+        got.extend((0..3).map(|_| resumed.next_batch()));
         assert_eq!(got, expected);
     }
 }

@@ -1,0 +1,63 @@
+//! `elmbench train`: train a model from a configuration file.
+
+use crate::train::config::TrainConfig;
+use crate::train::neuronio_trainer::{train, RunStatus, TrainOptions};
+use anyhow::Result;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Training configuration (TOML with [model], [data] and [train] tables; see configs/).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Change a setting: `section.key=value`, e.g. `model.num_memory=20` or `train.epochs=3`.
+    /// Repeatable. Unknown keys are errors.
+    #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// The run's folder (checkpoints, trainer state, result.json).
+    #[arg(long, default_value = "runs/latest")]
+    pub out: PathBuf,
+    /// Continue the run in --out from its last completed epoch (same configuration required).
+    #[arg(long)]
+    pub resume: bool,
+    /// Stop after this many epochs are done (resumably; continue with --resume).
+    #[arg(long, value_name = "EPOCHS")]
+    pub stop_after: Option<usize>,
+    /// Data root; default: $ELMBENCH_DATA, else ./data.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+pub fn run(args: TrainArgs) -> Result<()> {
+    let config = TrainConfig::load(&args.config, &args.overrides)?;
+    let options = TrainOptions {
+        out: args.out.clone(),
+        data_dir: crate::fetch::data_dir::resolve(args.data_dir.as_deref()),
+        resume: args.resume,
+        stop_after: args.stop_after,
+    };
+    let result = train(&config, &options)?;
+    match result.status {
+        RunStatus::Diverged => {
+            println!("run DIVERGED after {} epochs: no result (see {})", result.epochs_done, args.out.display())
+        }
+        RunStatus::Running => {
+            println!("stopped after {} epochs; continue with --resume --out {}", result.epochs_done, args.out.display())
+        }
+        _ => {
+            println!("data: {}", result.data_source);
+            if let Some(test) = &result.test {
+                println!(
+                    "test (best epoch {}): AUC {:.4}, soma RMSE {:.4}, TP@0.0025FP {:.4}",
+                    result.best_epoch.unwrap_or(0),
+                    test.auc,
+                    test.soma_rmse,
+                    test.tp_at_fp_0025
+                );
+            }
+            println!("wrote {}", args.out.join("result.json").display());
+        }
+    }
+    Ok(())
+}
