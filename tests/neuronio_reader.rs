@@ -132,3 +132,21 @@ fn inspect_export_equals_the_official_parse_byte_for_byte() {
         assert_eq!(ours.tensors[name], expected.tensors[name], "{name}");
     }
 }
+
+#[test]
+fn the_parse_cache_returns_the_same_file_and_survives_damage() {
+    use elmbench::data::neuronio::cache::{file_sha256, read_cached};
+    let cache = tempfile::tempdir().unwrap();
+    let source = fixture_file();
+    let direct = read_neuronio_file(&source).unwrap();
+    let first = read_cached(&source, cache.path()).unwrap();
+    let entry = cache.path().join(format!("{}.safetensors", file_sha256(&source).unwrap()));
+    assert!(entry.exists(), "the parse was cached under the source's sha256");
+    let second = read_cached(&source, cache.path()).unwrap();
+    assert_eq!(first, direct);
+    assert_eq!(second, direct);
+    // A damaged entry is ignored and rebuilt.
+    std::fs::write(&entry, b"garbage").unwrap();
+    assert_eq!(read_cached(&source, cache.path()).unwrap(), direct);
+    assert!(std::fs::read(&entry).unwrap().len() > 100);
+}

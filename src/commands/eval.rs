@@ -1,8 +1,8 @@
 //! `elmbench eval`: score a model on NeuronIO with the official test protocol.
 
+use crate::data::neuronio::cache::{cache_dir, read_cached};
 use crate::data::neuronio::dataset::locate;
 use crate::data::neuronio::evaluation::evaluate;
-use crate::data::neuronio::read_neuronio_file;
 use crate::weights::load::load_elm;
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
@@ -38,7 +38,8 @@ pub struct EvalArgs {
 
 pub fn run(args: EvalArgs) -> Result<()> {
     let (elm, format) = load_elm(&args.checkpoint)?;
-    let splits = locate(&crate::fetch::data_dir::resolve(args.data_dir.as_deref()))?;
+    let data_dir = crate::fetch::data_dir::resolve(args.data_dir.as_deref());
+    let splits = locate(&data_dir)?;
     let paths = match args.split {
         Split::Test => &splits.test,
         Split::Valid => &splits.valid,
@@ -46,7 +47,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if paths.is_empty() {
         bail!("no {:?} files below {}", args.split, splits.root.display());
     }
-    let files = paths.iter().map(|p| read_neuronio_file(p)).collect::<Result<Vec<_>>>()?;
+    let cache = cache_dir(&data_dir);
+    let files = paths.iter().map(|p| read_cached(p, &cache)).collect::<Result<Vec<_>>>()?;
     let metrics = evaluate(&elm, &files, args.burn_in, args.window)?;
     let report = serde_json::json!({
         "checkpoint": args.checkpoint.display().to_string(),

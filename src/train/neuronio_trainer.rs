@@ -14,9 +14,10 @@
 
 use super::config::TrainConfig;
 use super::{neuronio_loss, Adam, CosineAnnealing};
+use crate::data::neuronio::cache::{cache_dir, read_cached};
 use crate::data::neuronio::dataset::{locate, DataSource};
 use crate::data::neuronio::evaluation::evaluate;
-use crate::data::neuronio::{read_neuronio_file, NeuronioFile, NeuronioSampler, SamplerConfig, SamplerState};
+use crate::data::neuronio::{NeuronioFile, NeuronioSampler, SamplerConfig, SamplerState};
 use crate::engine::{Inputs, Tensor};
 use crate::metrics::NeuronioMetrics;
 use crate::models::elm::Elm;
@@ -91,7 +92,7 @@ pub struct TrainOptions {
 
 const STATE_FILE: &str = "trainer_state.safetensors";
 
-fn load_files(paths: &[PathBuf], what: &str) -> Result<Vec<NeuronioFile>> {
+fn load_files(paths: &[PathBuf], what: &str, cache: &Path) -> Result<Vec<NeuronioFile>> {
     let bar = ProgressBar::new(paths.len() as u64);
     bar.set_style(ProgressStyle::with_template(&format!(
         "reading {what} files [{{bar:30}}] {{pos}}/{{len}} {{elapsed}}"
@@ -99,7 +100,7 @@ fn load_files(paths: &[PathBuf], what: &str) -> Result<Vec<NeuronioFile>> {
     let files = paths
         .par_iter()
         .map(|p| {
-            let f = read_neuronio_file(p);
+            let f = read_cached(p, cache);
             bar.inc(1);
             f
         })
@@ -116,16 +117,17 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
     }
     std::fs::create_dir_all(&options.out).with_context(|| format!("creating {}", options.out.display()))?;
     let splits = locate(&options.data_dir)?;
+    let cache = cache_dir(&options.data_dir);
     let source = splits.source.describe();
     if matches!(splits.source, DataSource::Synthetic(_)) {
         eprintln!("NOTE: training on SYNTHETIC NeuronIO data ({source}); results are not comparable to the paper's.");
     }
-    let train_files = Arc::new(load_files(&splits.train, "training")?);
+    let train_files = Arc::new(load_files(&splits.train, "training", &cache)?);
     let valid_paths: Vec<PathBuf> = splits.valid.iter().take(t.valid_files.max(1)).cloned().collect();
     if valid_paths.is_empty() {
         bail!("no validation files (full_ergodic_train_batch_1) below {}", splits.root.display());
     }
-    let valid_files = load_files(&valid_paths, "validation")?;
+    let valid_files = load_files(&valid_paths, "validation", &cache)?;
 
     let mut elm = Elm::new(config.model.clone(), t.seed)?;
     let mut adam = Adam::new(&elm.params, t.learning_rate as f32);
@@ -270,7 +272,7 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
         if splits.test.is_empty() {
             eprintln!("no test files (Data_test) found; reporting validation only");
         } else {
-            let test_files = load_files(&splits.test, "test")?;
+            let test_files = load_files(&splits.test, "test", &cache)?;
             result.test = Some(evaluate(&best, &test_files, t.eval_burn_in, t.window)?);
         }
     }

@@ -3,6 +3,7 @@
 //! input (1278 inputs), 128 simulations of 6000 ms per file; targets are the somatic spikes and
 //! the soma voltage.
 
+pub mod cache;
 pub mod dataset;
 pub mod evaluation;
 pub mod reader;
