@@ -9,26 +9,14 @@ use crate::weights::checkpoint::write_atomically;
 use anyhow::{bail, Context, Result};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 const FORMAT: &str = "elmbench-neuronio-cache-v1";
 
-/// sha256 of a file, streamed.
+/// sha256 of a file (the same streamed hashing `fetch` verifies downloads with).
 pub fn file_sha256(path: &Path) -> Result<String> {
-    let mut file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buffer).with_context(|| format!("reading {}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::fetch::verify::hash_file(path, false)?.sha256)
 }
 
 /// The parsed file, from the cache in `cache_dir` when it has it, else parsed and cached.
