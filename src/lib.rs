@@ -17,6 +17,3 @@ pub mod overrides;
 pub mod pickle;
 pub mod train;
 pub mod weights;
-
-/// Datasets the harness can fetch or read, with a one-line description (filled in as readers land).
-pub const DATASETS: &[(&str, &str)] = &[];

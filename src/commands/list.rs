@@ -1,17 +1,23 @@
 //! `elmbench list`: what models, datasets and experiments exist.
 
+use crate::fetch::manifest::Manifest;
+
 pub fn run() -> anyhow::Result<()> {
     println!("models:");
     for (name, what) in crate::models::CATALOGUE {
         println!("  {name:<14} {what}");
     }
-    println!("datasets:");
-    if crate::DATASETS.is_empty() {
-        println!("  (none yet)");
+    println!("datasets (elmbench fetch):");
+    let manifest = Manifest::builtin()?;
+    let mut names: Vec<&str> = manifest.files.iter().map(|f| f.dataset.as_str()).collect();
+    names.dedup();
+    for name in names {
+        let files: Vec<&str> = manifest.files.iter().filter(|f| f.dataset == name).map(|f| f.name.as_str()).collect();
+        println!("  {name:<14} {}", files.join(", "));
     }
-    for (name, what) in crate::DATASETS {
-        println!("  {name:<14} {what}");
-    }
+    println!("synthetic surrogates (elmbench synth):");
+    println!("  {:<14} a simulated dendritic neuron in the real pickle format", "neuronio");
+    println!("training configurations: configs/neuronio/*.toml");
     println!("experiments:");
     println!("  (none yet)");
     Ok(())
