@@ -10,12 +10,11 @@
 use crate::support::{assert_close, fixture, TensorFile};
 use elmbench::commands::forward::neuronio_eval_transform;
 use elmbench::engine::{Inputs, SparseSequences};
-use elmbench::weights::load::{load_elm, WeightsFormat};
+use elmbench::weights::load::{load_model, load_official, WeightsFormat};
 
 fn check(model: &str) {
     let weights = fixture(&format!("reference/official_models/{model}/neuronio_best_model_state.pt"));
-    let (elm, format) = load_elm(&weights).unwrap();
-    assert_eq!(format, WeightsFormat::OfficialPyTorch);
+    let elm = load_official(&weights).unwrap();
     let file = TensorFile::load(&format!("reference/pretrained_{model}.safetensors"));
     let shape = file.shape("x");
     let x = file.f32("x");
@@ -40,13 +39,14 @@ fn pretrained_best_elm_neuron_matches_official() {
 #[test]
 fn official_weights_and_checkpoints_give_the_same_model() {
     let weights = fixture("reference/official_models/num_memory_20/neuronio_best_model_state.pt");
-    let (elm, _) = load_elm(&weights).unwrap();
+    let (elm, format) = load_model(&weights).unwrap();
+    assert_eq!(format, WeightsFormat::OfficialPyTorch);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("converted.safetensors");
-    elmbench::weights::write_checkpoint(&elm, &path).unwrap();
-    let (back, format) = load_elm(&path).unwrap();
+    elmbench::weights::write_checkpoint(elm.as_ref(), &path).unwrap();
+    let (back, format) = load_model(&path).unwrap();
     assert_eq!(format, WeightsFormat::Checkpoint);
-    assert_eq!(back.params, elm.params);
-    assert_eq!(back.routing, elm.routing);
+    assert_eq!(back.params(), elm.params());
+    assert_eq!(back.buffers(), elm.buffers());
     assert_eq!(back.param_count(), 8002);
 }

@@ -11,11 +11,12 @@
 use crate::support::fixture;
 use elmbench::data::neuronio::evaluation::evaluate;
 use elmbench::data::neuronio::read_neuronio_file;
-use elmbench::weights::load::load_elm;
+use elmbench::weights::load::load_model;
 
 #[test]
 fn official_model_on_the_fixture_scores_as_officially() {
-    let (elm, _) = load_elm(&fixture("reference/official_models/num_memory_20/neuronio_best_model_state.pt")).unwrap();
+    let (elm, _) =
+        load_model(&fixture("reference/official_models/num_memory_20/neuronio_best_model_state.pt")).unwrap();
     let dir = fixture("neuronio/full_ergodic_train_batch_1");
     let path = std::fs::read_dir(dir)
         .unwrap()
@@ -23,7 +24,7 @@ fn official_model_on_the_fixture_scores_as_officially() {
         .find(|p| p.extension().is_some_and(|e| e == "p"))
         .unwrap();
     let file = read_neuronio_file(&path).unwrap();
-    let m = evaluate(&elm, &[file], 150, 500).unwrap();
+    let m = evaluate(elm.as_ref(), &[file], 150, 500).unwrap();
     let close = |name: &str, ours: f64, official: f64| {
         assert!((ours - official).abs() <= 1e-4 * official.abs().max(1e-3), "{name}: ours {ours}, official {official}");
     };

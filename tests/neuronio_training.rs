@@ -52,7 +52,7 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
     for name in ["model.safetensors", "best.safetensors"] {
         let a = read_checkpoint(&straight.path().join(name)).unwrap();
         let b = read_checkpoint(&interrupted.path().join(name)).unwrap();
-        assert_eq!(a.params, b.params, "{name}: resumed weights differ from the uninterrupted run's");
+        assert_eq!(a.params(), b.params(), "{name}: resumed weights differ from the uninterrupted run's");
     }
     // A changed configuration cannot resume the run.
     let other = small_config(&["train.learning_rate=1e-3"]);
@@ -89,8 +89,8 @@ fn a_short_run_learns_and_says_its_data_is_synthetic() {
     // The trained model predicts the validation soma better than the same model untrained.
     let splits = elmbench::data::neuronio::dataset::locate(data_dir()).unwrap();
     let valid: Vec<_> = splits.valid.iter().map(|p| elmbench::data::neuronio::read_neuronio_file(p).unwrap()).collect();
-    let untrained = elmbench::models::elm::Elm::new(config.model.clone(), config.train.seed).unwrap();
-    let before = elmbench::data::neuronio::evaluation::evaluate(&untrained, &valid, 150, 500).unwrap();
+    let untrained = config.model.build(config.train.seed).unwrap();
+    let before = elmbench::data::neuronio::evaluation::evaluate(untrained.as_ref(), &valid, 150, 500).unwrap();
     let after = result.valid.unwrap();
     assert!(
         after.soma_rmse < 0.95 * before.soma_rmse,

@@ -9,6 +9,7 @@ mod elm_pretrained;
 mod elm_reference;
 mod fetch;
 mod metrics;
+mod model_gradcheck;
 mod neuronio_evaluation;
 mod neuronio_pickle;
 mod neuronio_reader;

@@ -3,7 +3,7 @@
 use crate::data::neuronio::cache::{cache_dir, read_cached};
 use crate::data::neuronio::dataset::locate;
 use crate::data::neuronio::evaluation::evaluate;
-use crate::weights::load::load_elm;
+use crate::weights::load::load_model;
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -37,7 +37,7 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
-    let (elm, format) = load_elm(&args.checkpoint)?;
+    let (model, format) = load_model(&args.checkpoint)?;
     let data_dir = crate::fetch::data_dir::resolve(args.data_dir.as_deref());
     let splits = locate(&data_dir)?;
     let paths = match args.split {
@@ -49,7 +49,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     let cache = cache_dir(&data_dir);
     let files = paths.iter().map(|p| read_cached(p, &cache)).collect::<Result<Vec<_>>>()?;
-    let metrics = evaluate(&elm, &files, args.burn_in, args.window)?;
+    let metrics = evaluate(model.as_ref(), &files, args.burn_in, args.window)?;
     let report = serde_json::json!({
         "checkpoint": args.checkpoint.display().to_string(),
         "weights_format": format!("{format:?}"),

@@ -2,7 +2,7 @@
 
 use crate::engine::kernels::sigmoid;
 use crate::engine::{Inputs, SparseSequences};
-use crate::weights::load::load_elm;
+use crate::weights::load::load_model;
 use crate::weights::{DType, TensorData};
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -37,15 +37,15 @@ pub struct ForwardArgs {
 }
 
 pub fn run(args: ForwardArgs) -> Result<()> {
-    let (elm, format) = load_elm(&args.weights)?;
+    let (model, format) = load_model(&args.weights)?;
     let (shape, x) = read_input(&args.input)?;
     let (batch, time, features) = (shape[0], shape[1], shape[2]);
-    if features != elm.config.num_input {
+    if features != model.num_input() {
         bail!(
             "{}: tensor `x` has {features} inputs per step (shape {shape:?}), but the model in {} expects num_input = {}",
             args.input.display(),
             args.weights.display(),
-            elm.config.num_input
+            model.num_input()
         );
     }
     let dense = Inputs::dense(&x, batch, time, features)?;
@@ -56,9 +56,9 @@ pub fn run(args: ForwardArgs) -> Result<()> {
     } else {
         dense
     };
-    let pass = elm.forward(&input)?;
-    let mut y = pass.y.clone();
-    let outputs = elm.config.num_output;
+    let pass = model.forward(&input)?;
+    let mut y = pass.output().to_vec();
+    let outputs = model.num_output();
     if args.neuronio_eval {
         if outputs < 2 {
             bail!("--neuronio-eval needs a model with 2 outputs (spike, soma); this one has {outputs}");

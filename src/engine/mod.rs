@@ -4,6 +4,7 @@
 pub mod float16;
 pub mod gemm;
 pub mod group_matmul;
+pub mod input_linear;
 pub mod kernels;
 pub mod params;
 pub mod pool;

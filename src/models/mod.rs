@@ -1,9 +1,19 @@
-//! Neuron models: one module per model, each with config, parameters, forward and backward.
+//! Neuron models: one module per model, each with config, parameters, forward and backward, and
+//! the `SequenceModel` trait through which the harness drives them.
 
+pub mod config;
 pub mod elm;
+pub mod model;
+
+pub use config::ModelConfig;
+pub use model::{check_features, downcast_pass, Buffer, FlopCount, ForwardPass, SequenceModel};
 
 /// Every model the harness can build, with a one-line description.
 pub const CATALOGUE: &[(&str, &str)] = &[
     ("elm", "Expressive Leaky Memory neuron (official v1 semantics; v2 as a config switch)"),
     ("branch-elm", "ELM with dendritic branches: inputs routed to synapses, summed per branch"),
 ];
+
+pub fn model_names() -> Vec<&'static str> {
+    CATALOGUE.iter().map(|(name, _)| *name).collect()
+}

@@ -1,7 +1,7 @@
 //! The training configuration (`elmbench train --config F.toml`): the model, the data and the
 //! training settings, each a table. Unknown keys are errors that name them.
 
-use crate::models::elm::ElmConfig;
+use crate::models::ModelConfig;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -9,8 +9,8 @@ use std::path::Path;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
-    /// The ELM, with the official constructor's argument names.
-    pub model: ElmConfig,
+    /// The model: `kind` names it (`elm`, `branch-elm`, ...), the other keys are its own.
+    pub model: ModelConfig,
     #[serde(default)]
     pub data: DataSettings,
     #[serde(default)]

@@ -1,4 +1,4 @@
-//! Training an ELM on NeuronIO as the official trainer does: Adam, cosine annealing over the
+//! Training a model on NeuronIO as the official trainer does: Adam, cosine annealing over the
 //! whole run, the NeuronIO loss, batches of 500 ms windows; after every epoch the model is scored
 //! on validation files with the official protocol and the one with the lowest soma RMSE is kept;
 //! at the end that model is scored on the test files.
@@ -18,10 +18,10 @@ use crate::data::neuronio::cache::{cache_dir, read_cached};
 use crate::data::neuronio::dataset::{locate, DataSource};
 use crate::data::neuronio::evaluation::evaluate;
 use crate::data::neuronio::{NeuronioFile, NeuronioSampler, SamplerConfig, SamplerState};
-use crate::engine::{Inputs, Tensor};
+use crate::engine::Inputs;
 use crate::metrics::NeuronioMetrics;
-use crate::models::elm::Elm;
-use crate::weights::checkpoint::write_atomically;
+use crate::models::{Buffer, SequenceModel};
+use crate::weights::checkpoint::{model_tensors, write_atomically};
 use crate::weights::{read_checkpoint, write_checkpoint};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -129,8 +129,8 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
     }
     let valid_files = load_files(&valid_paths, "validation", &cache)?;
 
-    let mut elm = Elm::new(config.model.clone(), t.seed)?;
-    let mut adam = Adam::new(&elm.params, t.learning_rate as f32);
+    let mut model = config.model.build(t.seed)?;
+    let mut adam = Adam::new(model.params(), t.learning_rate as f32);
     let per_file = (t.file_load_fraction * (128.0 * 6000.0) / (t.batch_size * t.window) as f64).max(1.0) as usize;
     let sampler_config = SamplerConfig {
         batch: t.batch_size,
@@ -156,7 +156,7 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
         if !state_path.exists() {
             bail!("--resume: {} has no {STATE_FILE}", options.out.display());
         }
-        state = load_state(&state_path, config, &mut elm, &mut adam)?;
+        state = load_state(&state_path, config, model.as_mut(), &mut adam)?;
         sampler.restore(&state.sampler)?;
         eprintln!("resuming {} after epoch {}", options.out.display(), state.epochs_done);
     } else if state_path.exists() {
@@ -183,8 +183,9 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
             learning_rate = schedule.at(state.optimizer_steps);
             adam.lr = learning_rate as f32;
             let input = Inputs::Sparse(&batch.inputs);
-            let pass = elm.forward(&input)?;
-            let (loss, dy) = neuronio_loss(&pass.y, &batch.spike, &batch.soma, t.batch_size, t.window, t.loss_burn_in);
+            let pass = model.forward(&input)?;
+            let (loss, dy) =
+                neuronio_loss(pass.output(), &batch.spike, &batch.soma, t.batch_size, t.window, t.loss_burn_in);
             if state.reference_loss.is_none() && loss.is_finite() {
                 state.reference_loss = Some(loss);
             }
@@ -194,9 +195,9 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
                 eprintln!("DIVERGED: the loss is {loss:e} at epoch {}, batch {}", epoch + 1, i + 1);
                 break;
             }
-            let grads = elm.backward(&pass, &input, &dy, false)?;
+            let grads = model.backward(pass.as_ref(), &input, &dy)?;
             drop(pass);
-            adam.step(&mut elm.params, &grads.params);
+            adam.step(model.params_mut(), &grads);
             state.optimizer_steps += 1;
             loss_sum += loss;
             bar.inc(1);
@@ -210,12 +211,12 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
         if state.status == RunStatus::Diverged {
             break;
         }
-        if elm.params.iter().any(|p| p.value.data().iter().any(|v| !v.is_finite())) {
+        if model.params().iter().any(|p| p.value.data().iter().any(|v| !v.is_finite())) {
             state.status = RunStatus::Diverged;
             eprintln!("DIVERGED: non-finite weights after epoch {}", epoch + 1);
             break;
         }
-        let valid = match evaluate(&elm, &valid_files, t.eval_burn_in, t.window) {
+        let valid = match evaluate(model.as_ref(), &valid_files, t.eval_burn_in, t.window) {
             Ok(m) => m,
             Err(e) => {
                 state.status = RunStatus::Diverged;
@@ -242,24 +243,24 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
         if state.best_valid_rmse.is_none_or(|best| valid.soma_rmse < best) {
             state.best_valid_rmse = Some(valid.soma_rmse);
             state.best_epoch = Some(epoch + 1);
-            write_checkpoint(&elm, &options.out.join("best.safetensors"))?;
+            write_checkpoint(model.as_ref(), &options.out.join("best.safetensors"))?;
         }
         state.history.push(record);
         state.epochs_done += 1;
         state.sampler = sampler.state();
-        write_checkpoint(&elm, &options.out.join("model.safetensors"))?;
-        save_state(&state_path, config, &state, &elm, &adam)?;
+        write_checkpoint(model.as_ref(), &options.out.join("model.safetensors"))?;
+        save_state(&state_path, config, &state, model.as_ref(), &adam)?;
     }
     if state.status == RunStatus::Running && state.epochs_done == t.epochs {
         state.status = RunStatus::Ok;
     }
-    save_state(&state_path, config, &state, &elm, &adam)?;
+    save_state(&state_path, config, &state, model.as_ref(), &adam)?;
 
     let mut result = RunResult {
         status: state.status.clone(),
         data_source: source,
-        params: elm.param_count(),
-        params_paper_convention: elm.param_count_paper_convention(),
+        params: model.param_count(),
+        params_paper_convention: model.param_count_paper_convention(),
         epochs_done: state.epochs_done,
         best_epoch: state.best_epoch,
         valid: None,
@@ -273,7 +274,7 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
             eprintln!("no test files (Data_test) found; reporting validation only");
         } else {
             let test_files = load_files(&splits.test, "test", &cache)?;
-            result.test = Some(evaluate(&best, &test_files, t.eval_burn_in, t.window)?);
+            result.test = Some(evaluate(best.as_ref(), &test_files, t.eval_burn_in, t.window)?);
         }
     }
     result.wall_s = started.elapsed().as_secs_f64();
@@ -285,27 +286,34 @@ fn f32_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-fn save_state(path: &Path, config: &TrainConfig, state: &RunState, elm: &Elm, adam: &Adam) -> Result<()> {
+fn save_state(
+    path: &Path,
+    config: &TrainConfig,
+    state: &RunState,
+    model: &dyn SequenceModel,
+    adam: &Adam,
+) -> Result<()> {
     let (first, second) = adam.moments();
-    let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    for (i, p) in elm.params.iter().enumerate() {
-        owned.push((format!("param.{}", p.name), p.value.shape().to_vec(), f32_bytes(p.value.data())));
-        owned.push((format!("adam.m.{}", p.name), vec![first[i].len()], f32_bytes(&first[i])));
-        owned.push((format!("adam.v.{}", p.name), vec![second[i].len()], f32_bytes(&second[i])));
+    let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    for (name, dtype, shape, bytes) in model_tensors(model) {
+        owned.push((format!("param.{name}"), dtype, shape, bytes));
+    }
+    for (i, p) in model.params().iter().enumerate() {
+        owned.push((format!("adam.m.{}", p.name), Dtype::F32, vec![first[i].len()], f32_bytes(&first[i])));
+        owned.push((format!("adam.v.{}", p.name), Dtype::F32, vec![second[i].len()], f32_bytes(&second[i])));
     }
     let views = owned
         .iter()
-        .map(|(n, shape, bytes)| Ok((n.clone(), TensorView::new(Dtype::F32, shape.clone(), bytes)?)))
+        .map(|(n, dtype, shape, bytes)| Ok((n.clone(), TensorView::new(*dtype, shape.clone(), bytes)?)))
         .collect::<Result<Vec<_>>>()?;
     let metadata = HashMap::from([
         ("config".to_string(), serde_json::to_string(config)?),
         ("run_state".to_string(), serde_json::to_string(state)?),
-        ("routing".to_string(), serde_json::to_string(&(&elm.routing.input_of_synapse, &elm.routing.valid))?),
     ]);
     write_atomically(path, &safetensors::serialize(views, Some(metadata))?)
 }
 
-fn load_state(path: &Path, config: &TrainConfig, elm: &mut Elm, adam: &mut Adam) -> Result<RunState> {
+fn load_state(path: &Path, config: &TrainConfig, model: &mut dyn SequenceModel, adam: &mut Adam) -> Result<RunState> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let (_, header) = SafeTensors::read_metadata(&bytes).with_context(|| format!("{} is corrupt", path.display()))?;
     let meta = header.metadata().clone().unwrap_or_default();
@@ -317,19 +325,26 @@ fn load_state(path: &Path, config: &TrainConfig, elm: &mut Elm, adam: &mut Adam)
         );
     }
     let state: RunState = serde_json::from_str(meta.get("run_state").context("no run state in the trainer state")?)?;
-    let (indices, valid): (Vec<u32>, Vec<bool>) = serde_json::from_str(meta.get("routing").context("no routing")?)?;
-    elm.set_routing(crate::models::elm::SynapseRouting { input_of_synapse: indices, valid })?;
     let tensors = SafeTensors::deserialize(&bytes)?;
+    let view = |name: &str| tensors.tensor(name).with_context(|| format!("the trainer state lacks `{name}`"));
     let read = |name: &str| -> Result<Vec<f32>> {
-        let view = tensors.tensor(name).with_context(|| format!("the trainer state lacks `{name}`"))?;
-        Ok(view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+        Ok(view(name)?.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
     };
+    for (name, saved) in model.buffers() {
+        let data = view(&format!("param.{name}"))?.data().to_vec();
+        let restored = match saved {
+            Buffer::I64(_) => {
+                Buffer::I64(data.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
+            }
+            Buffer::Bool(_) => Buffer::Bool(data.iter().map(|&b| b != 0).collect()),
+        };
+        model.set_buffer(&name, restored)?;
+    }
     let names: Vec<(String, Vec<usize>)> =
-        elm.params.iter().map(|p| (p.name.clone(), p.value.shape().to_vec())).collect();
+        model.params().iter().map(|p| (p.name.clone(), p.value.shape().to_vec())).collect();
     let (mut first, mut second) = (Vec::new(), Vec::new());
     for (name, shape) in &names {
-        *elm.params.get_mut(elm.params.index_of(name).expect("own name")) =
-            Tensor::from_vec(shape, read(&format!("param.{name}"))?)?;
+        model.params_mut().assign(name, read(&format!("param.{name}"))?, shape)?;
         first.push(read(&format!("adam.m.{name}"))?);
         second.push(read(&format!("adam.v.{name}"))?);
     }

@@ -6,7 +6,7 @@
 //! Writes are atomic: a temporary sibling file is written, synced and renamed over the target,
 //! so a crash never leaves a half checkpoint where a good one was.
 
-use crate::models::elm::{Elm, ElmConfig, SynapseRouting};
+use crate::models::{Buffer, ModelConfig, SequenceModel};
 use anyhow::{bail, Context, Result};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
@@ -21,35 +21,38 @@ fn f32_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-/// Writes `elm` to `path` atomically.
-pub fn write_checkpoint(elm: &Elm, path: &Path) -> Result<()> {
-    let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = elm
-        .params
+/// A tensor as stored: name, dtype, shape, little-endian bytes.
+pub type NamedTensor = (String, Dtype, Vec<usize>, Vec<u8>);
+
+/// Parameters (f32) and buffers (i64 / bool) of a model, as safetensors entries.
+pub fn model_tensors(model: &dyn SequenceModel) -> Vec<NamedTensor> {
+    let mut owned: Vec<NamedTensor> = model
+        .params()
         .iter()
         .map(|p| (p.name.clone(), Dtype::F32, p.value.shape().to_vec(), f32_bytes(p.value.data())))
         .collect();
-    let n = elm.routing.valid.len();
-    owned.push((
-        "input_to_synapse_indices".into(),
-        Dtype::I64,
-        vec![n],
-        elm.routing.input_of_synapse.iter().flat_map(|&i| (i as i64).to_le_bytes()).collect(),
-    ));
-    owned.push((
-        "valid_indices_mask".into(),
-        Dtype::BOOL,
-        vec![n],
-        elm.routing.valid.iter().map(|&v| v as u8).collect(),
-    ));
+    for (name, buffer) in model.buffers() {
+        owned.push(match buffer {
+            Buffer::I64(v) => (name, Dtype::I64, vec![v.len()], v.iter().flat_map(|i| i.to_le_bytes()).collect()),
+            Buffer::Bool(v) => (name, Dtype::BOOL, vec![v.len()], v.iter().map(|&b| b as u8).collect()),
+        });
+    }
+    owned
+}
+
+/// Writes `model` to `path` atomically.
+pub fn write_checkpoint(model: &dyn SequenceModel, path: &Path) -> Result<()> {
+    let owned = model_tensors(model);
     let views: Vec<(String, TensorView)> = owned
         .iter()
         .map(|(name, dtype, shape, bytes)| Ok((name.clone(), TensorView::new(*dtype, shape.clone(), bytes)?)))
         .collect::<Result<_>>()?;
+    let config = model.config();
     let metadata = HashMap::from([
         ("format".to_string(), FORMAT.to_string()),
         ("format_version".to_string(), FORMAT_VERSION.to_string()),
-        ("model".to_string(), "elm".to_string()),
-        ("config".to_string(), serde_json::to_string(&elm.config)?),
+        ("model".to_string(), config.kind().to_string()),
+        ("config".to_string(), serde_json::to_string(&config)?),
     ]);
     let bytes = safetensors::serialize(views, Some(metadata))?;
     write_atomically(path, &bytes)
@@ -58,7 +61,11 @@ pub fn write_checkpoint(elm: &Elm, path: &Path) -> Result<()> {
 /// Writes `bytes` to a temporary sibling, syncs it, and renames it over `path`.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let file_name = path.file_name().with_context(|| format!("{} has no file name", path.display()))?;
-    let tmp = path.with_file_name(format!(".{}.tmp-{}", file_name.to_string_lossy(), std::process::id()));
+    // Unique per process and call: threads of one process may write the same target at once
+    // (two runs sharing a parse cache), and each must rename its own complete file.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_file_name(format!(".{}.tmp-{}-{call}", file_name.to_string_lossy(), std::process::id()));
     let result = (|| -> Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
@@ -73,7 +80,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Reads a checkpoint written by `write_checkpoint`.
-pub fn read_checkpoint(path: &Path) -> Result<Elm> {
+pub fn read_checkpoint(path: &Path) -> Result<Box<dyn SequenceModel>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let (_, header) =
         SafeTensors::read_metadata(&bytes).with_context(|| format!("{} is not a safetensors file", path.display()))?;
@@ -84,73 +91,69 @@ pub fn read_checkpoint(path: &Path) -> Result<Elm> {
             path.display()
         );
     }
-    if metadata.get("model").map(String::as_str) != Some("elm") {
-        bail!("{}: unknown model {:?}", path.display(), metadata.get("model"));
-    }
+    let kind = metadata.get("model").with_context(|| format!("{}: metadata has no `model`", path.display()))?;
     let config_text =
         metadata.get("config").with_context(|| format!("{}: metadata has no `config`", path.display()))?;
-    let config: ElmConfig =
-        serde_json::from_str(config_text).with_context(|| format!("{}: invalid config in metadata", path.display()))?;
+    let config =
+        parse_config(kind, config_text).with_context(|| format!("{}: invalid config in metadata", path.display()))?;
     let tensors = SafeTensors::deserialize(&bytes).with_context(|| format!("{}: corrupt tensors", path.display()))?;
-    let mut named = Vec::new();
-    for (name, view) in tensors.tensors() {
-        named.push((name, view.dtype(), view.shape().to_vec(), view.data().to_vec()));
-    }
-    elm_from_tensors(config, &named).with_context(|| format!("loading {}", path.display()))
+    let named: Vec<NamedTensor> = tensors
+        .tensors()
+        .into_iter()
+        .map(|(name, v)| (name, v.dtype(), v.shape().to_vec(), v.data().to_vec()))
+        .collect();
+    model_from_tensors(&config, &named).with_context(|| format!("loading {}", path.display()))
 }
 
-/// A decoded tensor: dtype, shape and little-endian bytes.
-type NamedTensor = (String, Dtype, Vec<usize>, Vec<u8>);
-
-fn elm_from_tensors(config: ElmConfig, tensors: &[NamedTensor]) -> Result<Elm> {
-    let mut elm = Elm::new(config, 0)?;
-    let mut routing = elm.routing.clone();
-    let mut seen = Vec::new();
-    for (name, dtype, shape, bytes) in tensors {
-        match name.as_str() {
-            "input_to_synapse_indices" => {
-                if *dtype != Dtype::I64 {
-                    bail!("`{name}` must be i64, found {dtype:?}");
-                }
-                routing.input_of_synapse = bytes
-                    .chunks_exact(8)
-                    .map(|c| {
-                        let i = i64::from_le_bytes(c.try_into().expect("8 bytes"));
-                        u32::try_from(i).map_err(|_| anyhow::anyhow!("`{name}` holds the invalid index {i}"))
-                    })
-                    .collect::<Result<_>>()?;
-            }
-            "valid_indices_mask" => {
-                if *dtype != Dtype::BOOL {
-                    bail!("`{name}` must be bool, found {dtype:?}");
-                }
-                routing.valid = bytes.iter().map(|&b| b != 0).collect();
-            }
-            _ => {
-                if *dtype != Dtype::F32 {
-                    bail!("parameter `{name}` must be f32, found {dtype:?}");
-                }
-                let values =
-                    bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
-                elm.assign(name, values, shape)?;
-                seen.push(name.clone());
-            }
+/// The metadata's config; checkpoints written before models had a `kind` hold a bare ELM config.
+fn parse_config(kind: &str, text: &str) -> Result<ModelConfig> {
+    let mut value: serde_json::Value = serde_json::from_str(text)?;
+    if let Some(object) = value.as_object_mut() {
+        object.entry("kind").or_insert_with(|| kind.into());
+        if object.get("kind").and_then(|k| k.as_str()) != Some(kind) {
+            bail!("the metadata says model `{kind}` but its config says {}", object["kind"]);
         }
     }
+    Ok(serde_json::from_value(value)?)
+}
+
+/// Builds the model of `config` and sets every tensor; all parameters must be present.
+pub fn model_from_tensors(config: &ModelConfig, tensors: &[NamedTensor]) -> Result<Box<dyn SequenceModel>> {
+    let mut model = config.build(0)?;
+    let buffer_names: Vec<String> = model.buffers().into_iter().map(|(n, _)| n).collect();
+    let mut seen = Vec::new();
+    for (name, dtype, shape, bytes) in tensors {
+        if buffer_names.contains(name) {
+            let buffer = match dtype {
+                Dtype::I64 => Buffer::I64(
+                    bytes.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
+                ),
+                Dtype::BOOL => Buffer::Bool(bytes.iter().map(|&b| b != 0).collect()),
+                other => bail!("`{name}` must be i64 or bool, found {other:?}"),
+            };
+            model.set_buffer(name, buffer)?;
+            continue;
+        }
+        if *dtype != Dtype::F32 {
+            bail!("parameter `{name}` must be f32, found {dtype:?}");
+        }
+        let values = bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
+        model.params_mut().assign(name, values, shape)?;
+        seen.push(name.clone());
+    }
     let missing: Vec<&str> =
-        elm.params.iter().map(|p| p.name.as_str()).filter(|n| !seen.iter().any(|s| s == n)).collect();
+        model.params().iter().map(|p| p.name.as_str()).filter(|n| !seen.iter().any(|s| s == n)).collect();
     if !missing.is_empty() {
         bail!("missing parameters: {}", missing.join(", "));
     }
-    elm.set_routing(routing)?;
-    Ok(elm)
+    Ok(model)
 }
 
 /// Routing as saved; exposed for loaders of other formats.
-pub fn routing_from(indices: Vec<i64>, valid: Vec<bool>) -> Result<SynapseRouting> {
+pub fn routing_from(indices: Vec<i64>, valid: Vec<bool>) -> Result<crate::models::elm::SynapseRouting> {
     let input_of_synapse = indices
         .into_iter()
         .map(|i| u32::try_from(i).map_err(|_| anyhow::anyhow!("routing holds the invalid index {i}")))
         .collect::<Result<_>>()?;
-    Ok(SynapseRouting { input_of_synapse, valid })
+    Ok(crate::models::elm::SynapseRouting { input_of_synapse, valid })
 }

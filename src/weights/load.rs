@@ -1,9 +1,10 @@
-//! Loading an ELM from whatever the user points at: our checkpoint (safetensors) or an official
+//! Loading a model from whatever the user points at: our checkpoint (safetensors) or an official
 //! PyTorch state dict (`.pt`, a zip archive) with its `model_config.json` beside it.
 
 use super::checkpoint::{read_checkpoint, routing_from};
 use super::torch_pt::read_state_dict;
 use crate::models::elm::{Elm, ElmConfig};
+use crate::models::SequenceModel;
 use anyhow::{bail, Context, Result};
 use std::io::Read;
 use std::path::Path;
@@ -15,12 +16,13 @@ pub enum WeightsFormat {
     OfficialPyTorch,
 }
 
-pub fn load_elm(path: &Path) -> Result<(Elm, WeightsFormat)> {
+/// Any model: an elmbench checkpoint, or an official ELM `.pt` (recognised by its zip magic).
+pub fn load_model(path: &Path) -> Result<(Box<dyn SequenceModel>, WeightsFormat)> {
     let mut magic = [0u8; 4];
     let mut file = std::fs::File::open(path).with_context(|| format!("opening weights {}", path.display()))?;
     let read = file.read(&mut magic).with_context(|| format!("reading {}", path.display()))?;
     if read == 4 && &magic == b"PK\x03\x04" {
-        Ok((load_official(path)?, WeightsFormat::OfficialPyTorch))
+        Ok((Box::new(load_official(path)?), WeightsFormat::OfficialPyTorch))
     } else {
         Ok((read_checkpoint(path)?, WeightsFormat::Checkpoint))
     }

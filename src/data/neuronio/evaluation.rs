@@ -9,7 +9,7 @@ use super::{NeuronioFile, SOMA_BIAS_MV, SOMA_THRESHOLD_MV};
 use crate::commands::forward::neuronio_eval_transform;
 use crate::engine::{Inputs, SparseSequences};
 use crate::metrics::{match_soma_moments, neuronio_metrics, EvalWindow, NeuronioMetrics};
-use crate::models::elm::Elm;
+use crate::models::SequenceModel;
 use anyhow::{bail, Context, Result};
 
 /// Row-major (simulations, steps) arrays of one or more files.
@@ -24,21 +24,26 @@ pub struct Predictions {
 }
 
 /// Predictions for every simulation of a file, with the official windowing.
-pub fn predict_file(elm: &Elm, file: &NeuronioFile, burn_in: usize, window: usize) -> Result<Predictions> {
+pub fn predict_file(
+    model: &dyn SequenceModel,
+    file: &NeuronioFile,
+    burn_in: usize,
+    window: usize,
+) -> Result<Predictions> {
     if burn_in >= window {
         bail!("the burn-in ({burn_in}) must be shorter than the window ({window})");
     }
-    if elm.config.num_output < 2 || elm.config.num_input != file.num_inputs() {
+    if model.num_output() < 2 || model.num_input() != file.num_inputs() {
         bail!(
             "the model maps {} inputs to {} outputs; NeuronIO needs {} inputs and 2 outputs",
-            elm.config.num_input,
-            elm.config.num_output,
+            model.num_input(),
+            model.num_output(),
             file.num_inputs()
         );
     }
     let sims = file.simulations.len();
     let steps = file.simulations.first().map_or(0, |s| s.steps());
-    let outputs = elm.config.num_output;
+    let outputs = model.num_output();
     let mut out = Predictions {
         steps,
         spike_true: Vec::with_capacity(sims * steps),
@@ -70,8 +75,8 @@ pub fn predict_file(elm: &Elm, file: &NeuronioFile, burn_in: usize, window: usiz
             }
         }
         let x = SparseSequences { batch: sims, time: window, features: file.num_inputs(), row_start, feature, value };
-        let pass = elm.forward(&Inputs::Sparse(&x))?;
-        let mut y = pass.y.clone();
+        let pass = model.forward(&Inputs::Sparse(&x))?;
+        let mut y = pass.output().to_vec();
         neuronio_eval_transform(&mut y, outputs);
         // The first window keeps everything; later ones drop their burn-in.
         let keep_from = if k == 0 { 0 } else { burn_in };
@@ -93,10 +98,15 @@ pub fn predict_file(elm: &Elm, file: &NeuronioFile, burn_in: usize, window: usiz
 }
 
 /// The official metrics over several files (predicted and rescaled per file, then pooled).
-pub fn evaluate(elm: &Elm, files: &[NeuronioFile], burn_in: usize, window: usize) -> Result<NeuronioMetrics> {
+pub fn evaluate(
+    model: &dyn SequenceModel,
+    files: &[NeuronioFile],
+    burn_in: usize,
+    window: usize,
+) -> Result<NeuronioMetrics> {
     let mut pooled = Predictions::default();
     for (i, file) in files.iter().enumerate() {
-        let p = predict_file(elm, file, burn_in, window).with_context(|| format!("predicting file {i}"))?;
+        let p = predict_file(model, file, burn_in, window).with_context(|| format!("predicting file {i}"))?;
         if pooled.steps != 0 && pooled.steps != p.steps {
             bail!("files have simulations of different lengths ({} and {} ms)", pooled.steps, p.steps);
         }

@@ -18,6 +18,7 @@ pub mod config;
 mod projection;
 mod recurrence;
 pub mod routing;
+mod sequence_model;
 
 pub use config::{ElmConfig, ElmVersion, RoutingKind};
 pub use projection::ProjectionPath;
@@ -44,6 +45,9 @@ pub struct Elm {
     pub config: ElmConfig,
     pub params: ParamSet,
     pub routing: SynapseRouting,
+    /// Reported as `branch-elm` rather than `elm` (set from the config's `kind`; by default when
+    /// the config has branches or routing).
+    pub branch_variant: bool,
     ids: ParamIds,
     /// Activation buffers, reused from step to step (clones share it).
     pool: BufferPool,
@@ -131,7 +135,8 @@ impl Elm {
         );
         let routing = SynapseRouting::build(&config);
         let ids = ParamIds { mlp, proto_w_s, w_y, b_y, tau_s, proto_tau_m };
-        Ok(Self { config, params, routing, ids, pool: BufferPool::default() })
+        let branch_variant = config.num_branch.is_some() || config.input_to_synapse_routing.is_some();
+        Ok(Self { config, params, routing, branch_variant, ids, pool: BufferPool::default() })
     }
 
     /// Trainable scalars, counted as the official PyTorch code counts them.

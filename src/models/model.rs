@@ -1,0 +1,99 @@
+//! What every neuron model offers the trainer, the evaluator, checkpoints and reports.
+//!
+//! A model maps a batch of input sequences (batch, time, num_input) to outputs
+//! (batch, time, num_output). Its forward pass returns whatever its backward pass needs, boxed
+//! behind `ForwardPass`; the backward pass takes the gradient of a scalar loss with respect to the
+//! outputs and returns the gradient of every parameter, aligned with `params()`. Models stay
+//! plain structs with their own typed API (`Elm::forward_with`, ...); this trait is the small
+//! common surface through which the harness drives any of them.
+
+use super::ModelConfig;
+use crate::engine::{Inputs, ParamSet, Tensor};
+use anyhow::{bail, Result};
+use std::any::Any;
+
+/// The saved state of one forward pass.
+pub trait ForwardPass: Any + Send {
+    /// Outputs, (batch, time, num_output) row-major.
+    fn output(&self) -> &[f32];
+    /// For the model's own backward pass to recover its concrete type.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// A tensor that is part of a model but not a parameter (the ELM's synapse routing): saved with
+/// the weights, never trained.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Buffer {
+    I64(Vec<i64>),
+    Bool(Vec<bool>),
+}
+
+/// FLOPs of one forward pass of one sample, by component, in the convention of
+/// `crate::report::flops`: a multiply-add is 2, any other arithmetic or transcendental op is 1.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FlopCount {
+    pub components: Vec<(String, u64)>,
+}
+
+impl FlopCount {
+    pub fn add(&mut self, component: &str, flops: u64) {
+        self.components.push((component.to_string(), flops));
+    }
+
+    pub fn total(&self) -> u64 {
+        self.components.iter().map(|(_, f)| f).sum()
+    }
+}
+
+pub trait SequenceModel: Send + Sync {
+    /// The configuration that rebuilds this model (with `ModelConfig::build`).
+    fn config(&self) -> ModelConfig;
+    fn num_input(&self) -> usize;
+    fn num_output(&self) -> usize;
+    fn params(&self) -> &ParamSet;
+    fn params_mut(&mut self) -> &mut ParamSet;
+
+    fn forward(&self, x: &Inputs) -> Result<Box<dyn ForwardPass>>;
+    /// Gradients of `sum(y * dy)` for every parameter, aligned with `params()` (zeros for fixed
+    /// ones).
+    fn backward(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>>;
+
+    /// Trainable scalars, counted as PyTorch counts them.
+    fn param_count(&self) -> usize {
+        self.params().trainable_count()
+    }
+    /// The parameter count in the convention of the paper's tables, where it differs.
+    fn param_count_paper_convention(&self) -> usize {
+        self.param_count()
+    }
+    /// FLOPs of the forward pass of one sample of `time` steps, by component.
+    fn flops(&self, time: usize) -> FlopCount;
+
+    /// Non-parameter tensors saved with the weights, by name.
+    fn buffers(&self) -> Vec<(String, Buffer)> {
+        Vec::new()
+    }
+    /// Restores one saved buffer.
+    fn set_buffer(&mut self, name: &str, _value: Buffer) -> Result<()> {
+        bail!("the model has no tensor named `{name}`")
+    }
+    fn clone_model(&self) -> Box<dyn SequenceModel>;
+}
+
+/// Recovers a model's concrete forward pass, with an error instead of a panic when a pass from
+/// another model is handed in.
+pub fn downcast_pass<'a, T: 'static>(pass: &'a dyn ForwardPass, model: &str) -> Result<&'a T> {
+    match pass.as_any().downcast_ref::<T>() {
+        Some(p) => Ok(p),
+        None => bail!("{model}: backward was given the forward pass of another model"),
+    }
+}
+
+/// Checks the input's feature count against the model's.
+pub fn check_features(x: &Inputs, num_input: usize) -> Result<(usize, usize)> {
+    let (batch, time, features) = x.shape();
+    if features != num_input {
+        bail!("the input has {features} features per step, but the model expects num_input = {num_input}");
+    }
+    Ok((batch, time))
+}
