@@ -35,6 +35,9 @@ enum Command {
     Eval(elmbench::commands::eval::EvalArgs),
     /// Summarise a dataset file; `--export` writes its parsed contents as tensors.
     Inspect(elmbench::commands::inspect::InspectArgs),
+    /// Parameter and FLOP reports of model configurations beside the paper's numbers.
+    #[command(subcommand)]
+    Report(elmbench::commands::report::ReportCommand),
     /// Write a synthetic surrogate of a dataset in its real on-disk format (no download needed).
     Synth(elmbench::commands::synth::SynthArgs),
 }
@@ -50,5 +53,6 @@ fn main() -> anyhow::Result<()> {
         Command::Eval(args) => elmbench::commands::eval::run(args),
         Command::Inspect(args) => elmbench::commands::inspect::run(args),
         Command::Synth(args) => elmbench::commands::synth::run(args),
+        Command::Report(command) => elmbench::commands::report::run(command),
     }
 }

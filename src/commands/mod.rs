@@ -6,5 +6,6 @@ pub mod fetch;
 pub mod forward;
 pub mod inspect;
 pub mod list;
+pub mod report;
 pub mod synth;
 pub mod train;

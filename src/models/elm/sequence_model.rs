@@ -112,7 +112,8 @@ fn elm_flops(elm: &Elm, time: usize) -> FlopCount {
     let mut fan_in = c.mlp_input_size() as u64;
     for layer in 0..=c.mlp_num_layers {
         let out = if layer == c.mlp_num_layers { dm } else { c.mlp_hidden_size() as u64 };
-        f.add(&format!("mlp layer {layer}"), t * (2 * fan_in * out + out));
+        // W z + b: fan_in multiplies and fan_in adds (the bias starts the sum) per unit.
+        f.add(&format!("mlp layer {layer}"), t * 2 * fan_in * out);
         if layer < c.mlp_num_layers {
             f.add(&format!("mlp activation {layer}"), t * activation * out);
         }
@@ -122,7 +123,7 @@ fn elm_flops(elm: &Elm, time: usize) -> FlopCount {
     // and an add (kappa_m m_{t-1} is the MLP's memory input, counted above).
     f.add("memory update", t * 5 * dm);
     let out = c.num_output as u64;
-    f.add("readout", t * (2 * dm * out + out));
+    f.add("readout", t * 2 * dm * out);
     // Routing is a gather and the validity mask a select: no arithmetic.
     f
 }

@@ -1,0 +1,181 @@
+//! Golden files: expected values of result rows, with tolerances or bounds and provenance, and
+//! the check that compares results with them (`elmbench check`, the report tests).
+//!
+//! ```toml
+//! [[entry]]
+//! selector = { model = "branch-elm", config = "d_m=20" }   # rows whose columns equal these
+//! metric = "test_auc"                                       # a column of those rows
+//! expected = 0.9924                                         # with tolerance: |mean - expected| <= tolerance
+//! tolerance = 0.002
+//! min = 0.9                                                 # and/or bounds on the mean
+//! max = 1.0
+//! less_than = { model = "lif" }                             # or: below the mean of other rows
+//! provenance = "paper appendix F, mean of 3 runs"
+//! ```
+//!
+//! The value checked is the mean of `metric` over every selected row (seeds of one
+//! configuration); an entry that selects no row fails, so a renamed configuration cannot pass
+//! silently. Unknown keys are errors.
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+
+pub type Row = BTreeMap<String, String>;
+pub type Selector = BTreeMap<String, toml::Value>;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoldenFile {
+    #[serde(default)]
+    pub entry: Vec<GoldenEntry>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoldenEntry {
+    pub selector: Selector,
+    pub metric: String,
+    pub expected: Option<f64>,
+    pub tolerance: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub less_than: Option<Selector>,
+    pub greater_than: Option<Selector>,
+    pub provenance: String,
+}
+
+impl GoldenFile {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading golden file {}", path.display()))?;
+        let file: GoldenFile =
+            toml::from_str(&text).with_context(|| format!("invalid golden file {}", path.display()))?;
+        for (i, e) in file.entry.iter().enumerate() {
+            let has_check = e.expected.is_some()
+                || e.min.is_some()
+                || e.max.is_some()
+                || e.less_than.is_some()
+                || e.greater_than.is_some();
+            if !has_check {
+                bail!("{}: entry {} ({}) has neither `expected` nor a bound", path.display(), i + 1, e.metric);
+            }
+            if e.expected.is_some() != e.tolerance.is_some() {
+                bail!("{}: entry {} ({}): `expected` and `tolerance` go together", path.display(), i + 1, e.metric);
+            }
+        }
+        Ok(file)
+    }
+}
+
+/// The outcome of one entry.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub selector: String,
+    pub metric: String,
+    /// The mean over the selected rows; `None` when no row (or no number) was found.
+    pub actual: Option<f64>,
+    pub rows: usize,
+    pub expectation: String,
+    pub pass: bool,
+    pub provenance: String,
+}
+
+fn describe(selector: &Selector) -> String {
+    selector.iter().map(|(k, v)| format!("{k}={}", plain(v))).collect::<Vec<_>>().join(" ")
+}
+
+fn plain(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn matches(row: &Row, selector: &Selector) -> bool {
+    selector.iter().all(|(k, v)| row.get(k).is_some_and(|cell| cell == &plain(v)))
+}
+
+/// Mean of `metric` over the rows `selector` picks, and how many rows it picked.
+fn mean(rows: &[Row], selector: &Selector, metric: &str) -> (Option<f64>, usize) {
+    let values: Vec<f64> = rows
+        .iter()
+        .filter(|r| matches(r, selector))
+        .filter_map(|r| r.get(metric).and_then(|v| v.trim_end_matches('%').parse::<f64>().ok()))
+        .collect();
+    let n = rows.iter().filter(|r| matches(r, selector)).count();
+    if values.is_empty() || values.len() != n {
+        return (None, n);
+    }
+    (Some(values.iter().sum::<f64>() / values.len() as f64), n)
+}
+
+pub fn check(golden: &GoldenFile, rows: &[Row]) -> Vec<Outcome> {
+    golden
+        .entry
+        .iter()
+        .map(|e| {
+            let (actual, n) = mean(rows, &e.selector, &e.metric);
+            let mut parts = Vec::new();
+            let mut pass = actual.is_some();
+            let value = actual.unwrap_or(f64::NAN);
+            if let (Some(expected), Some(tol)) = (e.expected, e.tolerance) {
+                parts.push(format!("{expected} +- {tol}"));
+                pass &= (value - expected).abs() <= tol;
+            }
+            if let Some(min) = e.min {
+                parts.push(format!(">= {min}"));
+                pass &= value >= min;
+            }
+            if let Some(max) = e.max {
+                parts.push(format!("<= {max}"));
+                pass &= value <= max;
+            }
+            for (other, below) in [(&e.less_than, true), (&e.greater_than, false)] {
+                if let Some(other) = other {
+                    let (theirs, _) = mean(rows, other, &e.metric);
+                    let sign = if below { "<" } else { ">" };
+                    match theirs {
+                        Some(t) => {
+                            parts.push(format!("{sign} {t:.6} ({})", describe(other)));
+                            pass &= if below { value < t } else { value > t };
+                        }
+                        None => {
+                            parts.push(format!("{sign} [no rows: {}]", describe(other)));
+                            pass = false;
+                        }
+                    }
+                }
+            }
+            Outcome {
+                selector: describe(&e.selector),
+                metric: e.metric.clone(),
+                actual,
+                rows: n,
+                expectation: parts.join(", "),
+                pass,
+                provenance: e.provenance.clone(),
+            }
+        })
+        .collect()
+}
+
+/// A side-by-side table of the outcomes.
+pub fn render(outcomes: &[Outcome]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "| status | selector | metric | actual | expected | rows | provenance |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    for o in outcomes {
+        let actual = o.actual.map_or("(missing)".to_string(), |v| format!("{v:.6}"));
+        let status = if o.pass { "ok" } else { "FAIL" };
+        let _ = writeln!(
+            out,
+            "| {status} | {} | {} | {actual} | {} | {} | {} |",
+            o.selector, o.metric, o.expectation, o.rows, o.provenance
+        );
+    }
+    let failed = outcomes.iter().filter(|o| !o.pass).count();
+    let _ = writeln!(out, "\n{} of {} checks passed.", outcomes.len() - failed, outcomes.len());
+    out
+}

@@ -1,0 +1,201 @@
+//! The FLOP formula of every model equals the operations a plain execution of the model performs.
+//!
+//! Each model here gets a naive forward pass, written from its equations with a counting scalar
+//! (`Counted`: every add, multiply, divide, negation, max, exp and tanh adds 1 to a counter; a
+//! multiply-add is therefore 2), run on one sample. Two things are checked: its outputs equal the
+//! engine's (so it executes the model, not something else), and its count equals
+//! `flops(time).total()`. Quantities derived from parameters once per pass (decays from time
+//! constants, rectified synapse weights) are not per-sample work and are not counted; routing is
+//! a gather and the validity mask a select, both free.
+
+use elmbench::engine::Inputs;
+use elmbench::models::{Buffer, ModelConfig, SequenceModel};
+use std::cell::Cell;
+use std::ops::{Add, Div, Mul, Neg};
+
+thread_local! {
+    static OPS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn tick() {
+    OPS.with(|c| c.set(c.get() + 1));
+}
+
+fn ops() -> u64 {
+    OPS.with(|c| c.get())
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Counted(f32);
+
+impl Add for Counted {
+    type Output = Counted;
+    fn add(self, o: Counted) -> Counted {
+        tick();
+        Counted(self.0 + o.0)
+    }
+}
+impl Mul for Counted {
+    type Output = Counted;
+    fn mul(self, o: Counted) -> Counted {
+        tick();
+        Counted(self.0 * o.0)
+    }
+}
+impl Div for Counted {
+    type Output = Counted;
+    fn div(self, o: Counted) -> Counted {
+        tick();
+        Counted(self.0 / o.0)
+    }
+}
+impl Neg for Counted {
+    type Output = Counted;
+    fn neg(self) -> Counted {
+        tick();
+        Counted(-self.0)
+    }
+}
+impl Counted {
+    fn tanh(self) -> Counted {
+        tick();
+        Counted(self.0.tanh())
+    }
+    fn exp(self) -> Counted {
+        tick();
+        Counted(self.0.exp())
+    }
+    fn relu(self) -> Counted {
+        tick();
+        Counted(self.0.max(0.0))
+    }
+}
+
+fn c(v: f32) -> Counted {
+    Counted(v)
+}
+
+fn param<'a>(model: &'a dyn SequenceModel, name: &str) -> &'a [f32] {
+    model.params().by_name(name).unwrap_or_else(|| panic!("no parameter {name}")).value.data()
+}
+
+fn sigmoid(v: f32) -> f32 {
+    1.0 / (1.0 + (-v).exp())
+}
+
+/// The ELM (v1 or v2) from its equations, one step at a time, on one sample `x` (time, inputs).
+fn naive_elm(model: &dyn SequenceModel, x: &[f32], time: usize) -> Vec<f32> {
+    let cfg = match model.config() {
+        ModelConfig::Elm(cfg) | ModelConfig::BranchElm(cfg) => cfg,
+        #[allow(unreachable_patterns)]
+        _ => panic!("not an ELM"),
+    };
+    let buffers = model.buffers();
+    let Buffer::I64(input_of) = &buffers[0].1 else { panic!() };
+    let Buffer::Bool(valid) = &buffers[1].1 else { panic!() };
+    let (n_in, dm, n_out) = (cfg.num_input, cfg.num_memory, cfg.num_output);
+    let (nb, per) = (cfg.num_branch(), cfg.num_synapse_per_branch);
+    let v2 = cfg.version == elmbench::models::elm::ElmVersion::V2;
+    let dt = cfg.delta_t as f32;
+    // Per-pass derived quantities (not counted).
+    let w_s: Vec<f32> = param(model, "_proto_w_s").iter().map(|p| p.max(0.0)).collect();
+    let tau_s = param(model, if v2 { "tau_b" } else { "tau_s" });
+    let kappa_s: Vec<f32> = tau_s.iter().map(|t| (-dt / t).exp()).collect();
+    let (lo, hi) = (cfg.memory_tau_min as f32, cfg.effective_tau_max() as f32);
+    let tau_m: Vec<f32> = param(model, "_proto_tau_m").iter().map(|&p| (hi - lo) * sigmoid(p) + lo).collect();
+    let kappa_m: Vec<f32> = tau_m.iter().map(|t| (-dt / t).exp()).collect();
+    let lambda = cfg.lambda_value as f32;
+    let gain: Vec<f32> = if v2 {
+        tau_m.iter().map(|t| 1.0 - (-dt * lambda / t).exp()).collect()
+    } else {
+        kappa_m.iter().map(|k| lambda * (1.0 - k)).collect()
+    };
+    let silu = matches!(cfg.mlp_activation, elmbench::engine::kernels::Activation::Silu);
+
+    let mut s = vec![c(0.0); if v2 { nb } else { nb * per }];
+    let mut m = vec![c(0.0); dm];
+    let mut y = Vec::new();
+    for t in 0..time {
+        let xt = &x[t * n_in..(t + 1) * n_in];
+        let routed = |j: usize| if valid[j] { c(xt[input_of[j] as usize]) } else { c(0.0) };
+        let mut u = Vec::with_capacity(nb);
+        for b in 0..nb {
+            if v2 {
+                let mut sum = c(w_s[b * per]) * routed(b * per);
+                for j in b * per + 1..(b + 1) * per {
+                    sum = sum + c(w_s[j]) * routed(j);
+                }
+                s[b] = c(kappa_s[b]) * s[b] + sum;
+                u.push(s[b]);
+            } else {
+                for j in b * per..(b + 1) * per {
+                    s[j] = c(kappa_s[j]) * s[j] + c(w_s[j]) * routed(j);
+                }
+                let mut sum = s[b * per];
+                for j in b * per + 1..(b + 1) * per {
+                    sum = sum + s[j];
+                }
+                u.push(sum);
+            }
+        }
+        let memory_input: Vec<Counted> = (0..dm).map(|k| c(kappa_m[k]) * m[k]).collect();
+        let mut z: Vec<Counted> = u.into_iter().chain(memory_input.iter().copied()).collect();
+        for layer in 0..=cfg.mlp_num_layers {
+            let w = param(model, &format!("mlp.network.{}.weight", 2 * layer));
+            let bias = param(model, &format!("mlp.network.{}.bias", 2 * layer));
+            let inp = z.len();
+            let mut h: Vec<Counted> =
+                (0..bias.len()).map(|o| (0..inp).fold(c(bias[o]), |acc, i| acc + c(w[o * inp + i]) * z[i])).collect();
+            if layer < cfg.mlp_num_layers {
+                for v in h.iter_mut() {
+                    *v = if silu { *v / (c(1.0) + (-*v).exp()) } else { v.relu() };
+                }
+            }
+            z = h;
+        }
+        for k in 0..dm {
+            let update = c(1.7159) * (c(2.0 / 3.0) * z[k]).tanh();
+            m[k] = memory_input[k] + c(gain[k]) * update;
+        }
+        let (wy, by) = (param(model, "w_y.weight"), param(model, "w_y.bias"));
+        for o in 0..n_out {
+            y.push((0..dm).fold(c(by[o]), |acc, k| acc + c(wy[o * dm + k]) * m[k]).0);
+        }
+    }
+    y
+}
+
+fn check_elm(json: serde_json::Value) {
+    let config: ModelConfig = serde_json::from_value(json).unwrap();
+    let model = config.build(3).unwrap();
+    let time = 12;
+    let n_in = model.num_input();
+    let x: Vec<f32> = (0..time * n_in).map(|i| ((i * 7919) % 13) as f32 / 6.0 - 1.0).collect();
+    let engine = model.forward(&Inputs::dense(&x, 1, time, n_in).unwrap()).unwrap().output().to_vec();
+    let before = ops();
+    let naive = naive_elm(model.as_ref(), &x, time);
+    let counted = ops() - before;
+    for (i, (a, b)) in naive.iter().zip(&engine).enumerate() {
+        assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "output {i}: naive {a}, engine {b}");
+    }
+    let flops = model.flops(time);
+    assert_eq!(counted, flops.total(), "{}: counted {counted}, formula {:?}", config.kind(), flops.components);
+}
+
+#[test]
+fn vanilla_elm_formula_equals_the_count() {
+    check_elm(serde_json::json!({"kind": "elm", "num_input": 9, "num_output": 2, "num_memory": 4}));
+}
+
+#[test]
+fn branch_elm_formula_equals_the_count() {
+    check_elm(serde_json::json!({"kind": "branch-elm", "num_input": 20, "num_output": 2, "num_memory": 5,
+        "num_branch": 4, "num_synapse_per_branch": 6, "input_to_synapse_routing": "neuronio"}));
+}
+
+#[test]
+fn v2_silu_two_layer_elm_formula_equals_the_count() {
+    check_elm(serde_json::json!({"kind": "branch-elm", "num_input": 20, "num_output": 3, "num_memory": 5,
+        "num_branch": 4, "num_synapse_per_branch": 6, "input_to_synapse_routing": "random", "version": "v2",
+        "mlp_activation": "silu", "mlp_num_layers": 2, "mlp_hidden_size": 7}));
+}
