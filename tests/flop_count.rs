@@ -8,6 +8,8 @@
 //! constants, rectified synapse weights) are not per-sample work and are not counted; routing is
 //! a gather and the validity mask a select, both free.
 
+#![allow(clippy::needless_range_loop)] // the naive forward indexes like the equations
+
 use elmbench::engine::Inputs;
 use elmbench::models::{Buffer, ModelConfig, SequenceModel};
 use std::cell::Cell;
