@@ -10,6 +10,7 @@ pub mod bench;
 pub mod commands;
 pub mod data;
 pub mod engine;
+pub mod experiments;
 pub mod fetch;
 pub mod golden;
 pub mod metrics;

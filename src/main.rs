@@ -35,6 +35,10 @@ enum Command {
     Eval(elmbench::commands::eval::EvalArgs),
     /// Summarise a dataset file; `--export` writes its parsed contents as tensors.
     Inspect(elmbench::commands::inspect::InspectArgs),
+    /// Run an experiment (benchmarks/<name>.toml) at a tier; results in results/<name>/<tier>.
+    Reproduce(elmbench::commands::reproduce::ReproduceArgs),
+    /// Compare an experiment's results with its golden values (exit status 1 on any failure).
+    Check(elmbench::commands::check::CheckArgs),
     /// Parameter and FLOP reports of model configurations beside the paper's numbers.
     #[command(subcommand)]
     Report(elmbench::commands::report::ReportCommand),
@@ -53,6 +57,8 @@ fn main() -> anyhow::Result<()> {
         Command::Eval(args) => elmbench::commands::eval::run(args),
         Command::Inspect(args) => elmbench::commands::inspect::run(args),
         Command::Synth(args) => elmbench::commands::synth::run(args),
+        Command::Reproduce(args) => elmbench::commands::reproduce::run(args),
+        Command::Check(args) => elmbench::commands::check::run(args),
         Command::Report(command) => elmbench::commands::report::run(command),
     }
 }

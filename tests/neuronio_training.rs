@@ -38,6 +38,7 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
         data_dir: data_dir().into(),
         resume,
         stop_after,
+        quiet: true,
     };
     let straight = tempfile::tempdir().unwrap();
     assert_eq!(train(&config, &options(straight.path(), false, None)).unwrap().status, RunStatus::Ok);
@@ -65,7 +66,7 @@ fn an_absurd_learning_rate_is_reported_as_diverged() {
     let out = tempfile::tempdir().unwrap();
     let result = train(
         &config,
-        &TrainOptions { out: out.path().into(), data_dir: data_dir().into(), resume: false, stop_after: None },
+        &TrainOptions { out: out.path().into(), data_dir: data_dir().into(), resume: false, stop_after: None, quiet: true },
     )
     .unwrap();
     assert_eq!(result.status, RunStatus::Diverged);
@@ -81,7 +82,7 @@ fn a_short_run_learns_and_says_its_data_is_synthetic() {
     let out = tempfile::tempdir().unwrap();
     let result = train(
         &config,
-        &TrainOptions { out: out.path().into(), data_dir: data_dir().into(), resume: false, stop_after: None },
+        &TrainOptions { out: out.path().into(), data_dir: data_dir().into(), resume: false, stop_after: None, quiet: true },
     )
     .unwrap();
     assert_eq!(result.status, RunStatus::Ok);

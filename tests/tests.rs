@@ -7,6 +7,7 @@ mod elm_gradcheck;
 mod elm_params;
 mod elm_pretrained;
 mod elm_reference;
+mod experiments;
 mod fetch;
 mod flop_count;
 mod metrics;

@@ -1,11 +1,13 @@
 //! One module per subcommand; each exposes a `run` that `main.rs` calls.
 
 pub mod bench;
+pub mod check;
 pub mod eval;
 pub mod fetch;
 pub mod forward;
 pub mod inspect;
 pub mod list;
+pub mod reproduce;
 pub mod report;
 pub mod synth;
 pub mod train;

@@ -36,6 +36,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         data_dir: crate::fetch::data_dir::resolve(args.data_dir.as_deref()),
         resume: args.resume,
         stop_after: args.stop_after,
+        quiet: false,
     };
     let result = train(&config, &options)?;
     match result.status {

@@ -88,12 +88,22 @@ pub struct TrainOptions {
     pub resume: bool,
     /// Stop (resumably) once this many epochs are done, e.g. to fit a time-limited job.
     pub stop_after: Option<usize>,
+    /// No progress bars (runs in parallel under `reproduce --jobs` report per run instead).
+    pub quiet: bool,
 }
 
 const STATE_FILE: &str = "trainer_state.safetensors";
 
-fn load_files(paths: &[PathBuf], what: &str, cache: &Path) -> Result<Vec<NeuronioFile>> {
-    let bar = ProgressBar::new(paths.len() as u64);
+fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
+    if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(len)
+    }
+}
+
+fn load_files(paths: &[PathBuf], what: &str, cache: &Path, quiet: bool) -> Result<Vec<NeuronioFile>> {
+    let bar = progress_bar(paths.len() as u64, quiet);
     bar.set_style(ProgressStyle::with_template(&format!(
         "reading {what} files [{{bar:30}}] {{pos}}/{{len}} {{elapsed}}"
     ))?);
@@ -122,12 +132,12 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
     if matches!(splits.source, DataSource::Synthetic(_)) {
         eprintln!("NOTE: training on SYNTHETIC NeuronIO data ({source}); results are not comparable to the paper's.");
     }
-    let train_files = Arc::new(load_files(&splits.train, "training", &cache)?);
+    let train_files = Arc::new(load_files(&splits.train, "training", &cache, options.quiet)?);
     let valid_paths: Vec<PathBuf> = splits.valid.iter().take(t.valid_files.max(1)).cloned().collect();
     if valid_paths.is_empty() {
         bail!("no validation files (full_ergodic_train_batch_1) below {}", splits.root.display());
     }
-    let valid_files = load_files(&valid_paths, "validation", &cache)?;
+    let valid_files = load_files(&valid_paths, "validation", &cache, options.quiet)?;
 
     let mut model = config.model.build(t.seed)?;
     let mut adam = Adam::new(model.params(), t.learning_rate as f32);
@@ -171,7 +181,7 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
         let epoch = state.epochs_done;
         let epoch_start = Instant::now();
         let (batches, handle) = sampler.spawn_prefetch(t.batches_per_epoch, t.prefetch);
-        let bar = ProgressBar::new(t.batches_per_epoch as u64);
+        let bar = progress_bar(t.batches_per_epoch as u64, options.quiet);
         bar.set_style(ProgressStyle::with_template(
             "epoch {prefix} [{bar:30}] {pos}/{len} loss {msg} {elapsed} (eta {eta})",
         )?);
@@ -273,7 +283,7 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
         if splits.test.is_empty() {
             eprintln!("no test files (Data_test) found; reporting validation only");
         } else {
-            let test_files = load_files(&splits.test, "test", &cache)?;
+            let test_files = load_files(&splits.test, "test", &cache, options.quiet)?;
             result.test = Some(evaluate(best.as_ref(), &test_files, t.eval_burn_in, t.window)?);
         }
     }

@@ -1,0 +1,135 @@
+//! Figures of an experiment (`[[plot]]` in its declaration): one series per group, mean over
+//! seeds with min-max error bars, written as PNG and SVG with plotters. The x axis is a runs.csv
+//! column (`params`, `flops_per_sample`) or a swept model key (from the `settings` column).
+
+use super::results::RunRow;
+use super::spec::{ExperimentSpec, PlotSpec};
+use anyhow::{Context, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// (x, mean y, min y, max y) per configuration of each group, in declaration order.
+type Series = Vec<(String, Vec<(f64, f64, f64, f64)>)>;
+
+fn x_value(row: &RunRow, key: &str) -> Option<f64> {
+    let cells = row.cells();
+    if let Some(v) = cells.get(key).and_then(|v| v.parse().ok()) {
+        return Some(v);
+    }
+    row.settings.split(';').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == key).then(|| v.parse().ok()).flatten()
+    })
+}
+
+fn series(spec: &ExperimentSpec, plot: &PlotSpec, rows: &[RunRow]) -> Series {
+    let mut out = Vec::new();
+    for group in &spec.group {
+        if plot.groups.as_ref().is_some_and(|g| !g.contains(&group.name)) {
+            continue;
+        }
+        let mut by_config: BTreeMap<String, (f64, Vec<f64>)> = BTreeMap::new();
+        for row in rows.iter().filter(|r| r.group == group.name && r.status == "ok") {
+            let (Some(x), Some(y)) = (x_value(row, &plot.x), row.cells().get(&plot.y).and_then(|v| v.parse().ok())) else {
+                continue;
+            };
+            by_config.entry(row.config_hash.clone()).or_insert((x, Vec::new())).1.push(y);
+        }
+        let mut points: Vec<(f64, f64, f64, f64)> = by_config
+            .values()
+            .map(|(x, ys)| {
+                let mean = ys.iter().sum::<f64>() / ys.len() as f64;
+                let lo = ys.iter().cloned().fold(f64::INFINITY, f64::min);
+                let hi = ys.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                (*x, mean, lo, hi)
+            })
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if !points.is_empty() {
+            out.push((group.name.clone(), points));
+        }
+    }
+    out
+}
+
+fn padded(lo: f64, hi: f64, log: bool) -> (f64, f64) {
+    if log {
+        let (lo, hi) = (lo.max(1e-12), hi.max(1e-12));
+        if lo == hi {
+            (lo / 2.0, hi * 2.0)
+        } else {
+            (lo / 1.3, hi * 1.3)
+        }
+    } else {
+        let pad = if hi > lo { 0.08 * (hi - lo) } else { lo.abs().max(1.0) * 0.1 };
+        (lo - pad, hi + pad)
+    }
+}
+
+fn draw_on<DB: DrawingBackend>(area: DrawingArea<DB, Shift>, plot: &PlotSpec, data: &Series, title: &str) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    area.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let xs = data.iter().flat_map(|(_, p)| p.iter().map(|q| q.0));
+    let ys = data.iter().flat_map(|(_, p)| p.iter().flat_map(|q| [q.2, q.3]));
+    let (x_lo, x_hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (y_lo, y_hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (x_lo, x_hi) = padded(x_lo, x_hi, plot.log_x);
+    let (y_lo, y_hi) = padded(y_lo, y_hi, false);
+    let mut builder = ChartBuilder::on(&area);
+    builder.caption(title, ("sans-serif", 22)).margin(14).x_label_area_size(42).y_label_area_size(64);
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("{e:?}");
+    macro_rules! finish {
+        ($chart:expr) => {{
+            let mut chart = $chart;
+            chart.configure_mesh().x_desc(plot.x.as_str()).y_desc(plot.y.as_str()).draw().map_err(err)?;
+            for (i, (name, points)) in data.iter().enumerate() {
+                let color = Palette99::pick(i).to_rgba();
+                chart
+                    .draw_series(LineSeries::new(points.iter().map(|p| (p.0, p.1)), color.stroke_width(2)))
+                    .map_err(err)?
+                    .label(name.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+                chart.draw_series(points.iter().map(|p| Circle::new((p.0, p.1), 4, color.filled()))).map_err(err)?;
+                chart
+                    .draw_series(
+                        points.iter().map(|p| PathElement::new(vec![(p.0, p.2), (p.0, p.3)], color.stroke_width(1))),
+                    )
+                    .map_err(err)?;
+            }
+            chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;
+        }};
+    }
+    if plot.log_x {
+        finish!(builder.build_cartesian_2d((x_lo..x_hi).log_scale(), y_lo..y_hi).map_err(err)?);
+    } else {
+        finish!(builder.build_cartesian_2d(x_lo..x_hi, y_lo..y_hi).map_err(err)?);
+    }
+    area.present().map_err(err)?;
+    Ok(())
+}
+
+/// Writes `<dir>/<plot>.png` and `.svg` for every declared plot with data.
+pub fn draw(spec: &ExperimentSpec, rows: &[RunRow], dir: &Path) -> Result<()> {
+    let synthetic = rows.iter().any(|r| r.data_source.starts_with("synthetic"));
+    for plot in &spec.plot {
+        let data = series(spec, plot, rows);
+        if data.is_empty() {
+            continue;
+        }
+        let mut title = plot.title.clone().unwrap_or_else(|| format!("{}: {} vs {}", plot.name, plot.y, plot.x));
+        if synthetic {
+            title.push_str(" (SYNTHETIC data)");
+        }
+        let png = dir.join(format!("{}.png", plot.name));
+        let svg = dir.join(format!("{}.svg", plot.name));
+        draw_on(BitMapBackend::new(&png, (900, 600)).into_drawing_area(), plot, &data, &title)
+            .with_context(|| format!("drawing {}", png.display()))?;
+        draw_on(SVGBackend::new(&svg, (900, 600)).into_drawing_area(), plot, &data, &title)
+            .with_context(|| format!("drawing {}", svg.display()))?;
+    }
+    Ok(())
+}

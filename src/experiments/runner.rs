@@ -1,0 +1,166 @@
+//! Running a plan: pick the data (real when present, else a synthetic surrogate, said loudly),
+//! skip runs that already have a result, resume interrupted ones, run independent runs in
+//! parallel, and write one row per run.
+
+use super::plan::{Plan, RunSpec};
+use super::results::{finished_row, run_dir, write_row, RunRow};
+use crate::data::neuronio::dataset::{locate, DataSource};
+use crate::data::neuronio::synthesize::{synthesize, Tier};
+use crate::train::neuronio_trainer::{train, RunStatus, TrainOptions};
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+pub struct RunnerOptions {
+    pub data_dir: PathBuf,
+    pub results: PathBuf,
+    pub jobs: usize,
+    /// Run only this index of the plan (a Slurm array task).
+    pub run_index: Option<usize>,
+}
+
+/// The data root to train on: `data_dir` itself when it holds real NeuronIO, otherwise
+/// `<data_dir>/synthetic/<tier>` (synthesized on first use). The second value describes it.
+pub fn resolve_data(data_dir: &Path, data_tier: &str) -> Result<(PathBuf, String)> {
+    if let Ok(splits) = locate(data_dir) {
+        if matches!(splits.source, DataSource::Real) {
+            return Ok((data_dir.to_path_buf(), splits.source.describe()));
+        }
+    }
+    let tier: Tier = serde_json::from_value(serde_json::Value::String(data_tier.into()))
+        .with_context(|| format!("unknown data tier `{data_tier}`"))?;
+    let synthetic = data_dir.join("synthetic").join(data_tier);
+    let banner = format!(
+        "NO REAL NeuronIO DATA under {}: using the SYNTHETIC surrogate ({data_tier} tier) in {}. \
+         Results are NOT comparable to the paper's; run `elmbench fetch neuronio` for the real data.",
+        data_dir.join("neuronio").display(),
+        synthetic.display()
+    );
+    eprintln!("\n{}\n{banner}\n{}\n", "!".repeat(100), "!".repeat(100));
+    if locate(&synthetic).is_err() {
+        // Synthesize beside the target and rename into place, so that concurrent array tasks
+        // never see a half-written dataset (the loser of the race discards its copy).
+        let parent = data_dir.join("synthetic");
+        std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
+        let staging = parent.join(format!(".{data_tier}.staging-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        synthesize(&staging, tier, 0)?;
+        if std::fs::rename(&staging, &synthetic).is_err() {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+    }
+    let splits = locate(&synthetic)?;
+    Ok((synthetic, splits.source.describe()))
+}
+
+pub fn git_commit() -> String {
+    let out = std::process::Command::new("git").args(["describe", "--always", "--dirty", "--abbrev=12"]).output();
+    match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        _ => "unknown".into(),
+    }
+}
+
+/// Runs what is not finished yet; returns (ran, skipped).
+pub fn execute(plan: &Plan, options: &RunnerOptions) -> Result<(usize, usize)> {
+    let selected: Vec<&RunSpec> = match options.run_index {
+        Some(i) => match plan.runs.get(i) {
+            Some(run) => vec![run],
+            None => bail!("--run-index {i}: the plan has {} runs (0..{})", plan.runs.len(), plan.runs.len()),
+        },
+        None => plan.runs.iter().collect(),
+    };
+    let mut todo = Vec::new();
+    let mut skipped = 0;
+    for run in selected {
+        if finished_row(&run_dir(&options.results, plan, run))?.is_some() {
+            skipped += 1;
+        } else {
+            todo.push(run);
+        }
+    }
+    if skipped > 0 {
+        eprintln!("{skipped} run(s) already finished; skipping them");
+    }
+    if todo.is_empty() {
+        return Ok((0, skipped));
+    }
+    let (data_root, _) = resolve_data(&options.data_dir, &plan.data_tier)?;
+    let commit = git_commit();
+    let jobs = options.jobs.max(1).min(todo.len());
+    let bar = ProgressBar::new(todo.len() as u64);
+    bar.set_style(ProgressStyle::with_template("{prefix} runs [{bar:30}] {pos}/{len} {elapsed} (eta {eta}) {msg}")?);
+    bar.set_prefix(format!("{} {}", plan.experiment, plan.tier));
+    let next = AtomicUsize::new(0);
+    let errors = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(run) = todo.get(i) else { break };
+                bar.set_message(run.run_id.clone());
+                if let Err(e) = run_one(plan, run, &data_root, options, &commit, jobs > 1) {
+                    errors.lock().expect("no panics while holding it").push(format!("{}: {e:#}", run.run_id));
+                }
+                bar.inc(1);
+            });
+        }
+    });
+    bar.finish();
+    let errors = errors.into_inner().expect("threads joined");
+    for e in &errors {
+        eprintln!("FAILED {e}");
+    }
+    Ok((todo.len(), skipped))
+}
+
+fn run_one(plan: &Plan, run: &RunSpec, data_root: &Path, options: &RunnerOptions, commit: &str, quiet: bool) -> Result<()> {
+    let dir = run_dir(&options.results, plan, run);
+    let resume = dir.join("trainer_state.safetensors").exists();
+    if resume {
+        eprintln!("resuming {}", run.run_id);
+    }
+    let model = run.config.model.build(run.seed)?;
+    let mut row = RunRow {
+        experiment: plan.experiment.clone(),
+        tier: plan.tier.clone(),
+        group: run.group.clone(),
+        model: run.config.model.kind().to_string(),
+        config: run.label.clone(),
+        config_hash: run.config_hash.clone(),
+        seed: run.seed,
+        data_source: String::new(),
+        test: None,
+        valid: None,
+        params: model.param_count(),
+        params_paper_convention: model.param_count_paper_convention(),
+        flops_per_sample: model.flops(run.config.train.window).total(),
+        wall_s: 0.0,
+        status: "failed".into(),
+        git_commit: commit.to_string(),
+        settings: run.settings.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";"),
+        error: String::new(),
+    };
+    let options = TrainOptions { out: dir.clone(), data_dir: data_root.to_path_buf(), resume, stop_after: None, quiet };
+    match train(&run.config, &options) {
+        Ok(result) => {
+            row.data_source = result.data_source;
+            row.test = result.test;
+            row.valid = result.valid;
+            row.wall_s = result.wall_s;
+            row.status = match result.status {
+                RunStatus::Ok => "ok".into(),
+                RunStatus::Diverged => "diverged".into(),
+                RunStatus::Running => "failed".into(),
+            };
+        }
+        Err(e) => {
+            row.error = format!("{e:#}");
+            write_row(&dir, &row)?;
+            return Err(e);
+        }
+    }
+    write_row(&dir, &row)
+}

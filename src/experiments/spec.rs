@@ -1,0 +1,183 @@
+//! `benchmarks/<experiment>.toml`: what one table or figure of the paper runs.
+//!
+//! ```toml
+//! name = "fig2"                      # must equal the file name
+//! title = "Figure 2: ..."
+//! dataset = "neuronio"
+//! seeds = 3                          # per configuration, at the paper tier
+//! metrics = ["test_auc", "test_soma_rmse"]   # columns of summary.md (runs.csv has all)
+//!
+//! [train]                            # training settings for every run (keys of [train] in configs/)
+//! epochs = 35
+//!
+//! [[group]]                          # a family of runs: one series of a plot, rows of a table
+//! name = "branch-elm"                # unique; selects the group in tiers and plots
+//! model = "branch-elm"               # a model kind; its NeuronIO preset is the starting point
+//! set = { memory_tau_max = 150.0 }   # model keys fixed for the whole group
+//! sweep = { num_memory = [10, 20] }  # model keys swept (cartesian product) ...
+//! cases = [{ num_branch = 15 }]      # ... or an explicit list of settings (not both)
+//! label = "d_m={num_memory}"         # row label; default: the swept settings
+//!
+//! [tiers.smoke]                      # per-tier overrides: smoke, quick, paper
+//! seeds = 1
+//! data = "smoke"                     # synthetic tier used when no real data is present
+//! train = { epochs = 1 }             # merged over [train]
+//! groups = ["branch-elm"]            # run only these groups
+//! sweep = { branch-elm = { num_memory = [10] } }   # replace a group's sweep values
+//!
+//! [[plot]]                           # figures written as PNG and SVG
+//! name = "fig2c"
+//! x = "params"                       # a runs.csv column or a swept model key
+//! y = "test_auc"
+//! log_x = true
+//! groups = ["elm", "branch-elm"]     # default: all
+//! ```
+//!
+//! Unknown keys are errors everywhere.
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub const TIERS: [&str; 3] = ["smoke", "quick", "paper"];
+
+pub type Settings = BTreeMap<String, toml::Value>;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentSpec {
+    pub name: String,
+    pub title: String,
+    pub dataset: String,
+    pub seeds: usize,
+    pub metrics: Vec<String>,
+    #[serde(default)]
+    pub train: Settings,
+    pub group: Vec<GroupSpec>,
+    #[serde(default)]
+    pub tiers: BTreeMap<String, TierSpec>,
+    #[serde(default)]
+    pub plot: Vec<PlotSpec>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    pub name: String,
+    pub model: String,
+    #[serde(default)]
+    pub set: Settings,
+    #[serde(default)]
+    pub sweep: BTreeMap<String, Vec<toml::Value>>,
+    #[serde(default)]
+    pub cases: Vec<Settings>,
+    pub label: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierSpec {
+    pub seeds: Option<usize>,
+    /// The synthetic tier (`smoke`, `quick`, `paper`) to use when real data is absent.
+    pub data: Option<String>,
+    #[serde(default)]
+    pub train: Settings,
+    pub groups: Option<Vec<String>>,
+    #[serde(default)]
+    pub sweep: BTreeMap<String, BTreeMap<String, Vec<toml::Value>>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlotSpec {
+    pub name: String,
+    pub x: String,
+    pub y: String,
+    #[serde(default)]
+    pub log_x: bool,
+    pub groups: Option<Vec<String>>,
+    pub title: Option<String>,
+}
+
+impl ExperimentSpec {
+    /// Reads `benchmarks/<name>.toml` below `root`.
+    pub fn load(root: &Path, name: &str) -> Result<Self> {
+        let path = root.join("benchmarks").join(format!("{name}.toml"));
+        if !path.exists() {
+            let known = list(root).unwrap_or_default().join(", ");
+            bail!("no experiment `{name}` ({} does not exist); experiments: {known}", path.display());
+        }
+        Self::load_file(&path)
+    }
+
+    pub fn load_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let spec: ExperimentSpec = toml::from_str(&text).with_context(|| format!("invalid experiment {}", path.display()))?;
+        spec.validate().with_context(|| format!("invalid experiment {}", path.display()))?;
+        Ok(spec)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.dataset != "neuronio" {
+            bail!("dataset = {:?}: only \"neuronio\" experiments can run so far", self.dataset);
+        }
+        let names: Vec<&str> = self.group.iter().map(|g| g.name.as_str()).collect();
+        for (i, g) in self.group.iter().enumerate() {
+            if names[..i].contains(&g.name.as_str()) {
+                bail!("two groups are named `{}`", g.name);
+            }
+            if !g.sweep.is_empty() && !g.cases.is_empty() {
+                bail!("group `{}` has both `sweep` and `cases`; use one", g.name);
+            }
+        }
+        for (tier, t) in &self.tiers {
+            if !TIERS.contains(&tier.as_str()) {
+                bail!("unknown tier `{tier}` (tiers: {})", TIERS.join(", "));
+            }
+            for g in t.groups.iter().flatten().chain(t.sweep.keys()) {
+                if !names.contains(&g.as_str()) {
+                    bail!("tiers.{tier} names the unknown group `{g}`");
+                }
+            }
+            if let Some(d) = &t.data {
+                if !TIERS.contains(&d.as_str()) {
+                    bail!("tiers.{tier}.data = {d:?} is not a tier");
+                }
+            }
+        }
+        for p in &self.plot {
+            for g in p.groups.iter().flatten() {
+                if !names.contains(&g.as_str()) {
+                    bail!("plot `{}` names the unknown group `{g}`", p.name);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn tier(&self, tier: &str) -> Result<TierSpec> {
+        if !TIERS.contains(&tier) {
+            bail!("unknown tier `{tier}` (tiers: {})", TIERS.join(", "));
+        }
+        Ok(self.tiers.get(tier).cloned().unwrap_or_default())
+    }
+}
+
+/// Experiment names under `root/benchmarks`.
+pub fn list(root: &Path) -> Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("benchmarks"))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".toml").map(str::to_string))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// A TOML value as a `--set` literal.
+pub fn literal(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

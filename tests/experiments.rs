@@ -1,0 +1,161 @@
+//! The experiment harness: declarations are strict, a sweep killed half-way resumes without
+//! redoing finished runs, Slurm array tasks assemble the same runs.csv as a local run, and
+//! `check` fails readably on an impossible golden.
+
+use elmbench::experiments::results::{assemble, read_runs_csv, tier_dir};
+use elmbench::experiments::runner::{execute, RunnerOptions};
+use elmbench::experiments::slurm::{script, SlurmOptions};
+use elmbench::experiments::{plan, ExperimentSpec};
+use std::path::Path;
+use std::sync::OnceLock;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One data root for the tests of this file (the smoke surrogate is synthesized on first use).
+fn data_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+fn options(results: &Path, run_index: Option<usize>, jobs: usize) -> RunnerOptions {
+    RunnerOptions { data_dir: data_dir().into(), results: results.into(), jobs, run_index }
+}
+
+#[test]
+fn every_declared_experiment_plans_at_every_tier() {
+    for name in ["fig2", "fig3", "fig4", "tableS4"] {
+        let spec = ExperimentSpec::load(root(), name).unwrap();
+        for tier in ["smoke", "quick", "paper"] {
+            let p = plan(&spec, tier, None).unwrap();
+            assert!(!p.runs.is_empty(), "{name} {tier}");
+            let ids: std::collections::BTreeSet<_> = p.runs.iter().map(|r| &r.run_id).collect();
+            assert_eq!(ids.len(), p.runs.len(), "{name} {tier}: run folders must be unique");
+        }
+    }
+}
+
+#[test]
+fn unknown_keys_are_errors_that_name_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(root().join("benchmarks/fig2.toml")).unwrap();
+    for (bad, word) in [
+        (good.replace("seeds = 3", "seeds = 3\nseedz = 1"), "seedz"),
+        (good.replace("name = \"elm\"\nmodel = \"elm\"", "name = \"elm\"\nmodel = \"elm\"\ncolour = 1"), "colour"),
+        (good.replace("sweep = { num_memory = [10, 15,", "sweep = { num_memroy = [10, 15,"), "num_memroy"),
+        (good.replace("[tiers.smoke]", "[tiers.smok]"), "smok"),
+    ] {
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, bad).unwrap();
+        let err = match ExperimentSpec::load_file(&path).and_then(|s| plan(&s, "paper", None).map(|_| ())) {
+            Ok(()) => panic!("accepted `{word}`"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(err.contains(word), "{word}: {err}");
+    }
+}
+
+#[test]
+fn a_sweep_killed_half_way_resumes_without_redoing_finished_runs() {
+    let results = tempfile::tempdir().unwrap();
+    let spec = ExperimentSpec::load(root(), "fig2").unwrap();
+    let p = plan(&spec, "smoke", None).unwrap();
+    // "Killed" after the first run: only run 0 has finished.
+    assert_eq!(execute(&p, &options(results.path(), Some(0), 1)).unwrap(), (1, 0));
+    let first = std::fs::read(
+        elmbench::experiments::results::run_dir(results.path(), &p, &p.runs[0]).join("row.json"),
+    )
+    .unwrap();
+    let (ran, skipped) = execute(&p, &options(results.path(), None, 2)).unwrap();
+    assert_eq!((ran, skipped), (p.runs.len() - 1, 1));
+    let again =
+        std::fs::read(elmbench::experiments::results::run_dir(results.path(), &p, &p.runs[0]).join("row.json"))
+            .unwrap();
+    assert_eq!(first, again, "the finished run was redone");
+    assert_eq!(execute(&p, &options(results.path(), None, 1)).unwrap(), (0, p.runs.len()));
+    let rows = assemble(results.path(), &p, &spec.metrics, &spec.title).unwrap();
+    assert!(rows.iter().all(|r| r.status == "ok" && r.data_source.starts_with("synthetic")));
+    let summary = std::fs::read_to_string(tier_dir(results.path(), &p).join("summary.md")).unwrap();
+    assert!(summary.contains("SYNTHETIC"), "{summary}");
+}
+
+/// `elmbench check fig2 --tier smoke` against a fresh smoke run passes, and an impossible
+/// golden fails (non-zero exit, readable table).
+#[test]
+fn check_passes_on_a_fresh_smoke_run_and_fails_on_an_impossible_golden() {
+    let results = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_elmbench");
+    let reproduce = std::process::Command::new(bin)
+        .args(["reproduce", "fig2", "--tier", "smoke", "--root"])
+        .arg(root())
+        .arg("--data-dir")
+        .arg(data_dir())
+        .arg("--results")
+        .arg(results.path())
+        .output()
+        .unwrap();
+    assert!(reproduce.status.success(), "{}", String::from_utf8_lossy(&reproduce.stderr));
+    assert!(String::from_utf8_lossy(&reproduce.stderr).contains("SYNTHETIC"));
+    let check = |golden: &Path| {
+        std::process::Command::new(bin)
+            .args(["check", "fig2", "--tier", "smoke", "--golden"])
+            .arg(golden)
+            .arg("--results")
+            .arg(results.path())
+            .output()
+            .unwrap()
+    };
+    let ok = check(&root().join("golden/fig2.smoke.toml"));
+    assert!(ok.status.success(), "{}\n{}", String::from_utf8_lossy(&ok.stdout), String::from_utf8_lossy(&ok.stderr));
+    let impossible = results.path().join("impossible.toml");
+    std::fs::write(
+        &impossible,
+        "[[entry]]\nselector = { group = \"branch-elm\" }\nmetric = \"test_auc\"\nmin = 1.5\nprovenance = \"impossible\"\n",
+    )
+    .unwrap();
+    let bad = check(&impossible);
+    assert!(!bad.status.success());
+    let table = String::from_utf8_lossy(&bad.stdout);
+    assert!(table.contains("| FAIL | group=branch-elm | test_auc |") && table.contains(">= 1.5"), "{table}");
+}
+
+#[test]
+fn slurm_array_tasks_assemble_the_same_runs_csv_as_a_local_run() {
+    let spec = ExperimentSpec::load(root(), "fig2").unwrap();
+    let p = plan(&spec, "smoke", None).unwrap();
+    let (local, array) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    execute(&p, &options(local.path(), None, 1)).unwrap();
+    assemble(local.path(), &p, &spec.metrics, &spec.title).unwrap();
+
+    let text = script(
+        &p,
+        &SlurmOptions {
+            seeds: None,
+            data_dir: data_dir(),
+            results: array.path(),
+            cpus_per_task: 2,
+            time_limit: "1:00:00",
+        },
+    );
+    let range = text.lines().find_map(|l| l.strip_prefix("#SBATCH --array=")).expect("an array directive");
+    let (first, last) = range.split_once('-').unwrap();
+    let (first, last): (usize, usize) = (first.parse().unwrap(), last.parse().unwrap());
+    assert_eq!((first, last), (0, p.runs.len() - 1));
+    assert!(text.contains("--run-index \"$SLURM_ARRAY_TASK_ID\""), "{text}");
+    // Every task, as the script runs it (out of order, as a scheduler may), then assembly.
+    for index in (first..=last).rev() {
+        execute(&p, &options(array.path(), Some(index), 1)).unwrap();
+        assemble(array.path(), &p, &spec.metrics, &spec.title).unwrap();
+    }
+    let read = |dir: &Path| -> Vec<std::collections::BTreeMap<String, String>> {
+        let mut rows = read_runs_csv(&tier_dir(dir, &p).join("runs.csv")).unwrap();
+        for row in rows.iter_mut() {
+            row.remove("wall_s"); // the only column that may differ between two executions
+        }
+        rows
+    };
+    assert_eq!(read(local.path()), read(array.path()));
+    assert_eq!(read(local.path()).len(), p.runs.len());
+}
+
