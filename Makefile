@@ -1,7 +1,7 @@
 # elmbench: build, test and benchmark targets. `make test` is what CI runs.
 CARGO ?= cargo
 
-.PHONY: build test fmt-check clippy bench
+.PHONY: build test fmt-check clippy bench nightly
 
 build:
 	$(CARGO) build --release
@@ -23,3 +23,25 @@ bench:
 # fetch-cifar10, fetch-imdb, fetch-all). DATA_DIR=... picks the data root.
 fetch-%:
 	$(CARGO) run --release -- fetch $* $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+
+# Experiments (benchmarks/<name>.toml): make reproduce-fig2 [TIER=smoke|quick|paper] [JOBS=2]
+# [SEEDS=N] [DATA_DIR=...]; results in results/<name>/<tier>/. Real NeuronIO under
+# $(DATA_DIR)/neuronio is used when present, otherwise a synthetic surrogate (said loudly).
+TIER ?= quick
+JOBS ?= 1
+EXPERIMENTS := fig2 fig3 fig4 tableS4
+RUN_FLAGS = --tier $(TIER) --jobs $(JOBS) $(if $(SEEDS),--seeds $(SEEDS)) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+
+reproduce-%: build
+	./target/release/elmbench reproduce $* $(RUN_FLAGS)
+
+check-%: build
+	./target/release/elmbench check $* --tier $(TIER)
+
+# Every experiment at the quick tier, then every golden check; fails on any regression (it runs
+# all checks first, so the log shows every failure).
+nightly: build
+	@status=0; \
+	for e in $(EXPERIMENTS); do ./target/release/elmbench reproduce $$e --tier quick --jobs $(JOBS) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) || status=1; done; \
+	for e in $(EXPERIMENTS); do ./target/release/elmbench check $$e --tier quick || status=1; done; \
+	exit $$status

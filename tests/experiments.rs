@@ -63,15 +63,12 @@ fn a_sweep_killed_half_way_resumes_without_redoing_finished_runs() {
     let p = plan(&spec, "smoke", None).unwrap();
     // "Killed" after the first run: only run 0 has finished.
     assert_eq!(execute(&p, &options(results.path(), Some(0), 1)).unwrap(), (1, 0));
-    let first = std::fs::read(
-        elmbench::experiments::results::run_dir(results.path(), &p, &p.runs[0]).join("row.json"),
-    )
-    .unwrap();
+    let first = std::fs::read(elmbench::experiments::results::run_dir(results.path(), &p, &p.runs[0]).join("row.json"))
+        .unwrap();
     let (ran, skipped) = execute(&p, &options(results.path(), None, 2)).unwrap();
     assert_eq!((ran, skipped), (p.runs.len() - 1, 1));
-    let again =
-        std::fs::read(elmbench::experiments::results::run_dir(results.path(), &p, &p.runs[0]).join("row.json"))
-            .unwrap();
+    let again = std::fs::read(elmbench::experiments::results::run_dir(results.path(), &p, &p.runs[0]).join("row.json"))
+        .unwrap();
     assert_eq!(first, again, "the finished run was redone");
     assert_eq!(execute(&p, &options(results.path(), None, 1)).unwrap(), (0, p.runs.len()));
     let rows = assemble(results.path(), &p, &spec.metrics, &spec.title).unwrap();
@@ -158,4 +155,3 @@ fn slurm_array_tasks_assemble_the_same_runs_csv_as_a_local_run() {
     assert_eq!(read(local.path()), read(array.path()));
     assert_eq!(read(local.path()).len(), p.runs.len());
 }
-

@@ -66,7 +66,13 @@ fn an_absurd_learning_rate_is_reported_as_diverged() {
     let out = tempfile::tempdir().unwrap();
     let result = train(
         &config,
-        &TrainOptions { out: out.path().into(), data_dir: data_dir().into(), resume: false, stop_after: None, quiet: true },
+        &TrainOptions {
+            out: out.path().into(),
+            data_dir: data_dir().into(),
+            resume: false,
+            stop_after: None,
+            quiet: true,
+        },
     )
     .unwrap();
     assert_eq!(result.status, RunStatus::Diverged);
@@ -82,7 +88,13 @@ fn a_short_run_learns_and_says_its_data_is_synthetic() {
     let out = tempfile::tempdir().unwrap();
     let result = train(
         &config,
-        &TrainOptions { out: out.path().into(), data_dir: data_dir().into(), resume: false, stop_after: None, quiet: true },
+        &TrainOptions {
+            out: out.path().into(),
+            data_dir: data_dir().into(),
+            resume: false,
+            stop_after: None,
+            quiet: true,
+        },
     )
     .unwrap();
     assert_eq!(result.status, RunStatus::Ok);

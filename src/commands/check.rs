@@ -26,7 +26,12 @@ pub fn run(args: CheckArgs) -> Result<()> {
     let golden = GoldenFile::load(&golden_path)?;
     let runs = args.results.join(&args.experiment).join(&args.tier).join("runs.csv");
     if !runs.exists() {
-        bail!("no results at {}: run `elmbench reproduce {} --tier {}` first", runs.display(), args.experiment, args.tier);
+        bail!(
+            "no results at {}: run `elmbench reproduce {} --tier {}` first",
+            runs.display(),
+            args.experiment,
+            args.tier
+        );
     }
     let rows = read_runs_csv(&runs)?;
     let outcomes = check(&golden, &rows);

@@ -7,7 +7,7 @@ pub mod fetch;
 pub mod forward;
 pub mod inspect;
 pub mod list;
-pub mod reproduce;
 pub mod report;
+pub mod reproduce;
 pub mod synth;
 pub mod train;

@@ -80,8 +80,7 @@ pub fn plan(spec: &ExperimentSpec, tier: &str, seeds_override: Option<usize>) ->
             }
         }
         for point in points(&sweep, &group.cases) {
-            let mut settings: Vec<(String, String)> =
-                group.set.iter().map(|(k, v)| (k.clone(), literal(v))).collect();
+            let mut settings: Vec<(String, String)> = group.set.iter().map(|(k, v)| (k.clone(), literal(v))).collect();
             let swept: Vec<(String, String)> = point.iter().map(|(k, v)| (k.clone(), literal(v))).collect();
             settings.extend(swept.iter().cloned());
             let model_sets: Vec<String> = settings.iter().map(|(k, v)| format!("{k}={v}")).collect();

@@ -32,7 +32,8 @@ fn series(spec: &ExperimentSpec, plot: &PlotSpec, rows: &[RunRow]) -> Series {
         }
         let mut by_config: BTreeMap<String, (f64, Vec<f64>)> = BTreeMap::new();
         for row in rows.iter().filter(|r| r.group == group.name && r.status == "ok") {
-            let (Some(x), Some(y)) = (x_value(row, &plot.x), row.cells().get(&plot.y).and_then(|v| v.parse().ok())) else {
+            let (Some(x), Some(y)) = (x_value(row, &plot.x), row.cells().get(&plot.y).and_then(|v| v.parse().ok()))
+            else {
                 continue;
             };
             by_config.entry(row.config_hash.clone()).or_insert((x, Vec::new())).1.push(y);

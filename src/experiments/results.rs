@@ -62,14 +62,24 @@ fn metric(m: &NeuronioMetrics, name: &str) -> f64 {
 }
 
 pub fn columns() -> Vec<String> {
-    let mut c: Vec<String> =
-        ["experiment", "tier", "group", "model", "config", "config_hash", "seed", "data_source"].map(String::from).to_vec();
+    let mut c: Vec<String> = ["experiment", "tier", "group", "model", "config", "config_hash", "seed", "data_source"]
+        .map(String::from)
+        .to_vec();
     for split in ["test", "valid"] {
         c.extend(METRICS.iter().map(|m| format!("{split}_{m}")));
     }
     c.extend(
-        ["params", "params_paper_convention", "flops_per_sample", "wall_s", "status", "git_commit", "settings", "error"]
-            .map(String::from),
+        [
+            "params",
+            "params_paper_convention",
+            "flops_per_sample",
+            "wall_s",
+            "status",
+            "git_commit",
+            "settings",
+            "error",
+        ]
+        .map(String::from),
     );
     c
 }
@@ -234,8 +244,7 @@ pub fn summary(plan: &Plan, rows: &[RunRow], metrics: &[String], title: &str) ->
             continue;
         }
         seen.push(key.clone());
-        let group_rows: Vec<&RunRow> =
-            rows.iter().filter(|r| r.group == key.0 && r.config_hash == key.1).collect();
+        let group_rows: Vec<&RunRow> = rows.iter().filter(|r| r.group == key.0 && r.config_hash == key.1).collect();
         let ok: Vec<BTreeMap<String, String>> =
             group_rows.iter().filter(|r| r.status == "ok").map(|r| r.cells()).collect();
         let diverged = group_rows.iter().filter(|r| r.status == "diverged").count();

@@ -44,7 +44,9 @@ pub fn resolve_data(data_dir: &Path, data_tier: &str) -> Result<(PathBuf, String
         // never see a half-written dataset (the loser of the race discards its copy).
         let parent = data_dir.join("synthetic");
         std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
-        let staging = parent.join(format!(".{data_tier}.staging-{}", std::process::id()));
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let call = NEXT.fetch_add(1, Ordering::SeqCst);
+        let staging = parent.join(format!(".{data_tier}.staging-{}-{call}", std::process::id()));
         let _ = std::fs::remove_dir_all(&staging);
         synthesize(&staging, tier, 0)?;
         if std::fs::rename(&staging, &synthetic).is_err() {
@@ -116,7 +118,14 @@ pub fn execute(plan: &Plan, options: &RunnerOptions) -> Result<(usize, usize)> {
     Ok((todo.len(), skipped))
 }
 
-fn run_one(plan: &Plan, run: &RunSpec, data_root: &Path, options: &RunnerOptions, commit: &str, quiet: bool) -> Result<()> {
+fn run_one(
+    plan: &Plan,
+    run: &RunSpec,
+    data_root: &Path,
+    options: &RunnerOptions,
+    commit: &str,
+    quiet: bool,
+) -> Result<()> {
     let dir = run_dir(&options.results, plan, run);
     let resume = dir.join("trainer_state.safetensors").exists();
     if resume {

@@ -113,7 +113,8 @@ impl ExperimentSpec {
 
     pub fn load_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let spec: ExperimentSpec = toml::from_str(&text).with_context(|| format!("invalid experiment {}", path.display()))?;
+        let spec: ExperimentSpec =
+            toml::from_str(&text).with_context(|| format!("invalid experiment {}", path.display()))?;
         spec.validate().with_context(|| format!("invalid experiment {}", path.display()))?;
         Ok(spec)
     }
