@@ -18,7 +18,17 @@ pub fn run() -> anyhow::Result<()> {
     println!("synthetic surrogates (elmbench synth):");
     println!("  {:<14} a simulated dendritic neuron in the real pickle format", "neuronio");
     println!("training configurations: configs/neuronio/*.toml");
-    println!("experiments:");
-    println!("  (none yet)");
+    println!("experiments (elmbench reproduce <name> --tier smoke|quick|paper):");
+    match crate::experiments::spec::list(std::path::Path::new(".")) {
+        Ok(names) if !names.is_empty() => {
+            for name in names {
+                let title = crate::experiments::ExperimentSpec::load(std::path::Path::new("."), &name)
+                    .map(|s| s.title)
+                    .unwrap_or_else(|e| format!("(invalid: {e:#})"));
+                println!("  {name:<14} {title}");
+            }
+        }
+        _ => println!("  (no benchmarks/ folder here; run from the repository root)"),
+    }
     Ok(())
 }
