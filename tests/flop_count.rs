@@ -67,6 +67,10 @@ impl Counted {
         tick();
         Counted(self.0.exp())
     }
+    fn sigmoid(self) -> Counted {
+        tick();
+        Counted(1.0 / (1.0 + (-self.0).exp()))
+    }
     fn relu(self) -> Counted {
         tick();
         Counted(self.0.max(0.0))
@@ -150,7 +154,7 @@ fn naive_elm(model: &dyn SequenceModel, x: &[f32], time: usize) -> Vec<f32> {
                 (0..bias.len()).map(|o| (0..inp).fold(c(bias[o]), |acc, i| acc + c(w[o * inp + i]) * z[i])).collect();
             if layer < cfg.mlp_num_layers {
                 for v in h.iter_mut() {
-                    *v = if silu { *v / (c(1.0) + (-*v).exp()) } else { v.relu() };
+                    *v = if silu { *v * v.sigmoid() } else { v.relu() };
                 }
             }
             z = h;
@@ -168,20 +172,7 @@ fn naive_elm(model: &dyn SequenceModel, x: &[f32], time: usize) -> Vec<f32> {
 }
 
 fn check_elm(json: serde_json::Value) {
-    let config: ModelConfig = serde_json::from_value(json).unwrap();
-    let model = config.build(3).unwrap();
-    let time = 12;
-    let n_in = model.num_input();
-    let x: Vec<f32> = (0..time * n_in).map(|i| ((i * 7919) % 13) as f32 / 6.0 - 1.0).collect();
-    let engine = model.forward(&Inputs::dense(&x, 1, time, n_in).unwrap()).unwrap().output().to_vec();
-    let before = ops();
-    let naive = naive_elm(model.as_ref(), &x, time);
-    let counted = ops() - before;
-    for (i, (a, b)) in naive.iter().zip(&engine).enumerate() {
-        assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "output {i}: naive {a}, engine {b}");
-    }
-    let flops = model.flops(time);
-    assert_eq!(counted, flops.total(), "{}: counted {counted}, formula {:?}", config.kind(), flops.components);
+    check(json, naive_elm);
 }
 
 #[test]
@@ -200,4 +191,71 @@ fn v2_silu_two_layer_elm_formula_equals_the_count() {
     check_elm(serde_json::json!({"kind": "branch-elm", "num_input": 20, "num_output": 3, "num_memory": 5,
         "num_branch": 4, "num_synapse_per_branch": 6, "input_to_synapse_routing": "random", "version": "v2",
         "mlp_activation": "silu", "mlp_num_layers": 2, "mlp_hidden_size": 7}));
+}
+
+/// The LSTM (gate order i, f, g, o) from its equations on one sample.
+fn naive_lstm(model: &dyn SequenceModel, x: &[f32], time: usize) -> Vec<f32> {
+    let (d, o) = (model.num_input(), model.num_output());
+    let w_ih = param(model, "lstm.weight_ih_l0");
+    let w_hh = param(model, "lstm.weight_hh_l0");
+    let h_size = param(model, "readout.weight").len() / o; // readout is (O, H)
+    let two = model.params().by_name("lstm.bias_ih_l0").is_some();
+    let (wy, by) = (param(model, "readout.weight"), param(model, "readout.bias"));
+    let (mut h, mut cell) = (vec![c(0.0); h_size], vec![c(0.0); h_size]);
+    let mut y = Vec::new();
+    for t in 0..time {
+        let xt = &x[t * d..(t + 1) * d];
+        let pre: Vec<Counted> = (0..4 * h_size)
+            .map(|u| {
+                let start = if two {
+                    c(param(model, "lstm.bias_ih_l0")[u]) + c(param(model, "lstm.bias_hh_l0")[u])
+                } else {
+                    c(param(model, "lstm.bias_l0")[u])
+                };
+                let acc = (0..d).fold(start, |acc, i| acc + c(w_ih[u * d + i]) * c(xt[i]));
+                (0..h_size).fold(acc, |acc, j| acc + c(w_hh[u * h_size + j]) * h[j])
+            })
+            .collect();
+        for k in 0..h_size {
+            let (i, f) = (pre[k].sigmoid(), pre[h_size + k].sigmoid());
+            let (g, og) = (pre[2 * h_size + k].tanh(), pre[3 * h_size + k].sigmoid());
+            cell[k] = f * cell[k] + i * g;
+            h[k] = og * cell[k].tanh();
+        }
+        for out in 0..o {
+            y.push((0..h_size).fold(c(by[out]), |acc, k| acc + c(wy[out * h_size + k]) * h[k]).0);
+        }
+    }
+    y
+}
+
+fn check(json: serde_json::Value, naive: fn(&dyn SequenceModel, &[f32], usize) -> Vec<f32>) {
+    let config: ModelConfig = serde_json::from_value(json).unwrap();
+    let model = config.build(3).unwrap();
+    let time = 12;
+    let n_in = model.num_input();
+    let x: Vec<f32> = (0..time * n_in).map(|i| ((i * 7919) % 13) as f32 / 6.0 - 1.0).collect();
+    let engine = model.forward(&Inputs::dense(&x, 1, time, n_in).unwrap()).unwrap().output().to_vec();
+    let before = ops();
+    let plain = naive(model.as_ref(), &x, time);
+    let counted = ops() - before;
+    assert_eq!(plain.len(), engine.len());
+    for (i, (a, b)) in plain.iter().zip(&engine).enumerate() {
+        assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "output {i}: plain {a}, engine {b}");
+    }
+    let flops = model.flops(time);
+    assert_eq!(counted, flops.total(), "{}: counted {counted}, formula {:?}", config.kind(), flops.components);
+}
+
+#[test]
+fn lstm_formula_equals_the_count() {
+    check(serde_json::json!({"kind": "lstm", "num_input": 9, "num_output": 2, "hidden_size": 5}), naive_lstm);
+    check(
+        serde_json::json!({"kind": "lstm", "num_input": 9, "num_output": 3, "hidden_size": 4, "two_biases": true}),
+        naive_lstm,
+    );
+    check(
+        serde_json::json!({"kind": "chrono-lstm", "num_input": 7, "num_output": 2, "hidden_size": 4, "chrono_t_max": 50}),
+        naive_lstm,
+    );
 }

@@ -2,6 +2,7 @@
 //! other keys are that model's own (unknown keys are errors). `kind` is one of `CATALOGUE`.
 
 use super::elm::{Elm, ElmConfig, RoutingKind};
+use super::lstm::{Lstm, LstmConfig};
 use super::SequenceModel;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,10 @@ pub enum ModelConfig {
     Elm(ElmConfig),
     /// The same model as `elm`; the name marks the dendritic-branch configuration in results.
     BranchElm(ElmConfig),
+    /// A single-layer LSTM with a linear readout at every step (PyTorch init).
+    Lstm(LstmConfig),
+    /// The same LSTM with chrono initialisation (needs `chrono_t_max`).
+    ChronoLstm(LstmConfig),
 }
 
 impl ModelConfig {
@@ -20,6 +25,8 @@ impl ModelConfig {
         match self {
             ModelConfig::Elm(_) => "elm",
             ModelConfig::BranchElm(_) => "branch-elm",
+            ModelConfig::Lstm(_) => "lstm",
+            ModelConfig::ChronoLstm(_) => "chrono-lstm",
         }
     }
 
@@ -31,18 +38,23 @@ impl ModelConfig {
                 elm.branch_variant = matches!(self, ModelConfig::BranchElm(_));
                 Box::new(elm)
             }
+            ModelConfig::Lstm(c) => Box::new(Lstm::new(c.clone(), false, seed)?),
+            ModelConfig::ChronoLstm(c) => Box::new(Lstm::new(c.clone(), true, seed)?),
         })
     }
 
     pub fn validate(&self) -> Result<()> {
         match self {
             ModelConfig::Elm(c) | ModelConfig::BranchElm(c) => c.validate(),
+            ModelConfig::Lstm(c) => c.init(false).map(|_| ()),
+            ModelConfig::ChronoLstm(c) => c.init(true).map(|_| ()),
         }
     }
 
     pub fn num_input(&self) -> usize {
         match self {
             ModelConfig::Elm(c) | ModelConfig::BranchElm(c) => c.num_input,
+            ModelConfig::Lstm(c) | ModelConfig::ChronoLstm(c) => c.num_input,
         }
     }
 
@@ -63,6 +75,13 @@ impl ModelConfig {
                 elm.num_synapse_per_branch = 100;
                 elm.input_to_synapse_routing = Some(RoutingKind::Neuronio);
                 ModelConfig::BranchElm(elm)
+            }
+            // The paper's LSTM: hidden 50, one bias per gate (265,902 parameters).
+            "lstm" => ModelConfig::Lstm(LstmConfig::new(1278, 2, 50)),
+            // Chrono timescales up to the 500 ms training window: the longest dependency a
+            // window can teach (the paper ran chrono-LSTMs on LRA only; this is our choice).
+            "chrono-lstm" => {
+                ModelConfig::ChronoLstm(LstmConfig { chrono_t_max: Some(500.0), ..LstmConfig::new(1278, 2, 50) })
             }
             other => bail!("unknown model `{other}`; models: {}", super::model_names().join(", ")),
         })

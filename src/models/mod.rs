@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod elm;
+pub mod lstm;
 pub mod model;
 
 pub use config::ModelConfig;
@@ -12,6 +13,8 @@ pub use model::{check_features, downcast_pass, Buffer, FlopCount, ForwardPass, S
 pub const CATALOGUE: &[(&str, &str)] = &[
     ("elm", "Expressive Leaky Memory neuron (official v1 semantics; v2 as a config switch)"),
     ("branch-elm", "ELM with dendritic branches: inputs routed to synapses, summed per branch"),
+    ("lstm", "single-layer LSTM with a linear readout at every step (PyTorch gates and init)"),
+    ("chrono-lstm", "the LSTM with chrono initialisation of its gate biases (Tallec & Ollivier 2018)"),
 ];
 
 pub fn model_names() -> Vec<&'static str> {

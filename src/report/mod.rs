@@ -3,7 +3,7 @@
 //! FLOP convention (`crate::models::FlopCount`): the forward pass of one sample, as the model is
 //! defined (every synapse and every input at every step, dense, whatever shortcuts the engine
 //! takes); a multiply or an add is one FLOP (so a multiply-add is 2), and so is any other
-//! elementwise or transcendental operation (tanh, exp, a ReLU's max, a division); gathers and
+//! elementwise or transcendental operation (tanh, sigmoid, exp, a ReLU's max, a division); gathers and
 //! selects (routing, masks) are free. The sequence length is part of every row: NeuronIO samples
 //! are the 500 ms training windows, SHD 1 s at the bin size, LRA the task's sequence length.
 

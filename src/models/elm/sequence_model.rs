@@ -106,8 +106,8 @@ fn elm_flops(elm: &Elm, time: usize) -> FlopCount {
     f.add("memory decay", t * dm);
     let activation = match c.mlp_activation {
         Activation::Relu => 1,
-        // z * sigmoid(z): exp, add, divide, multiply.
-        Activation::Silu => 4,
+        // z * sigmoid(z): a sigmoid (one transcendental, as in the LSTM's gates) and a multiply.
+        Activation::Silu => 2,
     };
     let mut fan_in = c.mlp_input_size() as u64;
     for layer in 0..=c.mlp_num_layers {

@@ -1,0 +1,198 @@
+//! A single-layer LSTM with a linear readout at every step, the paper's baseline (`lstm`), and the
+//! same network with chrono initialisation (`chrono-lstm`, Tallec & Ollivier 2018). Per sample:
+//!
+//! ```text
+//! z_t = W_ih x_t + W_hh h_{t-1} + b          (b = bias_ih + bias_hh in the two-bias mode)
+//! (i, f, g, o) = (sigmoid, sigmoid, tanh, sigmoid)(z_t)     gate order as in torch.nn.LSTM
+//! c_t = f c_{t-1} + i g,   h_t = o tanh(c_t),   h_{-1} = c_{-1} = 0
+//! y_t = W_y h_t + b_y
+//! ```
+//!
+//! The work splits as in the ELM: W_ih x_t + b does not depend on the state, so it is computed for
+//! every (sample, step) at once (one GEMM for dense inputs, only the non-zeros for sparse ones,
+//! `engine::input_linear`); only h_{t-1} W_hh^T and the cell run step by step (`recurrence`,
+//! `cell`). The readout and, in the backward pass, every weight gradient are GEMMs over all
+//! (sample, step) rows after the sweep.
+
+mod cell;
+pub mod config;
+mod init;
+mod recurrence;
+mod sequence_model;
+
+pub use config::{LstmConfig, LstmInit};
+
+use crate::engine::kernels::{add_column_sums, transpose_into};
+use crate::engine::{gemm, input_linear, BufferPool, Inputs, MatMut, MatRef, ParamSet, Tensor};
+use crate::models::check_features;
+use anyhow::{bail, Result};
+use init::ParamIds;
+
+#[derive(Clone, Debug)]
+pub struct Lstm {
+    pub config: LstmConfig,
+    /// How the model was initialised; `Chrono` makes it report itself as `chrono-lstm`.
+    pub init: LstmInit,
+    pub params: ParamSet,
+    ids: ParamIds,
+    /// Activation buffers, reused from pass to pass (clones share it).
+    pool: BufferPool,
+}
+
+/// Gradients of a scalar loss, aligned with `Lstm::params`, and the input gradient when it was
+/// asked for, (batch, time, num_input).
+pub struct LstmGradients {
+    pub params: Vec<Tensor>,
+    pub x: Option<Vec<f32>>,
+}
+
+/// What the forward pass keeps for the backward pass. Its buffers go back to the model's pool
+/// when it is dropped.
+pub struct LstmForward {
+    /// Outputs, (batch, time, num_output).
+    pub y: Vec<f32>,
+    batch: usize,
+    time: usize,
+    states: recurrence::States,
+    pool: BufferPool,
+}
+
+impl Drop for LstmForward {
+    fn drop(&mut self) {
+        self.pool.recycle(std::mem::take(&mut self.y));
+        self.states.recycle(&self.pool);
+    }
+}
+
+impl Lstm {
+    /// A freshly initialised model (`chrono`: the chrono-lstm's initialisation, which needs
+    /// `chrono_t_max`).
+    pub fn new(config: LstmConfig, chrono: bool, seed: u64) -> Result<Self> {
+        let init = config.init(chrono)?;
+        let (params, ids) = init::initial_params(&config, init, seed);
+        Ok(Self { config, init, params, ids, pool: BufferPool::default() })
+    }
+
+    /// Trainable scalars as PyTorch counts them (two bias vectors in the two-bias mode).
+    pub fn param_count(&self) -> usize {
+        self.params.trainable_count()
+    }
+
+    /// The count of the paper's tables: one bias per gate, 4 (H (D + H) + H) + O (H + 1), whatever
+    /// the bias mode (hidden 50 on NeuronIO: 265,902).
+    pub fn param_count_paper_convention(&self) -> usize {
+        let (d, hs, out) = (self.config.num_input, self.config.hidden_size, self.config.num_output);
+        4 * (hs * (d + hs) + hs) + out * (hs + 1)
+    }
+
+    /// The forward pass.
+    pub fn forward(&self, x: &Inputs) -> Result<LstmForward> {
+        let (batch, time) = check_features(x, self.config.num_input)?;
+        let (hs, out) = (self.config.hidden_size, self.config.num_output);
+        let rows = batch * time;
+
+        // z = X W_ih^T + b for every (sample, step) row.
+        let mut bias = self.params.get(self.ids.bias).data().to_vec();
+        if let Some(hh) = self.ids.bias_hh {
+            bias.iter_mut().zip(self.params.get(hh).data()).for_each(|(b, h)| *b += h);
+        }
+        let mut gates = self.pool.any(rows * 4 * hs);
+        input_linear::forward(x, self.params.get(self.ids.w_ih).data(), Some(&bias), 4 * hs, &mut gates);
+
+        let mut w_hh_t = self.pool.any(4 * hs * hs);
+        transpose_into(self.params.get(self.ids.w_hh).data(), 4 * hs, hs, &mut w_hh_t);
+        let states = recurrence::forward(gates, &w_hh_t, hs, batch, time, &self.pool);
+        self.pool.recycle(w_hh_t);
+
+        // y = H W_y^T + b_y over all rows at once.
+        let mut y = self.pool.any(rows * out);
+        for row in y.chunks_exact_mut(out) {
+            row.copy_from_slice(self.params.get(self.ids.b_y).data());
+        }
+        gemm(
+            1.0,
+            MatRef::new(&states.hidden, rows, hs),
+            MatRef::new(self.params.get(self.ids.w_y).data(), out, hs).t(),
+            1.0,
+            MatMut::new(&mut y, rows, out),
+        );
+        Ok(LstmForward { y, batch, time, states, pool: self.pool.clone() })
+    }
+
+    /// Gradients of `sum(y * dy)` with respect to every parameter, and to the input when
+    /// `want_input_gradient` (training does not need it; it costs a dense GEMM).
+    pub fn backward(
+        &self,
+        pass: &LstmForward,
+        x: &Inputs,
+        dy: &[f32],
+        want_input_gradient: bool,
+    ) -> Result<LstmGradients> {
+        let (batch, time) = check_features(x, self.config.num_input)?;
+        if (batch, time) != (pass.batch, pass.time) {
+            bail!("backward got a batch of shape ({batch}, {time}), forward saw ({}, {})", pass.batch, pass.time);
+        }
+        let (d, hs, out) = (self.config.num_input, self.config.hidden_size, self.config.num_output);
+        let rows = batch * time;
+        if dy.len() != rows * out {
+            bail!(
+                "the output gradient has {} values, expected {} (batch {batch} x time {time} x {out})",
+                dy.len(),
+                rows * out
+            );
+        }
+        let ids = &self.ids;
+        let hidden = &pass.states.hidden;
+        let mut grads = self.params.zeros_like();
+
+        // Readout: dW_y = dY^T H, db_y = column sums of dY, and every h_t's direct gradient dY W_y.
+        gemm(
+            1.0,
+            MatRef::new(dy, rows, out).t(),
+            MatRef::new(hidden, rows, hs),
+            0.0,
+            MatMut::new(grads[ids.w_y].data_mut(), out, hs),
+        );
+        add_column_sums(dy, out, grads[ids.b_y].data_mut());
+        let mut dh = self.pool.any(rows * hs);
+        gemm(
+            1.0,
+            MatRef::new(dy, rows, out),
+            MatRef::new(self.params.get(ids.w_y).data(), out, hs),
+            0.0,
+            MatMut::new(&mut dh, rows, hs),
+        );
+
+        let mut dz = self.pool.any(rows * 4 * hs);
+        let w_hh = self.params.get(ids.w_hh).data();
+        recurrence::backward(&pass.states, w_hh, hs, batch, time, &mut dh, &mut dz, &self.pool);
+        self.pool.recycle(dh);
+
+        // dW_ih = dZ^T X over all rows (sparse inputs: only their non-zeros).
+        input_linear::weight_gradient(x, &dz, 4 * hs, grads[ids.w_ih].data_mut());
+        // dW_hh = sum over t >= 1 of dz_t^T h_{t-1}: per sample, steps 1.. of dZ against steps
+        // ..T-1 of H, each a GEMM over T - 1 rows (h_{-1} = 0 contributes nothing).
+        if time > 1 {
+            let dw_hh = grads[ids.w_hh].data_mut();
+            for b in 0..batch {
+                gemm(
+                    1.0,
+                    MatRef::new(&dz[(b * time + 1) * 4 * hs..], time - 1, 4 * hs).t(),
+                    MatRef::new(&hidden[b * time * hs..], time - 1, hs),
+                    1.0,
+                    MatMut::new(dw_hh, 4 * hs, hs),
+                );
+            }
+        }
+        // Both biases enter z unscaled: each gets the column sums of dZ.
+        add_column_sums(&dz, 4 * hs, grads[ids.bias].data_mut());
+        if let Some(hh) = ids.bias_hh {
+            let (ih, hh_grad) = (grads[ids.bias].clone(), &mut grads[hh]);
+            hh_grad.data_mut().copy_from_slice(ih.data());
+        }
+        let x_grad = want_input_gradient
+            .then(|| input_linear::input_gradient(&dz, self.params.get(ids.w_ih).data(), rows, 4 * hs, d));
+        self.pool.recycle(dz);
+        Ok(LstmGradients { params: grads, x: x_grad })
+    }
+}

@@ -1,0 +1,142 @@
+//! The sequential part of the LSTM: per step, h_{t-1} W_hh^T added into the precomputed input
+//! projection as a small GEMM over a group of samples, then the elementwise cell (`cell`); and
+//! the reverse sweep, which hands dz_t W_hh back to h_{t-1} the same way.
+//!
+//! All buffers are laid out (batch, time, ...), so step t of a group of samples is a strided
+//! matrix view (row stride time * width) and the GEMM reads and writes the buffers in place: no
+//! copies and no allocation inside the time loop. A rayon task steps a fixed group of `GROUP`
+//! samples: groups never depend on the thread count, so neither do the results.
+
+use super::cell;
+use crate::engine::{gemm, BufferPool, MatMut, MatRef};
+use rayon::prelude::*;
+
+/// Samples stepped together by one task: few enough that a NeuronIO batch of 8 keeps two cores
+/// busy, enough that each step's GEMM reuses every loaded weight row several times.
+const GROUP: usize = 4;
+
+/// What the forward sweep records for the backward sweep, each (batch, time, width).
+pub struct States {
+    /// The gate activations i, f, g, o side by side, width 4H.
+    pub gates: Vec<f32>,
+    /// c_t, width H.
+    pub cell: Vec<f32>,
+    /// tanh(c_t), width H.
+    pub tanh_cell: Vec<f32>,
+    /// h_t, width H.
+    pub hidden: Vec<f32>,
+}
+
+impl States {
+    pub fn recycle(&mut self, pool: &BufferPool) {
+        for v in [&mut self.gates, &mut self.cell, &mut self.tanh_cell, &mut self.hidden] {
+            pool.recycle(std::mem::take(v));
+        }
+    }
+}
+
+/// Runs the recurrence. `gates` holds the input projection (with the biases) for every
+/// (sample, step) and leaves holding the gate activations. `w_hh_t` is W_hh transposed, (H, 4H)
+/// row-major, so that the step's right-hand side has contiguous rows.
+pub fn forward(
+    gates: Vec<f32>,
+    w_hh_t: &[f32],
+    hidden_size: usize,
+    batch: usize,
+    time: usize,
+    pool: &BufferPool,
+) -> States {
+    let hs = hidden_size;
+    let mut st = States {
+        gates,
+        cell: pool.any(batch * time * hs),
+        tanh_cell: pool.any(batch * time * hs),
+        hidden: pool.any(batch * time * hs),
+    };
+    if batch == 0 || time == 0 {
+        return st;
+    }
+    let w = MatRef::new(w_hh_t, hs, 4 * hs);
+    st.gates
+        .par_chunks_mut(GROUP * time * 4 * hs)
+        .zip(st.cell.par_chunks_mut(GROUP * time * hs))
+        .zip(st.tanh_cell.par_chunks_mut(GROUP * time * hs))
+        .zip(st.hidden.par_chunks_mut(GROUP * time * hs))
+        .for_each(|(((gates, cell), tanh_cell), hidden)| {
+            let n = cell.len() / (time * hs);
+            for t in 0..time {
+                if t > 0 {
+                    // z_t += h_{t-1} W_hh^T for the group's n samples at once.
+                    let h_prev = MatRef::with_row_stride(&hidden[(t - 1) * hs..], n, hs, time * hs);
+                    let z = MatMut::with_row_stride(&mut gates[t * 4 * hs..], n, 4 * hs, time * 4 * hs);
+                    gemm(1.0, h_prev, w, 1.0, z);
+                }
+                for i in 0..n {
+                    let row = i * time + t;
+                    let (before, now) = cell.split_at_mut(row * hs);
+                    let c_prev = (t > 0).then(|| &before[(row - 1) * hs..]);
+                    cell::forward(
+                        &mut gates[row * 4 * hs..(row + 1) * 4 * hs],
+                        c_prev,
+                        &mut now[..hs],
+                        &mut tanh_cell[row * hs..(row + 1) * hs],
+                        &mut hidden[row * hs..(row + 1) * hs],
+                    );
+                }
+            }
+        });
+    st
+}
+
+/// The reverse sweep. `dh` holds the readout's gradient of every h_t on entry and the full
+/// gradient (readout plus later steps) on exit; `dz` receives the gradient of every gate
+/// pre-activation, (batch, time, 4H). `w_hh` is W_hh as stored, (4H, H).
+#[allow(clippy::too_many_arguments)]
+pub fn backward(
+    st: &States,
+    w_hh: &[f32],
+    hidden_size: usize,
+    batch: usize,
+    time: usize,
+    dh: &mut [f32],
+    dz: &mut [f32],
+    pool: &BufferPool,
+) {
+    let hs = hidden_size;
+    if batch == 0 || time == 0 {
+        return;
+    }
+    let w = MatRef::new(w_hh, 4 * hs, hs);
+    // The gradient of c_t carried backwards, per sample; zero after the last step.
+    let mut dc = pool.zeros(batch * hs);
+    dz.par_chunks_mut(GROUP * time * 4 * hs)
+        .zip(dh.par_chunks_mut(GROUP * time * hs))
+        .zip(dc.par_chunks_mut(GROUP * hs))
+        .zip(st.gates.par_chunks(GROUP * time * 4 * hs))
+        .zip(st.cell.par_chunks(GROUP * time * hs))
+        .zip(st.tanh_cell.par_chunks(GROUP * time * hs))
+        .for_each(|(((((dz, dh), dc), gates), cell), tanh_cell)| {
+            let n = dc.len() / hs;
+            for t in (0..time).rev() {
+                for i in 0..n {
+                    let row = i * time + t;
+                    let c_prev = (t > 0).then(|| &cell[(row - 1) * hs..row * hs]);
+                    cell::backward(
+                        &gates[row * 4 * hs..(row + 1) * 4 * hs],
+                        c_prev,
+                        &tanh_cell[row * hs..(row + 1) * hs],
+                        &dh[row * hs..(row + 1) * hs],
+                        &mut dc[i * hs..(i + 1) * hs],
+                        &mut dz[row * 4 * hs..(row + 1) * 4 * hs],
+                    );
+                }
+                if t > 0 {
+                    // dh_{t-1} += dz_t W_hh for the group's n samples at once.
+                    let dz_t = MatRef::with_row_stride(&dz[t * 4 * hs..], n, 4 * hs, time * 4 * hs);
+                    let dh_prev = MatMut::with_row_stride(&mut dh[(t - 1) * hs..], n, hs, time * hs);
+                    gemm(1.0, dz_t, w, 1.0, dh_prev);
+                }
+            }
+        });
+    pool.recycle(dc);
+}
