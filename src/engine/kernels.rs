@@ -66,13 +66,19 @@ pub fn tanh(x: f32) -> f32 {
                     + y * (1.0 / 24.0
                         + y * (1.0 / 120.0 + y * (1.0 / 720.0 + y * (1.0 / 5040.0 + y * (1.0 / 40320.0))))))));
     // exp(y) - 1 for larger y.
-    let n = (y * std::f32::consts::LOG2_E).round();
+    // n = round(y log2 e) by the 1.5 * 2^23 trick: adding it pushes the fraction out of the
+    // mantissa, so the sum's low bits hold n. Unlike `.round()` (a libm call on baseline x86-64)
+    // and an f32 -> i32 cast, this vectorises; ties round to even, which keeps |r| <= ln2 / 2.
+    const SHIFTER: f32 = 12_582_912.0;
+    let shifted = y * std::f32::consts::LOG2_E + SHIFTER;
+    let n = shifted - SHIFTER;
+    let n_bits = (shifted.to_bits() as i32).wrapping_sub(SHIFTER.to_bits() as i32);
     let r = y - n * std::f32::consts::LN_2;
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-    let two_n = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    let two_n = f32::from_bits((n_bits.wrapping_add(127) as u32) << 23);
     let large = p * two_n - 1.0;
     let e = if y < 0.346_573_6 { small } else { large };
     (e / (e + 2.0)).copysign(x)
