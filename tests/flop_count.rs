@@ -63,10 +63,6 @@ impl Counted {
         tick();
         Counted(self.0.tanh())
     }
-    fn exp(self) -> Counted {
-        tick();
-        Counted(self.0.exp())
-    }
     fn sigmoid(self) -> Counted {
         tick();
         Counted(1.0 / (1.0 + (-self.0).exp()))
