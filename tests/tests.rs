@@ -24,6 +24,7 @@ mod neuronio_pickle;
 mod neuronio_reader;
 mod neuronio_training;
 mod pickle_corruption;
+mod pickle_stream;
 mod pickle_support;
 mod pickle_vm;
 mod report_params;

@@ -4,7 +4,8 @@
 //! numpy array), and the memo may hand out the same object again later. So objects with an
 //! identity live in an arena (`Heap::nodes`) and the stack and memo hold small `Copy` handles
 //! (`Item`); when STOP is reached the result is converted once into the immutable `Value`
-//! tree (see `freeze.rs`). Numbers, short strings and numpy scalars are stored inline in the
+//! tree (see `freeze.rs`). When streaming, finished records are converted early and the arena,
+//! which numbers objects in creation order, is cut back to where the record began (`stream.rs`). Numbers, short strings and numpy scalars are stored inline in the
 //! `Item` itself: a NeuronIO pickle holds millions of int64 scalars, each built from an
 //! 8-byte string and a 2-tuple, and none of those should cost a heap allocation.
 
@@ -36,6 +37,9 @@ pub(crate) enum Item {
     Scalar(NumpyScalar),
     Known(Known),
     Node(NodeId),
+    /// An object handed to the streaming consumer and released (see `stream.rs`), with its
+    /// number in the order objects were handed over.
+    Streamed(u64),
 }
 
 // The stack and memo hold one `Item` per object; keep it two words.
@@ -249,6 +253,7 @@ impl Heap {
             Item::Short { is_str: false, .. } => "bytes".into(),
             Item::Scalar(_) => "numpy scalar".into(),
             Item::Known(k) => format!("global {}", k.global_name()),
+            Item::Streamed(_) => "object already handed to the streaming consumer".into(),
             Item::Node(id) => match self.nodes.get(*id as usize) {
                 Some(Node::Tuple { .. }) => "tuple".into(),
                 Some(Node::List(_)) => "list".into(),

@@ -8,26 +8,32 @@ use super::input::Input;
 use super::integers::{from_decimal, from_le_twos_complement, PyInt};
 use super::memo::Memo;
 use super::opcodes::{self as op, name as op_name};
+use super::stream::{Stream, StreamConsumer, StreamError};
 use super::text::{raw_unicode_escape, string_literal};
 use super::value::Value;
+use std::cell::Cell;
 use std::io::BufRead;
 
 /// Newest protocol whose opcodes we understand.
 const HIGHEST_PROTOCOL: u8 = 5;
 
-pub(crate) struct Machine<R> {
+pub(crate) struct Machine<'s, R> {
     input: Input<R>,
-    stack: Vec<Item>,
+    pub(crate) stack: Vec<Item>,
     /// Stack lengths at each open MARK.
-    marks: Vec<usize>,
-    memo: Memo,
-    heap: Heap,
+    pub(crate) marks: Vec<usize>,
+    pub(crate) memo: Memo,
+    pub(crate) heap: Heap,
     /// Offset and byte of the opcode being executed, for error messages.
     op_offset: u64,
     op: u8,
+    /// Set when streaming: who gets the finished items.
+    pub(crate) stream: Option<Stream<'s>>,
+    /// The current opcode met an object that was already streamed (for `StreamError::Reused`).
+    touched_streamed: Cell<bool>,
 }
 
-impl<R: BufRead> Machine<R> {
+impl<'s, R: BufRead> Machine<'s, R> {
     pub(crate) fn new(input: Input<R>) -> Self {
         Machine {
             input,
@@ -37,11 +43,35 @@ impl<R: BufRead> Machine<R> {
             heap: Heap::default(),
             op_offset: 0,
             op: 0,
+            stream: None,
+            touched_streamed: Cell::new(false),
         }
+    }
+
+    /// A machine that hands finished list items to `consumer` (see `stream.rs`).
+    pub(crate) fn streaming(input: Input<R>, consumer: &'s mut dyn StreamConsumer) -> Self {
+        Machine { stream: Some(Stream::new(consumer)), ..Machine::new(input) }
     }
 
     /// Runs until STOP and returns the object on top of the stack.
     pub(crate) fn run(mut self) -> Result<Value, PickleError> {
+        self.run_to_stop()
+    }
+
+    /// Runs a streaming machine; errors say whether they come from streaming.
+    pub(crate) fn run_streaming(mut self) -> Result<Value, StreamError> {
+        self.run_to_stop().map_err(|e| {
+            if self.stream.as_ref().is_some_and(|s| s.consumer_failed) {
+                StreamError::Consumer(e)
+            } else if self.touched_streamed.get() {
+                StreamError::Reused(e)
+            } else {
+                StreamError::Pickle(e)
+            }
+        })
+    }
+
+    fn run_to_stop(&mut self) -> Result<Value, PickleError> {
         loop {
             self.op_offset = self.input.offset();
             let next = self.input.next_byte().map_err(|m| self.plain_error(m))?;
@@ -49,6 +79,7 @@ impl<R: BufRead> Machine<R> {
                 return Err(self.plain_error("input ends before the STOP opcode".into()));
             };
             self.op = opcode;
+            self.touched_streamed.set(false);
             if opcode == op::STOP {
                 let top = self.pop()?;
                 // The memo and the stack only hold handles; the arena owns everything.
@@ -60,11 +91,11 @@ impl<R: BufRead> Machine<R> {
         }
     }
 
-    fn plain_error(&self, message: String) -> PickleError {
+    pub(crate) fn plain_error(&self, message: String) -> PickleError {
         PickleError { offset: self.op_offset, message }
     }
 
-    fn error(&self, message: impl Into<String>) -> PickleError {
+    pub(crate) fn error(&self, message: impl Into<String>) -> PickleError {
         PickleError { offset: self.op_offset, message: format!("{}: {}", op_name(self.op), message.into()) }
     }
 
@@ -103,7 +134,7 @@ impl<R: BufRead> Machine<R> {
     }
 
     /// Start of the current mark segment: items below it are not reachable.
-    fn floor(&self) -> usize {
+    pub(crate) fn floor(&self) -> usize {
         self.marks.last().copied().unwrap_or(0)
     }
 
@@ -111,14 +142,24 @@ impl<R: BufRead> Machine<R> {
         if self.stack.len() <= self.floor() {
             return Err(self.error("stack underflow"));
         }
-        self.stack.pop().ok_or_else(|| self.error("stack underflow"))
+        let item = self.stack.pop().ok_or_else(|| self.error("stack underflow"))?;
+        self.note_streamed(item);
+        Ok(item)
     }
 
     fn top(&self) -> Result<Item, PickleError> {
         if self.stack.len() <= self.floor() {
             return Err(self.error("stack underflow (no object to act on)"));
         }
-        self.stack.last().copied().ok_or_else(|| self.error("stack underflow"))
+        let item = self.stack.last().copied().ok_or_else(|| self.error("stack underflow"))?;
+        self.note_streamed(item);
+        Ok(item)
+    }
+
+    fn note_streamed(&self, item: Item) {
+        if let Item::Streamed(_) = item {
+            self.touched_streamed.set(true);
+        }
     }
 
     /// Pops the most recent MARK; the marked items are then `stack[start..]`.
@@ -131,11 +172,21 @@ impl<R: BufRead> Machine<R> {
         if start == 0 || start <= self.floor() {
             return Err(self.error("stack underflow (no object below the MARK)"));
         }
-        Ok(self.stack[start - 1])
+        let item = self.stack[start - 1];
+        self.note_streamed(item);
+        Ok(item)
     }
 
     fn memo_get(&mut self, key: u64) -> Result<(), PickleError> {
-        let item = self.memo.get(key).ok_or_else(|| self.error(format!("memo key {key} was never stored")))?;
+        let Some(item) = self.memo.get(key) else {
+            if self.memo.was_released(key) {
+                self.touched_streamed.set(true);
+                return Err(self.error(format!(
+                    "memo key {key} refers to an object released after streaming (the pickle shares it between records)"
+                )));
+            }
+            return Err(self.error(format!("memo key {key} was never stored")));
+        };
         self.push(item);
         Ok(())
     }
@@ -317,26 +368,31 @@ impl<R: BufRead> Machine<R> {
             op::EMPTY_LIST => {
                 let item = self.heap.alloc(Node::List(Vec::new()));
                 self.push_result(item)?;
+                self.after_container()?;
             }
             op::LIST => {
                 let start = self.take_mark()?;
                 let items: Vec<Item> = self.stack.drain(start..).collect();
                 let item = self.heap.alloc(Node::List(items));
                 self.push_result(item)?;
+                self.after_container()?;
             }
             op::EMPTY_DICT => {
                 let item = self.heap.alloc(Node::Dict(Vec::new()));
                 self.push_result(item)?;
+                self.after_container()?;
             }
             op::DICT => {
                 let start = self.take_mark()?;
                 let pairs = self.marked_pairs(start)?;
                 let item = self.heap.alloc(Node::Dict(pairs));
                 self.push_result(item)?;
+                self.after_container()?;
             }
             op::EMPTY_SET => {
                 let item = self.heap.alloc(Node::Set(Vec::new()));
                 self.push_result(item)?;
+                self.after_container()?;
             }
             op::FROZENSET => {
                 let start = self.take_mark()?;
@@ -345,20 +401,25 @@ impl<R: BufRead> Machine<R> {
                 self.push_result(item)?;
             }
             op::APPEND => {
+                self.before_append()?;
                 let value = self.pop()?;
                 let target = self.top()?;
+                self.before_change(self.stack.len() - 1);
                 let r = self.heap.extend(target, [value]);
                 self.check(r)?;
             }
             op::APPENDS => {
+                self.before_append()?;
                 let start = self.take_mark()?;
                 let target = self.below_mark(start)?;
+                self.before_change(start - 1);
                 let r = self.heap.extend(target, self.stack.drain(start..));
                 self.check(r)?;
             }
             op::ADDITEMS => {
                 let start = self.take_mark()?;
                 let target = self.below_mark(start)?;
+                self.before_change(start - 1);
                 let r = self.heap.add_items(target, self.stack.drain(start..));
                 self.check(r)?;
             }
@@ -366,12 +427,14 @@ impl<R: BufRead> Machine<R> {
                 let value = self.pop()?;
                 let key = self.pop()?;
                 let target = self.top()?;
+                self.before_change(self.stack.len() - 1);
                 let r = self.heap.set_items(target, [(key, value)]);
                 self.check(r)?;
             }
             op::SETITEMS => {
                 let start = self.take_mark()?;
                 let target = self.below_mark(start)?;
+                self.before_change(start - 1);
                 let pairs = self.marked_pairs(start)?;
                 let r = self.heap.set_items(target, pairs);
                 self.check(r)?;
@@ -445,6 +508,7 @@ impl<R: BufRead> Machine<R> {
             op::BUILD => {
                 let state = self.pop()?;
                 let target = self.top()?;
+                self.before_change(self.stack.len() - 1);
                 let r = self.heap.build(target, state);
                 self.check(r)?;
             }
@@ -507,6 +571,29 @@ impl<R: BufRead> Machine<R> {
             }
         }
         Ok(())
+    }
+
+    /// Streaming: an opcode pushed a new container.
+    fn after_container(&mut self) -> Result<(), PickleError> {
+        if self.stream.is_some() {
+            self.stream_after_container()?;
+        }
+        Ok(())
+    }
+
+    /// Streaming: APPEND(S) is about to take the item on top (if it is above the top MARK).
+    fn before_append(&mut self) -> Result<(), PickleError> {
+        if self.stream.is_some() && self.stack.len() > self.floor() {
+            self.stream_before_append()?;
+        }
+        Ok(())
+    }
+
+    /// Streaming: the object at stack position `target` is about to change.
+    fn before_change(&mut self, target: usize) {
+        if self.stream.is_some() {
+            self.stream_before_change(target);
+        }
     }
 
     /// The marked items `stack[start..]` as key/value pairs, removed from the stack.

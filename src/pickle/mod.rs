@@ -8,6 +8,10 @@
 //! becomes an opaque [`Value::Global`]/[`Value::Object`], an error only when the pickle uses it
 //! in a way that cannot be represented. Every malformed input is a [`PickleError`] naming the
 //! byte offset; length fields never cause allocations beyond what the input delivers.
+//!
+//! [`from_reader`] builds the whole object tree. [`stream_from_reader`] hands the records of a
+//! big list (a NeuronIO file's simulations) to a [`StreamConsumer`] as soon as each is finished
+//! and forgets them, so memory holds one record's objects at a time (module `stream`).
 
 mod construct;
 mod construct_numpy;
@@ -23,6 +27,7 @@ mod machine;
 mod memo;
 pub mod numpy;
 mod opcodes;
+mod stream;
 mod text;
 pub mod torch;
 mod value;
@@ -31,6 +36,7 @@ pub mod writer;
 pub use error::PickleError;
 pub use freeze::MAX_NESTING;
 pub use numpy::{ByteOrder, DtypeKind, NdArray, NumpyDtype, NumpyScalar};
+pub use stream::{StreamConsumer, StreamContext, StreamError};
 pub use torch::{StorageRef, TorchTensor};
 pub use value::{latin1, Dict, GlobalName, Object, Value};
 
@@ -57,5 +63,26 @@ pub fn from_file(path: &Path) -> anyhow::Result<Value> {
     let file = File::open(path).with_context(|| format!("opening pickle {}", path.display()))?;
     let len = file.metadata().ok().map(|m| m.len());
     from_reader(BufReader::with_capacity(1 << 20, file), len)
+        .with_context(|| format!("reading pickle {}", path.display()))
+}
+
+/// Reads one pickle from a buffered stream, handing finished items of the lists the consumer
+/// asks for to it as soon as they are complete and then forgetting them (module `stream`), so
+/// that memory holds one such item at a time rather than the whole object tree. Their places
+/// in the result hold `Value::Streamed(n)`.
+pub fn stream_from_reader<R: BufRead>(
+    reader: R,
+    input_len: Option<u64>,
+    consumer: &mut dyn StreamConsumer,
+) -> Result<Value, StreamError> {
+    Machine::streaming(Input::new(reader, input_len), consumer).run_streaming()
+}
+
+/// `stream_from_reader` on a file. The outer error names the file; its source is a
+/// [`StreamError`] when reading the pickle failed.
+pub fn stream_file(path: &Path, consumer: &mut dyn StreamConsumer) -> anyhow::Result<Value> {
+    let file = File::open(path).with_context(|| format!("opening pickle {}", path.display()))?;
+    let len = file.metadata().ok().map(|m| m.len());
+    stream_from_reader(BufReader::with_capacity(1 << 20, file), len, consumer)
         .with_context(|| format!("reading pickle {}", path.display()))
 }

@@ -39,6 +39,9 @@ pub enum Value {
     Object(Arc<Object>),
     /// A persistent id of a kind the reader does not interpret.
     PersistentId(Arc<Value>),
+    /// Only from the streaming readers ([`crate::pickle::stream_from_reader`]): an object that was
+    /// handed to the consumer while reading, with its number in the order of hand-over.
+    Streamed(u64),
 }
 
 /// `module.name` of a pickled global.
@@ -159,6 +162,7 @@ impl Value {
             Value::Global(_) => "global",
             Value::Object(_) => "object",
             Value::PersistentId(_) => "persistent id",
+            Value::Streamed(_) => "streamed object",
         }
     }
 

@@ -2,7 +2,9 @@
 //! strings (SHORT_BINSTRING/BINSTRING, which Python 3 reads back with `encoding="latin1"`), numpy
 //! arrays through `numpy.core.multiarray._reconstruct` and numpy scalars through
 //! `numpy.core.multiarray.scalar`, both with their dtype objects. Repeated globals, dtypes and
-//! strings are memoised, as cPickle does, so files stay compact.
+//! strings are memoised, as cPickle does, so files stay compact. [`PickleWriter::memoize_everything`]
+//! also memoises every other object as cPickle does (each container, string, tuple and numpy
+//! object gets a PUT), which is what the real NeuronIO files look like to a reader's memo.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -32,13 +34,31 @@ pub struct PickleWriter<W: Write> {
     out: W,
     memo: HashMap<String, u32>,
     next_memo: u32,
+    everything: bool,
 }
 
 impl<W: Write> PickleWriter<W> {
     /// Starts a protocol-2 stream.
     pub fn new(mut out: W) -> io::Result<Self> {
         out.write_all(&[0x80, 2])?;
-        Ok(Self { out, memo: HashMap::new(), next_memo: 0 })
+        Ok(Self { out, memo: HashMap::new(), next_memo: 0, everything: false })
+    }
+
+    /// Memoises every object cPickle would (not only the shared ones): larger files whose memo
+    /// grows with the data, as in the real NeuronIO files.
+    pub fn memoize_everything(mut self) -> Self {
+        self.everything = true;
+        self
+    }
+
+    /// In `memoize_everything` mode, a PUT for the object just written (never fetched again).
+    fn put_object(&mut self) -> io::Result<()> {
+        if !self.everything {
+            return Ok(());
+        }
+        let index = self.next_memo;
+        self.next_memo += 1;
+        self.write_put(index)
     }
 
     /// Ends the stream and returns the writer.
@@ -51,6 +71,10 @@ impl<W: Write> PickleWriter<W> {
         let index = self.next_memo;
         self.next_memo += 1;
         self.memo.insert(key, index);
+        self.write_put(index)
+    }
+
+    fn write_put(&mut self, index: u32) -> io::Result<()> {
         if index < 256 {
             self.out.write_all(&[b'q', index as u8])
         } else {
@@ -76,11 +100,13 @@ impl<W: Write> PickleWriter<W> {
     }
 
     pub fn empty_dict(&mut self) -> io::Result<()> {
-        self.out.write_all(b"}")
+        self.out.write_all(b"}")?;
+        self.put_object()
     }
 
     pub fn empty_list(&mut self) -> io::Result<()> {
-        self.out.write_all(b"]")
+        self.out.write_all(b"]")?;
+        self.put_object()
     }
 
     /// SETITEMS: adds the key/value pairs since the last mark to the dict below it.
@@ -99,12 +125,17 @@ impl<W: Write> PickleWriter<W> {
         if self.get(&key)? {
             return Ok(());
         }
-        self.raw_bytes(text.as_bytes())?;
+        self.write_bytes(text.as_bytes())?;
         self.put(key)
     }
 
-    /// Bytes as a Python 2 `str` (not memoised).
+    /// Bytes as a Python 2 `str` (not shared through the memo).
     fn raw_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write_bytes(bytes)?;
+        self.put_object()
+    }
+
+    fn write_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
         if bytes.len() < 256 {
             self.out.write_all(&[b'U', bytes.len() as u8])?;
         } else {
@@ -182,7 +213,10 @@ impl<W: Write> PickleWriter<W> {
         self.global("numpy.core.multiarray", "scalar")?;
         self.dtype(dtype)?;
         self.raw_bytes(bytes)?;
-        self.out.write_all(&[0x86, b'R']) // TUPLE2, REDUCE
+        self.out.write_all(&[0x86])?; // TUPLE2
+        self.put_object()?;
+        self.out.write_all(b"R")?; // REDUCE
+        self.put_object()
     }
 
     pub fn numpy_int64(&mut self, value: i64) -> io::Result<()> {
@@ -196,16 +230,28 @@ impl<W: Write> PickleWriter<W> {
         self.global("numpy", "ndarray")?;
         self.int(0)?;
         self.out.write_all(&[0x85])?; // TUPLE1: (0,)
-        self.raw_bytes(b"b")?;
-        self.out.write_all(&[0x87, b'R'])?; // TUPLE3, REDUCE
-                                            // State: (1, (len,), dtype, False, data).
+        self.put_object()?;
+        if self.everything {
+            // cPickle shares the interned 'b' between arrays.
+            self.str("b")?;
+        } else {
+            self.raw_bytes(b"b")?;
+        }
+        self.out.write_all(&[0x87])?; // TUPLE3
+        self.put_object()?;
+        self.out.write_all(b"R")?; // REDUCE
+        self.put_object()?;
+        // State: (1, (len,), dtype, False, data).
         self.mark()?;
         self.int(1)?;
         self.int(len as i64)?;
         self.out.write_all(&[0x85])?;
+        self.put_object()?;
         self.dtype(dtype)?;
         self.bool(false)?;
         self.raw_bytes(bytes)?;
-        self.out.write_all(b"tb") // TUPLE, BUILD
+        self.out.write_all(b"t")?; // TUPLE
+        self.put_object()?;
+        self.out.write_all(b"b") // BUILD
     }
 }

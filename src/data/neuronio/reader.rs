@@ -3,16 +3,49 @@
 //! time counts once), excitatory channels first; an output spike at time t (float16 in the file)
 //! falls in bin int(t - 0.5); the soma trace is taken as stored.
 //!
+//! Files are read as a stream: each simulation dict is converted to its compact form as soon as
+//! the pickle has finished it, and its Python objects are dropped (`crate::pickle::stream_file`),
+//! so memory holds the compact result plus one simulation's objects, not the file's object tree.
+//! A file the stream cannot serve (one that refers to a simulation's objects again after it, which
+//! no NeuronIO writer does) is read again as a whole, with a warning.
+//!
 //! Every structural problem is an error naming the file and where in it the problem is.
 
 use super::{NeuronioFile, Simulation};
-use crate::pickle::{Dict, Value};
+use crate::pickle::{Dict, StreamConsumer, StreamContext, StreamError, Value};
 use crate::weights::DType;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
-/// Reads and parses a NeuronIO pickle.
+/// The key of the simulations list in `Results`.
+const SIMULATIONS_KEY: &str = "listOfSingleSimulationDicts";
+
+/// Reads and parses a NeuronIO pickle, streaming it.
 pub fn read_neuronio_file(path: &Path) -> Result<NeuronioFile> {
+    let invalid = || format!("{} is not a valid NeuronIO file", path.display());
+    let reason = {
+        let mut sink = SimulationSink::default();
+        match crate::pickle::stream_file(path, &mut sink) {
+            Ok(value) => match sink.resolve(&value) {
+                Ok(parsed) => return parsed.with_context(invalid),
+                Err(conflict) => conflict,
+            },
+            Err(e) => match e.downcast_ref::<StreamError>() {
+                Some(reused @ StreamError::Reused(_)) => reused.to_string(),
+                _ => return Err(e),
+            },
+        }
+    };
+    eprintln!(
+        "warning: {}: {reason}; reading it again as a whole (this needs memory for its whole object tree)",
+        path.display()
+    );
+    read_neuronio_file_whole(path)
+}
+
+/// Reads and parses a NeuronIO pickle by building its whole object tree first (the reader before
+/// streaming; about 5.5 times the file size in memory).
+pub fn read_neuronio_file_whole(path: &Path) -> Result<NeuronioFile> {
     let value = crate::pickle::from_file(path)?;
     parse_neuronio(&value).with_context(|| format!("{} is not a valid NeuronIO file", path.display()))
 }
@@ -27,8 +60,17 @@ fn field<'a>(d: &'a Dict, key: &str, what: &str) -> Result<&'a Value> {
 
 /// Parses the value of a NeuronIO pickle.
 pub fn parse_neuronio(value: &Value) -> Result<NeuronioFile> {
-    let top = dict(value, "the pickle")?;
-    let params = dict(field(top, "Params", "the pickle")?, "Params")?;
+    parse_with(value, |sim, shape| parse_simulation(sim, shape.segments, shape.steps))
+}
+
+/// What `Params` says about the simulations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Shape {
+    segments: usize,
+    steps: usize,
+}
+
+fn parse_shape(params: &Dict) -> Result<Shape> {
     let segments = field(params, "allSegmentsType", "Params")?
         .as_sequence()
         .context("Params['allSegmentsType'] is not a list")?
@@ -41,18 +83,111 @@ pub fn parse_neuronio(value: &Value) -> Result<NeuronioFile> {
         .with_context(|| {
             format!("Params['totalSimDurationInSec'] is {}, not a whole number of seconds", seconds.describe())
         })?;
-    let steps = seconds as usize * 1000;
+    Ok(Shape { segments, steps: seconds as usize * 1000 })
+}
+
+/// The walk of the official parser, with `simulation` turning each item of the simulations list
+/// into a `Simulation`.
+fn parse_with(value: &Value, mut simulation: impl FnMut(&Value, Shape) -> Result<Simulation>) -> Result<NeuronioFile> {
+    let top = dict(value, "the pickle")?;
+    let params = dict(field(top, "Params", "the pickle")?, "Params")?;
+    let shape = parse_shape(params)?;
     let results = dict(field(top, "Results", "the pickle")?, "Results")?;
-    let list = field(results, "listOfSingleSimulationDicts", "Results")?
+    let list = field(results, SIMULATIONS_KEY, "Results")?
         .as_sequence()
         .context("Results['listOfSingleSimulationDicts'] is not a list")?;
     let simulations = list
         .iter()
         .enumerate()
-        .map(|(k, sim)| parse_simulation(sim, segments, steps).with_context(|| format!("simulation {k}")))
+        .map(|(k, sim)| simulation(sim, shape).with_context(|| format!("simulation {k}")))
         .collect::<Result<Vec<_>>>()?;
     let synthetic = params.get_str("elmbenchSynthetic").and_then(Value::as_bool).unwrap_or(false);
-    Ok(NeuronioFile { segments, simulations, synthetic })
+    Ok(NeuronioFile { segments: shape.segments, simulations, synthetic })
+}
+
+/// A simulation handed over while streaming.
+enum Taken {
+    /// Parsed with the `Params` found then (`Err` if invalid: reported in list order at the end).
+    Parsed(Result<Simulation>),
+    /// `Params` was not known yet (a file with `Results` first): parsed at the end.
+    Deferred(Value),
+    /// `Params` was there but invalid: the final walk reports that first.
+    ParamsInvalid,
+}
+
+/// Receives the simulation dicts while a file streams.
+#[derive(Default)]
+struct SimulationSink {
+    /// `Some(Ok)` once `Params` was found valid, `Some(Err)` if found invalid.
+    shape: Option<Result<Shape, ()>>,
+    taken: Vec<Option<Taken>>,
+}
+
+impl StreamConsumer for SimulationSink {
+    fn wants(&mut self, list_key: &str) -> bool {
+        list_key == SIMULATIONS_KEY
+    }
+
+    fn take(&mut self, index: u64, item: Value, context: &StreamContext<'_>) -> Result<(), String> {
+        if index != self.taken.len() as u64 {
+            return Err(format!("internal: simulation {index} handed over out of order"));
+        }
+        if self.shape.is_none() {
+            if let Ok(Some(params)) = context.enclosing_value("Params") {
+                self.shape = Some(params.as_dict().ok_or(()).and_then(|p| parse_shape(p).map_err(|_| ())));
+            }
+        }
+        self.taken.push(Some(match self.shape {
+            Some(Ok(shape)) => Taken::Parsed(parse_simulation(&item, shape.segments, shape.steps)),
+            Some(Err(())) => Taken::ParamsInvalid,
+            None => Taken::Deferred(item),
+        }));
+        Ok(())
+    }
+}
+
+impl SimulationSink {
+    /// The file from the streamed value and the simulations taken; `Err` (why) if the value does
+    /// not match what was handed over, so the file must be read as a whole.
+    fn resolve(mut self, value: &Value) -> std::result::Result<Result<NeuronioFile>, String> {
+        // Every simulation handed over must sit, in order, in the simulations list.
+        let top = value.as_dict();
+        let list = top
+            .and_then(|t| t.get_str("Results"))
+            .and_then(Value::as_dict)
+            .and_then(|r| r.get_str(SIMULATIONS_KEY))
+            .and_then(Value::as_sequence)
+            .unwrap_or(&[]);
+        let markers = list.iter().filter_map(|v| match v {
+            Value::Streamed(i) => Some(*i),
+            _ => None,
+        });
+        if !markers.eq(0..self.taken.len() as u64) {
+            return Err("simulations were streamed that are not items of the simulations list".into());
+        }
+        // ... and was parsed with the final Params.
+        let shape = top.and_then(|t| t.get_str("Params")).and_then(Value::as_dict).map(parse_shape);
+        let shape = shape.and_then(|s| s.ok());
+        let used = self.taken.iter().flatten().find_map(|t| match t {
+            Taken::Parsed(_) => Some(true),
+            Taken::ParamsInvalid => Some(false),
+            Taken::Deferred(_) => None,
+        });
+        match (used, self.shape) {
+            (Some(true), Some(Ok(s))) if shape == Some(s) => {}
+            (Some(false), _) if shape.is_none() => {}
+            (None, _) => {}
+            _ => return Err("Params changed after simulations were parsed with it".into()),
+        }
+        Ok(parse_with(value, |sim, shape| match sim {
+            Value::Streamed(i) => match self.taken.get_mut(*i as usize).and_then(Option::take) {
+                Some(Taken::Parsed(parsed)) => parsed,
+                Some(Taken::Deferred(value)) => parse_simulation(&value, shape.segments, shape.steps),
+                Some(Taken::ParamsInvalid) | None => bail!("internal: streamed simulation {i} is not available"),
+            },
+            other => parse_simulation(other, shape.segments, shape.steps),
+        }))
+    }
 }
 
 fn parse_simulation(value: &Value, segments: usize, steps: usize) -> Result<Simulation> {
