@@ -7,7 +7,7 @@ One entry per configuration (group + config) and metric: `expected` is the mean 
 reference seeds, `tolerance` three standard deviations of that spread (sample std), at least
 `--floor` of the mean's magnitude (so a configuration whose seeds agree closely still allows
 rounding-level drift). `--bound` lines add the paper's claims as inequalities, e.g.
-`--bound 'test_soma_rmse:group=branch-elm<group=elm-simplest'`.
+`--bound 'test_soma_rmse:group=branch-elm<group=elm-simplest'` (several keys joined by `&`).
 """
 import argparse
 import csv
@@ -58,7 +58,7 @@ for bound in args.bound:
     metric, rest = bound.split(":", 1)
     op = "<" if "<" in rest else ">"
     left, right = rest.split(op)
-    sel = lambda text: "{ " + ", ".join(f"{k} = {toml_str(v)}" for k, v in (kv.split("=", 1) for kv in text.split(","))) + " }"
+    sel = lambda text: "{ " + ", ".join(f"{k} = {toml_str(v)}" for k, v in (kv.split("=", 1) for kv in text.split("&"))) + " }"
     print("[[entry]]")
     print(f"selector = {sel(left)}")
     print(f"metric = {toml_str(metric)}")
