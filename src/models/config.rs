@@ -2,6 +2,8 @@
 //! other keys are that model's own (unknown keys are errors). `kind` is one of `CATALOGUE`.
 
 use super::elm::{Elm, ElmConfig, RoutingKind};
+use super::lif::{Lif, LifConfig};
+use super::tcn::{Tcn, TcnConfig};
 use super::SequenceModel;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
@@ -12,6 +14,12 @@ pub enum ModelConfig {
     Elm(ElmConfig),
     /// The same model as `elm`; the name marks the dendritic-branch configuration in results.
     BranchElm(ElmConfig),
+    /// Leaky integrate-and-fire neuron (Table S4's "LIF (classic)").
+    Lif(LifConfig),
+    /// LIF with an adaptive threshold (Table S4's "ALIF (classic)"); the same keys plus adaptation.
+    Alif(LifConfig),
+    /// Beniaguev et al.'s temporal convolutional network.
+    Tcn(TcnConfig),
 }
 
 impl ModelConfig {
@@ -20,6 +28,9 @@ impl ModelConfig {
         match self {
             ModelConfig::Elm(_) => "elm",
             ModelConfig::BranchElm(_) => "branch-elm",
+            ModelConfig::Lif(_) => "lif",
+            ModelConfig::Alif(_) => "alif",
+            ModelConfig::Tcn(_) => "tcn",
         }
     }
 
@@ -31,18 +42,26 @@ impl ModelConfig {
                 elm.branch_variant = matches!(self, ModelConfig::BranchElm(_));
                 Box::new(elm)
             }
+            ModelConfig::Lif(c) => Box::new(Lif::new(c.clone(), false, seed)?),
+            ModelConfig::Alif(c) => Box::new(Lif::new(c.clone(), true, seed)?),
+            ModelConfig::Tcn(c) => Box::new(Tcn::new(c.clone(), seed)?),
         })
     }
 
     pub fn validate(&self) -> Result<()> {
         match self {
             ModelConfig::Elm(c) | ModelConfig::BranchElm(c) => c.validate(),
+            ModelConfig::Lif(c) => c.validate(false),
+            ModelConfig::Alif(c) => c.validate(true),
+            ModelConfig::Tcn(c) => c.validate(),
         }
     }
 
     pub fn num_input(&self) -> usize {
         match self {
             ModelConfig::Elm(c) | ModelConfig::BranchElm(c) => c.num_input,
+            ModelConfig::Lif(c) | ModelConfig::Alif(c) => c.num_input,
+            ModelConfig::Tcn(c) => c.num_input,
         }
     }
 
@@ -64,6 +83,11 @@ impl ModelConfig {
                 elm.input_to_synapse_routing = Some(RoutingKind::Neuronio);
                 ModelConfig::BranchElm(elm)
             }
+            // Table S4's single neurons: 1280 and 1281 parameters.
+            "lif" => ModelConfig::Lif(LifConfig::new(1278)),
+            "alif" => ModelConfig::Alif(LifConfig::new(1278)),
+            // Beniaguev et al.'s 7 layers x 128 filters of 35 ms (9.2M parameters; see tcn::presets).
+            "tcn" => ModelConfig::Tcn(TcnConfig::new(1278)),
             other => bail!("unknown model `{other}`; models: {}", super::model_names().join(", ")),
         })
     }

@@ -3,7 +3,9 @@
 
 pub mod config;
 pub mod elm;
+pub mod lif;
 pub mod model;
+pub mod tcn;
 
 pub use config::ModelConfig;
 pub use model::{check_features, downcast_pass, Buffer, FlopCount, ForwardPass, SequenceModel};
@@ -12,6 +14,9 @@ pub use model::{check_features, downcast_pass, Buffer, FlopCount, ForwardPass, S
 pub const CATALOGUE: &[(&str, &str)] = &[
     ("elm", "Expressive Leaky Memory neuron (official v1 semantics; v2 as a config switch)"),
     ("branch-elm", "ELM with dendritic branches: inputs routed to synapses, summed per branch"),
+    ("lif", "Leaky integrate-and-fire neuron: learnable synapses, membrane tau and bias; surrogate-gradient spikes"),
+    ("alif", "LIF with a spike-driven adaptive threshold whose time constant is learnable"),
+    ("tcn", "Beniaguev et al.'s temporal convolutional network (causal dilated convolutions, ReLU)"),
 ];
 
 pub fn model_names() -> Vec<&'static str> {
