@@ -13,7 +13,7 @@
 use elmbench::engine::Inputs;
 use elmbench::models::{Buffer, ModelConfig, SequenceModel};
 use std::cell::Cell;
-use std::ops::{Add, Div, Mul, Neg};
+use std::ops::{Add, Div, Mul, Neg, Sub};
 
 thread_local! {
     static OPS: Cell<u64> = const { Cell::new(0) };
@@ -42,6 +42,13 @@ impl Mul for Counted {
     fn mul(self, o: Counted) -> Counted {
         tick();
         Counted(self.0 * o.0)
+    }
+}
+impl Sub for Counted {
+    type Output = Counted;
+    fn sub(self, o: Counted) -> Counted {
+        tick();
+        Counted(self.0 - o.0)
     }
 }
 impl Div for Counted {
@@ -253,5 +260,110 @@ fn lstm_formula_equals_the_count() {
     check(
         serde_json::json!({"kind": "chrono-lstm", "num_input": 7, "num_output": 2, "hidden_size": 4, "chrono_t_max": 50}),
         naive_lstm,
+    );
+}
+
+/// The LIF / ALIF from their equations on one sample (see `models::lif`).
+fn naive_lif(model: &dyn SequenceModel, x: &[f32], time: usize) -> Vec<f32> {
+    use elmbench::models::lif::Lif;
+    let (config, adaptive) = match model.config() {
+        ModelConfig::Lif(c) => (c, false),
+        ModelConfig::Alif(c) => (c, true),
+        _ => panic!("not a LIF"),
+    };
+    // Rebuild the concrete model with the same parameters, for its time constants.
+    let mut lif = Lif::new(config.clone(), adaptive, 0).unwrap();
+    for p in model.params().iter() {
+        lif.params.assign(&p.name, p.value.data().to_vec(), p.value.shape()).unwrap();
+    }
+    let n = config.num_input;
+    let (w, b) = (param(model, "input.weight"), param(model, "input.bias")[0]);
+    let alpha = (-config.delta_t / lif.tau_m()).exp() as f32;
+    let adaptation = config.adaptation(adaptive).unwrap();
+    let rho = lif.tau_a().map(|tau| (-config.delta_t / tau).exp() as f32);
+    let (theta, k) = (c(config.threshold as f32), c(config.spike_logit_scale as f32));
+    let (mut v, mut a) = (c(0.0), c(0.0));
+    let mut y = Vec::new();
+    for t in 0..time {
+        let current = (0..n).fold(c(b), |acc, i| acc + c(w[i]) * c(x[t * n + i]));
+        let u = c(alpha) * v + c(1.0 - alpha) * current;
+        let mut distance = u - theta;
+        if let (Some(adapt), Some(_)) = (adaptation, rho) {
+            distance = distance - c(adapt.strength as f32) * a;
+        }
+        tick(); // the threshold comparison
+        let spike = c(if distance.0 > 0.0 { 1.0 } else { 0.0 });
+        v = u - theta * spike;
+        if let Some(rho) = rho {
+            a = c(rho) * a + c(1.0 - rho) * spike;
+        }
+        y.push((k * distance).0);
+        y.push(u.0);
+    }
+    y
+}
+
+#[test]
+fn lif_and_alif_formulas_equal_the_count() {
+    check(serde_json::json!({"kind": "lif", "num_input": 9}), naive_lif);
+    check(serde_json::json!({"kind": "alif", "num_input": 9}), naive_lif);
+}
+
+/// The TCN from its equations on one sample: every tap of every step, the causal zero padding
+/// included (its products are counted, their value is 0).
+fn naive_tcn(model: &dyn SequenceModel, x: &[f32], time: usize) -> Vec<f32> {
+    let ModelConfig::Tcn(config) = model.config() else { panic!("not a TCN") };
+    let layers = config.layers().unwrap();
+    let silu = matches!(config.activation, elmbench::engine::kernels::Activation::Silu);
+    let mut h: Vec<Vec<Counted>> =
+        (0..time).map(|t| x[t * config.num_input..][..config.num_input].iter().map(|&v| c(v)).collect()).collect();
+    for (l, shape) in layers.iter().enumerate() {
+        let (w, b) = (param(model, &format!("layer_{}.weight", l + 1)), param(model, &format!("layer_{}.bias", l + 1)));
+        let (cin, cout) = (shape.inputs, shape.outputs);
+        let next: Vec<Vec<Counted>> = (0..time)
+            .map(|t| {
+                (0..cout)
+                    .map(|o| {
+                        let mut acc = c(b[o]);
+                        for k in 0..shape.kernel {
+                            let lag = shape.lag(k);
+                            for i in 0..cin {
+                                let input = if t >= lag { h[t - lag][i] } else { c(0.0) };
+                                acc = acc + c(w[(k * cout + o) * cin + i]) * input;
+                            }
+                        }
+                        if silu {
+                            acc * acc.sigmoid()
+                        } else {
+                            acc.relu()
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        h = next;
+    }
+    let (hw, hb) = (param(model, "head.weight"), param(model, "head.bias"));
+    let width = h.first().map_or(0, |r| r.len());
+    let mut y = Vec::new();
+    for row in &h {
+        for out in 0..2 {
+            y.push((0..width).fold(c(hb[out]), |acc, i| acc + c(hw[out * width + i]) * row[i]).0);
+        }
+    }
+    y
+}
+
+#[test]
+fn tcn_formula_equals_the_count() {
+    check(
+        serde_json::json!({"kind": "tcn", "num_input": 6, "num_layers": 3, "num_filters": 4, "first_filter_size": 4,
+            "filter_size": 3, "dilation_base": 2}),
+        naive_tcn,
+    );
+    check(
+        serde_json::json!({"kind": "tcn", "num_input": 5, "num_layers": 2, "num_filters": 3, "first_filter_size": 3,
+            "filter_size": 2, "activation": "silu"}),
+        naive_tcn,
     );
 }

@@ -95,6 +95,7 @@ pub fn plan(spec: &ExperimentSpec, tier: &str, seeds_override: Option<usize>) ->
             for seed in 0..seeds as u64 {
                 let base = TrainConfig { model: model.clone(), data: Default::default(), train: Default::default() };
                 let mut sets = train_sets.clone();
+                sets.extend(group.train.iter().map(|(k, v)| format!("train.{k}={}", literal(v))));
                 sets.push(format!("train.seed={seed}"));
                 let config = crate::overrides::apply(&base, &sets)
                     .with_context(|| format!("{}: [train] / tiers.{tier}.train", spec.name))?;

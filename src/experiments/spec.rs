@@ -17,6 +17,7 @@
 //! sweep = { num_memory = [10, 20] }  # model keys swept (cartesian product) ...
 //! cases = [{ num_branch = 15 }]      # ... or an explicit list of settings (not both)
 //! label = "d_m={num_memory}"         # row label; default: the swept settings
+//! train = { learning_rate = 5e-3 }   # training settings of this group (over [train] and the tier's)
 //!
 //! [tiers.smoke]                      # per-tier overrides: smoke, quick, paper
 //! seeds = 1
@@ -73,6 +74,9 @@ pub struct GroupSpec {
     #[serde(default)]
     pub cases: Vec<Settings>,
     pub label: Option<String>,
+    /// Training settings for this group only (e.g. its learning rate), applied last.
+    #[serde(default)]
+    pub train: Settings,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

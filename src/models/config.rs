@@ -2,7 +2,9 @@
 //! other keys are that model's own (unknown keys are errors). `kind` is one of `CATALOGUE`.
 
 use super::elm::{Elm, ElmConfig, RoutingKind};
+use super::lif::{Lif, LifConfig};
 use super::lstm::{Lstm, LstmConfig};
+use super::tcn::{Tcn, TcnConfig};
 use super::SequenceModel;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
@@ -17,6 +19,12 @@ pub enum ModelConfig {
     Lstm(LstmConfig),
     /// The same LSTM with chrono initialisation (needs `chrono_t_max`).
     ChronoLstm(LstmConfig),
+    /// Leaky integrate-and-fire neuron (Table S4's "LIF (classic)").
+    Lif(LifConfig),
+    /// LIF with an adaptive threshold (Table S4's "ALIF (classic)"); the same keys plus adaptation.
+    Alif(LifConfig),
+    /// Beniaguev et al.'s temporal convolutional network.
+    Tcn(TcnConfig),
 }
 
 impl ModelConfig {
@@ -27,6 +35,9 @@ impl ModelConfig {
             ModelConfig::BranchElm(_) => "branch-elm",
             ModelConfig::Lstm(_) => "lstm",
             ModelConfig::ChronoLstm(_) => "chrono-lstm",
+            ModelConfig::Lif(_) => "lif",
+            ModelConfig::Alif(_) => "alif",
+            ModelConfig::Tcn(_) => "tcn",
         }
     }
 
@@ -40,6 +51,9 @@ impl ModelConfig {
             }
             ModelConfig::Lstm(c) => Box::new(Lstm::new(c.clone(), false, seed)?),
             ModelConfig::ChronoLstm(c) => Box::new(Lstm::new(c.clone(), true, seed)?),
+            ModelConfig::Lif(c) => Box::new(Lif::new(c.clone(), false, seed)?),
+            ModelConfig::Alif(c) => Box::new(Lif::new(c.clone(), true, seed)?),
+            ModelConfig::Tcn(c) => Box::new(Tcn::new(c.clone(), seed)?),
         })
     }
 
@@ -48,6 +62,9 @@ impl ModelConfig {
             ModelConfig::Elm(c) | ModelConfig::BranchElm(c) => c.validate(),
             ModelConfig::Lstm(c) => c.init(false).map(|_| ()),
             ModelConfig::ChronoLstm(c) => c.init(true).map(|_| ()),
+            ModelConfig::Lif(c) => c.validate(false),
+            ModelConfig::Alif(c) => c.validate(true),
+            ModelConfig::Tcn(c) => c.validate(),
         }
     }
 
@@ -55,6 +72,8 @@ impl ModelConfig {
         match self {
             ModelConfig::Elm(c) | ModelConfig::BranchElm(c) => c.num_input,
             ModelConfig::Lstm(c) | ModelConfig::ChronoLstm(c) => c.num_input,
+            ModelConfig::Lif(c) | ModelConfig::Alif(c) => c.num_input,
+            ModelConfig::Tcn(c) => c.num_input,
         }
     }
 
@@ -83,6 +102,11 @@ impl ModelConfig {
             "chrono-lstm" => {
                 ModelConfig::ChronoLstm(LstmConfig { chrono_t_max: Some(500.0), ..LstmConfig::new(1278, 2, 50) })
             }
+            // Table S4's single neurons: 1280 and 1281 parameters.
+            "lif" => ModelConfig::Lif(LifConfig::new(1278)),
+            "alif" => ModelConfig::Alif(LifConfig::new(1278)),
+            // Beniaguev et al.'s 7 layers x 128 filters of 35 ms (9.2M parameters; see tcn::presets).
+            "tcn" => ModelConfig::Tcn(TcnConfig::new(1278)),
             other => bail!("unknown model `{other}`; models: {}", super::model_names().join(", ")),
         })
     }

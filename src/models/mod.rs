@@ -3,8 +3,10 @@
 
 pub mod config;
 pub mod elm;
+pub mod lif;
 pub mod lstm;
 pub mod model;
+pub mod tcn;
 
 pub use config::ModelConfig;
 pub use model::{check_features, downcast_pass, Buffer, FlopCount, ForwardPass, SequenceModel};
@@ -15,6 +17,9 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("branch-elm", "ELM with dendritic branches: inputs routed to synapses, summed per branch"),
     ("lstm", "single-layer LSTM with a linear readout at every step (PyTorch gates and init)"),
     ("chrono-lstm", "the LSTM with chrono initialisation of its gate biases (Tallec & Ollivier 2018)"),
+    ("lif", "Leaky integrate-and-fire neuron: learnable synapses, membrane tau and bias; surrogate-gradient spikes"),
+    ("alif", "LIF with a spike-driven adaptive threshold whose time constant is learnable"),
+    ("tcn", "Beniaguev et al.'s temporal convolutional network (causal dilated convolutions, ReLU)"),
 ];
 
 pub fn model_names() -> Vec<&'static str> {

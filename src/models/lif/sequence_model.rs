@@ -1,0 +1,80 @@
+//! The LIF/ALIF neuron behind the harness's `SequenceModel` surface, and its FLOP count.
+
+use super::{Lif, LifForward, NUM_OUTPUT};
+use crate::engine::{Inputs, ParamSet, Tensor};
+use crate::models::{downcast_pass, FlopCount, ForwardPass, ModelConfig, SequenceModel};
+use anyhow::Result;
+use std::any::Any;
+
+impl ForwardPass for LifForward {
+    fn output(&self) -> &[f32] {
+        &self.y
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl SequenceModel for Lif {
+    fn config(&self) -> ModelConfig {
+        if self.is_adaptive() {
+            ModelConfig::Alif(self.config.clone())
+        } else {
+            ModelConfig::Lif(self.config.clone())
+        }
+    }
+    fn num_input(&self) -> usize {
+        self.config.num_input
+    }
+    fn num_output(&self) -> usize {
+        NUM_OUTPUT
+    }
+    fn params(&self) -> &ParamSet {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut ParamSet {
+        &mut self.params
+    }
+    fn forward(&self, x: &Inputs) -> Result<Box<dyn ForwardPass>> {
+        Ok(Box::new(Lif::forward(self, x)?))
+    }
+    fn backward(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
+        let pass = downcast_pass::<LifForward>(pass, if self.is_adaptive() { "alif" } else { "lif" })?;
+        Lif::backward(self, pass, x, dy)
+    }
+    fn flops(&self, time: usize) -> FlopCount {
+        lif_flops(self, time)
+    }
+    fn clone_model(&self) -> Box<dyn SequenceModel> {
+        Box::new(self.clone())
+    }
+}
+
+/// FLOPs of one sample's forward pass as the model is defined (every input, every step; sparse
+/// inputs make the engine do less). Per step, with n inputs:
+///
+/// ```text
+/// synaptic current  w . x_t + b                 2n  (the bias starts the sum, as in every model)
+/// membrane          alpha v + (1 - alpha) I     3   (1 - alpha is computed once per pass)
+/// spike             u - theta, compare          2
+/// reset             u - theta s                 2
+/// spike logit       k x                         1   (the voltage output is u itself: 0)
+/// adaptation        theta + beta a (2), rho a + (1 - rho) s (3)     5   (ALIF only)
+/// ```
+///
+/// LIF: T (2n + 8); ALIF: T (2n + 13). Per-pass constants (the two exp and sigmoid) are not per
+/// sample and are left out, as in the ELM's count.
+fn lif_flops(lif: &Lif, time: usize) -> FlopCount {
+    let t = time as u64;
+    let n = lif.config.num_input as u64;
+    let mut f = FlopCount::default();
+    f.add("synaptic current", t * 2 * n);
+    f.add("membrane", t * 3);
+    f.add("spike", t * 2);
+    f.add("reset", t * 2);
+    f.add("spike logit", t);
+    if lif.is_adaptive() {
+        f.add("adaptation", t * 5);
+    }
+    f
+}

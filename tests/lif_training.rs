@@ -1,0 +1,55 @@
+//! Short NeuronIO runs of the LIF and ALIF neurons through the common trainer, from their config
+//! files: each completes and predicts the validation soma better than the same neuron untrained.
+
+use elmbench::data::neuronio::synthesize::{synthesize, Tier};
+use elmbench::train::config::TrainConfig;
+use elmbench::train::neuronio_trainer::{train, RunStatus, TrainOptions};
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// A smoke-tier synthetic NeuronIO, made once for the LIF and TCN training tests.
+pub fn smoke_neuronio() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        synthesize(dir.path(), Tier::Smoke, 3).unwrap();
+        dir
+    })
+    .path()
+}
+
+/// Trains `config_file` with `overrides` and returns the validation soma RMSE (mV) before and
+/// after.
+pub fn short_run(config_file: &str, overrides: &[&str]) -> (f64, f64) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/neuronio").join(config_file);
+    let sets: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    let config = TrainConfig::load(&path, &sets).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let options = TrainOptions {
+        out: out.path().into(),
+        data_dir: smoke_neuronio().into(),
+        resume: false,
+        stop_after: None,
+        quiet: true,
+    };
+    let result = train(&config, &options).unwrap();
+    assert_eq!(result.status, RunStatus::Ok, "{config_file}");
+    let splits = elmbench::data::neuronio::dataset::locate(smoke_neuronio()).unwrap();
+    let valid: Vec<_> = splits.valid.iter().map(|p| elmbench::data::neuronio::read_neuronio_file(p).unwrap()).collect();
+    let untrained = config.model.build(config.train.seed).unwrap();
+    let before = elmbench::data::neuronio::evaluation::evaluate(untrained.as_ref(), &valid, 150, 500).unwrap();
+    let after = result.valid.unwrap();
+    eprintln!(
+        "{config_file}: soma RMSE {:.3} -> {:.3} mV, spike AUC {:.4} -> {:.4}",
+        before.soma_rmse, after.soma_rmse, before.auc, after.auc
+    );
+    (before.soma_rmse, after.soma_rmse)
+}
+
+#[test]
+fn lif_and_alif_learn_the_soma() {
+    for file in ["lif.toml", "alif.toml"] {
+        let (before, after) = short_run(file, &["train.epochs=2", "train.batches_per_epoch=60", "train.prefetch=3"]);
+        assert!(after < 0.95 * before, "{file}: RMSE {after} after training, {before} before");
+    }
+}
