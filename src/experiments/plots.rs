@@ -55,6 +55,19 @@ fn series(spec: &ExperimentSpec, plot: &PlotSpec, rows: &[RunRow]) -> Series {
     out
 }
 
+/// 1500 -> "1.5K", 2e6 -> "2M": short axis labels that do not collide on a log axis.
+fn compact(v: f64) -> String {
+    let (scaled, suffix) = match v.abs() {
+        a if a >= 1e9 => (v / 1e9, "G"),
+        a if a >= 1e6 => (v / 1e6, "M"),
+        a if a >= 1e3 => (v / 1e3, "K"),
+        _ => (v, ""),
+    };
+    let text = format!("{scaled:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}{suffix}")
+}
+
 fn padded(lo: f64, hi: f64, log: bool) -> (f64, f64) {
     if log {
         let (lo, hi) = (lo.max(1e-12), hi.max(1e-12));
@@ -86,7 +99,15 @@ where
     macro_rules! finish {
         ($chart:expr) => {{
             let mut chart = $chart;
-            chart.configure_mesh().x_desc(plot.x.as_str()).y_desc(plot.y.as_str()).draw().map_err(err)?;
+            chart
+                .configure_mesh()
+                .x_desc(plot.x.as_str())
+                .y_desc(plot.y.as_str())
+                .x_labels(8)
+                .x_label_formatter(&|v| compact(*v))
+                .light_line_style(RGBColor(235, 235, 235))
+                .draw()
+                .map_err(err)?;
             for (i, (name, points)) in data.iter().enumerate() {
                 let color = Palette99::pick(i).to_rgba();
                 chart
