@@ -155,3 +155,30 @@ fn slurm_array_tasks_assemble_the_same_runs_csv_as_a_local_run() {
     assert_eq!(read(local.path()), read(array.path()));
     assert_eq!(read(local.path()).len(), p.runs.len());
 }
+
+/// Every golden file parses, and every group/config it selects is planned at its tier (a
+/// renamed configuration must not leave a golden that can never match).
+#[test]
+fn every_golden_selects_planned_configurations() {
+    use elmbench::golden::GoldenFile;
+    let mut files = 0;
+    for entry in std::fs::read_dir(root().join("golden")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let Some((experiment, tier)) = name.strip_suffix(".toml").and_then(|n| n.split_once('.')) else { continue };
+        let golden = GoldenFile::load(&path).unwrap();
+        let spec = ExperimentSpec::load(root(), experiment).unwrap();
+        let p = plan(&spec, tier, None).unwrap();
+        let selectors =
+            golden.entry.iter().flat_map(|e| [Some(&e.selector), e.less_than.as_ref(), e.greater_than.as_ref()]);
+        for selector in selectors.flatten() {
+            let found = p.runs.iter().any(|r| {
+                selector.get("group").is_none_or(|g| g.as_str() == Some(r.group.as_str()))
+                    && selector.get("config").is_none_or(|c| c.as_str() == Some(r.label.as_str()))
+            });
+            assert!(found, "{name}: {selector:?} selects no planned run");
+        }
+        files += 1;
+    }
+    assert!(files >= 12, "only {files} experiment golden files");
+}
