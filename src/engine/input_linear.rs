@@ -5,6 +5,12 @@
 
 use super::kernels::axpy;
 use super::{gemm, Inputs, MatMut, MatRef};
+use rayon::prelude::*;
+
+/// Rows per parallel block of the sparse forward product.
+const ROW_BLOCK: usize = 256;
+/// Output units per parallel block of the sparse weight gradient.
+const UNIT_BLOCK: usize = 32;
 
 /// `y[rows, out] = x W^T + bias` with `W` row-major (out, features); `y` is overwritten.
 pub fn forward(x: &Inputs, w: &[f32], bias: Option<&[f32]>, out: usize, y: &mut [f32]) {
@@ -25,13 +31,16 @@ pub fn forward(x: &Inputs, w: &[f32], bias: Option<&[f32]>, out: usize, y: &mut 
             MatMut::new(y, rows, out),
         ),
         Inputs::Sparse(s) => {
-            // Column f of W is row f of W^T: contiguous, so each non-zero is one axpy.
+            // Column f of W is row f of W^T: contiguous, so each non-zero is one axpy. Rows are
+            // independent, so fixed blocks of them run in parallel (same result on any thread count).
             let wt = transposed(w, out, features);
-            for (r, row) in y.chunks_exact_mut(out).enumerate() {
-                for (f, v) in s.row(r) {
-                    axpy(v, &wt[f * out..(f + 1) * out], row);
+            y.par_chunks_mut(ROW_BLOCK * out).enumerate().for_each(|(block, ys)| {
+                for (i, row) in ys.chunks_exact_mut(out).enumerate() {
+                    for (f, v) in s.row(block * ROW_BLOCK + i) {
+                        axpy(v, &wt[f * out..(f + 1) * out], row);
+                    }
                 }
-            }
+            });
         }
     }
 }
@@ -51,16 +60,30 @@ pub fn weight_gradient(x: &Inputs, dy: &[f32], out: usize, dw: &mut [f32]) {
             MatMut::new(dw, out, features),
         ),
         Inputs::Sparse(s) => {
-            // Accumulate dW^T (features, out) row by row, then add it transposed.
-            let mut dwt = vec![0.0f32; features * out];
-            for (r, g) in dy.chunks_exact(out).enumerate() {
-                for (f, v) in s.row(r) {
-                    axpy(v, g, &mut dwt[f * out..(f + 1) * out]);
-                }
-            }
-            for o in 0..out {
-                for f in 0..features {
-                    dw[o * features + f] += dwt[f * out + o];
+            // Accumulate dW^T (features, width) for fixed blocks of output units in parallel: each
+            // element still sums the rows in order, so any thread count gives the same bits.
+            let blocks: Vec<usize> = (0..out).step_by(UNIT_BLOCK).collect();
+            let parts: Vec<Vec<f32>> = blocks
+                .par_iter()
+                .map(|&first| {
+                    let width = UNIT_BLOCK.min(out - first);
+                    let mut part = vec![0.0f32; features * width];
+                    for (r, g) in dy.chunks_exact(out).enumerate() {
+                        let g = &g[first..first + width];
+                        for (f, v) in s.row(r) {
+                            axpy(v, g, &mut part[f * width..(f + 1) * width]);
+                        }
+                    }
+                    part
+                })
+                .collect();
+            for (&first, part) in blocks.iter().zip(&parts) {
+                let width = UNIT_BLOCK.min(out - first);
+                for o in 0..width {
+                    let row = &mut dw[(first + o) * features..(first + o + 1) * features];
+                    for (f, d) in row.iter_mut().enumerate() {
+                        *d += part[f * width + o];
+                    }
                 }
             }
         }
@@ -116,5 +139,27 @@ mod tests {
                 assert!((a - e).abs() < 1e-5, "{a} vs {e}");
             }
         }
+    }
+
+    /// The parallel sparse paths give the same bits on 1 and 3 threads.
+    #[test]
+    fn sparse_paths_do_not_depend_on_the_thread_count() {
+        let (batch, time, features, out) = (3, 200, 40, 70);
+        let x: Vec<f32> =
+            (0..batch * time * features).map(|i| if i % 17 == 0 { (i % 5) as f32 - 2.0 } else { 0.0 }).collect();
+        let w: Vec<f32> = (0..out * features).map(|i| (i as f32 * 0.13).sin()).collect();
+        let dy: Vec<f32> = (0..batch * time * out).map(|i| (i as f32 * 0.07).cos()).collect();
+        let sparse = SparseSequences::from_dense(&x, batch, time, features);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let mut y = vec![0.0; batch * time * out];
+                forward(&Inputs::Sparse(&sparse), &w, None, out, &mut y);
+                let mut dw = vec![0.0; out * features];
+                weight_gradient(&Inputs::Sparse(&sparse), &dy, out, &mut dw);
+                (y, dw)
+            })
+        };
+        assert_eq!(run(1), run(3));
     }
 }
