@@ -3,23 +3,26 @@
 //! SHD shape, both with spike inputs 2% non-zero.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use elmbench::bench::{BenchModel, TrainStep};
+use elmbench::bench::{bench_config, TrainStep};
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("train_step");
     group.sample_size(20);
 
     // NeuronIO: batch 8, 500 steps, 1278 inputs, 45 branches x 100 synapses, d_m 20.
-    let config = BenchModel::BranchElm.default_config();
-    let mut step = TrainStep::new(config, 8, 500, 0.02, 0).unwrap();
+    let config = bench_config("branch-elm", &[]).unwrap();
+    let mut step = TrainStep::new(&config, 8, 500, 0.02, 0).unwrap();
     group.bench_function("branch_elm_dm20_neuronio_b8_t500", |b| b.iter(|| step.run().unwrap()));
 
     // SHD: batch 8, 1000 steps, 700 inputs, 19 outputs, d_m 100.
-    let mut config = BenchModel::Elm.default_config();
-    config.num_input = 700;
-    config.num_output = 19;
-    let mut step = TrainStep::new(config, 8, 1000, 0.02, 0).unwrap();
+    let config = bench_config("elm", &["num_input=700".into(), "num_output=19".into()]).unwrap();
+    let mut step = TrainStep::new(&config, 8, 1000, 0.02, 0).unwrap();
     group.bench_function("elm_dm100_shd_b8_t1000", |b| b.iter(|| step.run().unwrap()));
+
+    // The LSTM of the paper's Figure 2 (hidden 50) on the NeuronIO shape.
+    let config = bench_config("lstm", &[]).unwrap();
+    let mut step = TrainStep::new(&config, 8, 500, 0.02, 0).unwrap();
+    group.bench_function("lstm_h50_neuronio_b8_t500", |b| b.iter(|| step.run().unwrap()));
 
     group.finish();
 }

@@ -1,49 +1,22 @@
-//! One training step of an ELM on random spike inputs, and a timer around it.
+//! One training step of any model on random spike inputs, and a timer around it.
 
 use crate::engine::{Inputs, Rng, SparseSequences};
-use crate::models::elm::{Elm, ElmConfig};
-use crate::overrides;
+use crate::models::{ModelConfig, SequenceModel};
 use crate::train::{loss, Adam};
 use anyhow::{bail, Result};
 use serde::Serialize;
 use std::time::Instant;
 
-/// The models `bench train-step` knows, with their default configurations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum BenchModel {
-    /// Vanilla ELM, d_m = 100, on the NeuronIO shape (1278 inputs, 2 outputs).
-    Elm,
-    /// Branch-ELM d_m = 20, 45 branches x 100 synapses, neuronio routing (the paper's 8K model).
-    BranchElm,
-}
-
-impl BenchModel {
-    pub fn name(self) -> &'static str {
-        match self {
-            BenchModel::Elm => "elm",
-            BenchModel::BranchElm => "branch-elm",
-        }
-    }
-
-    pub fn default_config(self) -> ElmConfig {
-        let mut config = ElmConfig::new(1278, 2);
-        config.memory_tau_max = 150.0;
-        match self {
-            BenchModel::Elm => config.num_memory = 100,
-            BenchModel::BranchElm => {
-                config.num_memory = 20;
-                config.num_branch = Some(45);
-                config.num_synapse_per_branch = 100;
-                config.input_to_synapse_routing = Some(crate::models::elm::RoutingKind::Neuronio);
-            }
-        }
-        config
-    }
+/// A model kind's NeuronIO preset (`elm`: d_m 100; `branch-elm`: d_m 20, 45 x 100 synapses;
+/// `lstm`: hidden 50; ...) with `key=value` overrides.
+pub fn bench_config(kind: &str, overrides: &[String]) -> Result<ModelConfig> {
+    ModelConfig::neuronio_preset(kind)?.with_overrides(overrides)
 }
 
 #[derive(Clone, Debug)]
 pub struct TrainStepOptions {
-    pub model: BenchModel,
+    /// A model kind (`elm`, `branch-elm`, `lstm`, ...).
+    pub model: String,
     pub overrides: Vec<String>,
     pub batch: usize,
     pub time: usize,
@@ -74,22 +47,22 @@ pub fn spike_batch(batch: usize, time: usize, features: usize, density: f64, see
 
 /// A model, its optimizer and one fixed batch: everything a timed training step touches.
 pub struct TrainStep {
-    pub model: Elm,
+    pub model: Box<dyn SequenceModel>,
     optimizer: Adam,
     inputs: SparseSequences,
     target: Vec<f32>,
 }
 
 impl TrainStep {
-    pub fn new(config: ElmConfig, batch: usize, time: usize, density: f64, seed: u64) -> Result<Self> {
+    pub fn new(config: &ModelConfig, batch: usize, time: usize, density: f64, seed: u64) -> Result<Self> {
         if !(0.0..=1.0).contains(&density) {
             bail!("--density must be within [0, 1], got {density}");
         }
-        let model = Elm::new(config, seed)?;
-        let inputs = spike_batch(batch, time, model.config.num_input, density, seed ^ 0x5eed);
+        let model = config.build(seed)?;
+        let inputs = spike_batch(batch, time, model.num_input(), density, seed ^ 0x5eed);
         let mut rng = Rng::new(seed ^ 0x7a59);
-        let target = (0..batch * time * model.config.num_output).map(|_| rng.normal() as f32).collect();
-        let optimizer = Adam::new(&model.params, 5e-4);
+        let target = (0..batch * time * model.num_output()).map(|_| rng.normal() as f32).collect();
+        let optimizer = Adam::new(model.params(), 5e-4);
         Ok(Self { model, optimizer, inputs, target })
     }
 
@@ -98,9 +71,9 @@ impl TrainStep {
     pub fn run(&mut self) -> Result<f64> {
         let input = Inputs::Sparse(&self.inputs);
         let pass = self.model.forward(&input)?;
-        let (loss, dy) = loss::mse(&pass.y, &self.target);
-        let grads = self.model.backward(&pass, &input, &dy, false)?;
-        self.optimizer.step(&mut self.model.params, &grads.params);
+        let (loss, dy) = loss::mse(pass.output(), &self.target);
+        let grads = self.model.backward(pass.as_ref(), &input, &dy)?;
+        self.optimizer.step(self.model.params_mut(), &grads);
         Ok(loss)
     }
 }
@@ -123,8 +96,8 @@ pub fn run_train_step_bench(options: &TrainStepOptions) -> Result<StepTimings> {
     if options.iterations == 0 {
         bail!("--iterations must be at least 1");
     }
-    let config = overrides::apply(&options.model.default_config(), &options.overrides)?;
-    let mut step = TrainStep::new(config, options.batch, options.time, options.density, options.seed)?;
+    let config = bench_config(&options.model, &options.overrides)?;
+    let mut step = TrainStep::new(&config, options.batch, options.time, options.density, options.seed)?;
     for _ in 0..options.warmup {
         step.run()?;
     }
@@ -138,7 +111,7 @@ pub fn run_train_step_bench(options: &TrainStepOptions) -> Result<StepTimings> {
     let n = seconds.len();
     let median_s = if n % 2 == 1 { seconds[n / 2] } else { 0.5 * (seconds[n / 2 - 1] + seconds[n / 2]) };
     Ok(StepTimings {
-        model: options.model.name().to_string(),
+        model: options.model.clone(),
         params: step.model.param_count(),
         batch: options.batch,
         time: options.time,

@@ -1,6 +1,6 @@
 //! `elmbench bench`: speed measurements.
 
-use crate::bench::{run_train_step_bench, BenchModel, TrainStepOptions};
+use crate::bench::{run_train_step_bench, TrainStepOptions};
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
@@ -13,14 +13,13 @@ pub enum BenchCommand {
 
 #[derive(Args)]
 pub struct TrainStepArgs {
-    /// The model: `elm` (d_m 100) or `branch-elm` (d_m 20, 45 branches x 100 synapses), both with
-    /// 1278 inputs and 2 outputs unless changed with --set.
-    #[arg(long, value_enum)]
-    pub model: BenchModel,
-    /// Change a model setting, with the official constructor's names (num_input, num_output,
-    /// num_memory, num_branch, num_synapse_per_branch, mlp_num_layers, mlp_hidden_size,
-    /// mlp_activation, lambda_value, tau_s_value, memory_tau_min, memory_tau_max,
-    /// learn_memory_tau, w_s_value, input_to_synapse_routing, delta_t). Repeatable.
+    /// The model kind, on its NeuronIO preset (1278 inputs, 2 outputs): `elm` (d_m 100),
+    /// `branch-elm` (d_m 20, 45 branches x 100 synapses), `lstm` / `chrono-lstm` (hidden 50),
+    /// `lif`, `alif`, `tcn` (Beniaguev 7 x 128). `elmbench list` shows them all.
+    #[arg(long)]
+    pub model: String,
+    /// Change a model setting, with the model's own keys (the ELM's are the official
+    /// constructor's names: num_input, num_output, num_memory, num_branch, ...). Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
     /// Samples per batch.
