@@ -182,3 +182,17 @@ fn every_golden_selects_planned_configurations() {
     }
     assert!(files >= 12, "only {files} experiment golden files");
 }
+
+/// Every shipped training configuration loads (unknown keys would fail) and builds its model.
+#[test]
+fn every_training_config_loads_and_builds() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(root().join("configs/neuronio")).unwrap() {
+        let path = entry.unwrap().path();
+        let config = elmbench::train::config::TrainConfig::load(&path, &[]).unwrap();
+        let model = config.model.build(0).unwrap();
+        assert_eq!(model.num_input(), 1278, "{}", path.display());
+        n += 1;
+    }
+    assert!(n >= 6, "only {n} configs");
+}

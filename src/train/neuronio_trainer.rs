@@ -65,6 +65,9 @@ pub struct RunState {
     pub data_source: String,
     /// The loss of the run's first batch, before any update: the yardstick of divergence.
     pub reference_loss: Option<f64>,
+    /// Wall time spent by earlier invocations of this run (before a resume), in seconds.
+    #[serde(default)]
+    pub wall_s: f64,
 }
 
 /// What `result.json` says at the end.
@@ -160,14 +163,17 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
         history: Vec::new(),
         data_source: source.clone(),
         reference_loss: None,
+        wall_s: 0.0,
     };
     let state_path = options.out.join(STATE_FILE);
+    let mut wall_before = 0.0;
     if options.resume {
         if !state_path.exists() {
             bail!("--resume: {} has no {STATE_FILE}", options.out.display());
         }
         state = load_state(&state_path, config, model.as_mut(), &mut adam)?;
         sampler.restore(&state.sampler)?;
+        wall_before = state.wall_s;
         eprintln!("resuming {} after epoch {}", options.out.display(), state.epochs_done);
     } else if state_path.exists() {
         bail!("{} already holds a run; pass --resume to continue it or choose another --out", options.out.display());
@@ -259,11 +265,13 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
         state.epochs_done += 1;
         state.sampler = sampler.state();
         write_checkpoint(model.as_ref(), &options.out.join("model.safetensors"))?;
+        state.wall_s = wall_before + started.elapsed().as_secs_f64();
         save_state(&state_path, config, &state, model.as_ref(), &adam)?;
     }
     if state.status == RunStatus::Running && state.epochs_done == t.epochs {
         state.status = RunStatus::Ok;
     }
+    state.wall_s = wall_before + started.elapsed().as_secs_f64();
     save_state(&state_path, config, &state, model.as_ref(), &adam)?;
 
     let mut result = RunResult {
@@ -287,7 +295,8 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
             result.test = Some(evaluate(best.as_ref(), &test_files, t.eval_burn_in, t.window)?);
         }
     }
-    result.wall_s = started.elapsed().as_secs_f64();
+    // The whole run's time, resumed invocations included.
+    result.wall_s = wall_before + started.elapsed().as_secs_f64();
     write_atomically(&options.out.join("result.json"), serde_json::to_string_pretty(&result)?.as_bytes())?;
     Ok(result)
 }
