@@ -9,7 +9,7 @@ pub mod model;
 pub mod tcn;
 
 pub use config::ModelConfig;
-pub use model::{check_features, downcast_pass, Buffer, FlopCount, ForwardPass, SequenceModel};
+pub use model::{check_backward, check_features, downcast_pass, Buffer, FlopCount, ForwardPass, SequenceModel};
 
 /// Every model the harness can build, with a one-line description.
 pub const CATALOGUE: &[(&str, &str)] = &[

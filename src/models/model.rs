@@ -89,6 +89,33 @@ pub fn downcast_pass<'a, T: 'static>(pass: &'a dyn ForwardPass, model: &str) -> 
     }
 }
 
+/// What every backward pass checks first: the input has the model's features and the shape its
+/// forward pass saw, and `dy` holds one value per output. Returns (batch, time).
+pub fn check_backward(
+    x: &Inputs,
+    num_input: usize,
+    forward_shape: (usize, usize),
+    dy: &[f32],
+    num_output: usize,
+) -> Result<(usize, usize)> {
+    let (batch, time) = check_features(x, num_input)?;
+    if (batch, time) != forward_shape {
+        bail!(
+            "backward got a batch of shape ({batch}, {time}), forward saw ({}, {})",
+            forward_shape.0,
+            forward_shape.1
+        );
+    }
+    let expected = batch * time * num_output;
+    if dy.len() != expected {
+        bail!(
+            "the output gradient has {} values, expected {expected} (batch {batch} x time {time} x {num_output})",
+            dy.len()
+        );
+    }
+    Ok((batch, time))
+}
+
 /// Checks the input's feature count against the model's.
 pub fn check_features(x: &Inputs, num_input: usize) -> Result<(usize, usize)> {
     let (batch, time, features) = x.shape();

@@ -26,6 +26,7 @@ pub use routing::SynapseRouting;
 
 use crate::engine::kernels::{add_column_sums, sigmoid};
 use crate::engine::{gemm, BufferPool, Inputs, MatMut, MatRef, ParamSet, Rng, Tensor};
+use crate::models::check_backward;
 use anyhow::{bail, Result};
 
 /// Indices of the ELM's tensors in its `ParamSet`.
@@ -256,15 +257,9 @@ impl Elm {
         dy: &[f32],
         want_input_gradient: bool,
     ) -> Result<ElmGradients> {
-        let (batch, time) = self.check_input(x)?;
-        if (batch, time) != (pass.batch, pass.time) {
-            bail!("backward got a batch of shape ({batch}, {time}), forward saw ({}, {})", pass.batch, pass.time);
-        }
         let (dm, out) = (self.config.num_memory, self.config.num_output);
+        let (batch, time) = check_backward(x, self.config.num_input, (pass.batch, pass.time), dy, out)?;
         let rows = batch * time;
-        if dy.len() != rows * out {
-            bail!("the output gradient has {} values, expected {}", dy.len(), rows * out);
-        }
         let d = self.derived();
         let mut grads = self.params.zeros_like();
 

@@ -37,8 +37,8 @@ pub use config::{Adaptation, LifConfig, SpikeFunction, TauRange};
 
 use crate::engine::kernels::sigmoid;
 use crate::engine::{input_linear, BufferPool, Inputs, ParamSet, Rng, Tensor};
-use crate::models::check_features;
-use anyhow::{bail, Result};
+use crate::models::{check_backward, check_features};
+use anyhow::Result;
 use recurrence::{Dynamics, States};
 
 /// Outputs per step: spike logit and soma voltage.
@@ -169,14 +169,8 @@ impl Lif {
 
     /// Gradients of `sum(y * dy)` for every parameter, aligned with `params`.
     pub fn backward(&self, pass: &LifForward, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
-        let (batch, time) = check_features(x, self.config.num_input)?;
-        if (batch, time) != (pass.batch, pass.time) {
-            bail!("backward got a batch of shape ({batch}, {time}), forward saw ({}, {})", pass.batch, pass.time);
-        }
+        let (batch, time) = check_backward(x, self.config.num_input, (pass.batch, pass.time), dy, NUM_OUTPUT)?;
         let rows = batch * time;
-        if dy.len() != rows * NUM_OUTPUT {
-            bail!("the output gradient has {} values, expected {}", dy.len(), rows * NUM_OUTPUT);
-        }
         let d = self.dynamics();
         let sweep = recurrence::backward(&d, &pass.current, &pass.states, dy, time, self.pool.any(rows));
         let mut grads = self.params.zeros_like();

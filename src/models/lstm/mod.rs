@@ -24,8 +24,8 @@ pub use config::{LstmConfig, LstmInit};
 
 use crate::engine::kernels::{add_column_sums, transpose_into};
 use crate::engine::{gemm, input_linear, BufferPool, Inputs, MatMut, MatRef, ParamSet, Tensor};
-use crate::models::check_features;
-use anyhow::{bail, Result};
+use crate::models::{check_backward, check_features};
+use anyhow::Result;
 use init::ParamIds;
 
 #[derive(Clone, Debug)]
@@ -128,19 +128,9 @@ impl Lstm {
         dy: &[f32],
         want_input_gradient: bool,
     ) -> Result<LstmGradients> {
-        let (batch, time) = check_features(x, self.config.num_input)?;
-        if (batch, time) != (pass.batch, pass.time) {
-            bail!("backward got a batch of shape ({batch}, {time}), forward saw ({}, {})", pass.batch, pass.time);
-        }
         let (d, hs, out) = (self.config.num_input, self.config.hidden_size, self.config.num_output);
+        let (batch, time) = check_backward(x, d, (pass.batch, pass.time), dy, out)?;
         let rows = batch * time;
-        if dy.len() != rows * out {
-            bail!(
-                "the output gradient has {} values, expected {} (batch {batch} x time {time} x {out})",
-                dy.len(),
-                rows * out
-            );
-        }
         let ids = &self.ids;
         let hidden = &pass.states.hidden;
         let mut grads = self.params.zeros_like();

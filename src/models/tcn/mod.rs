@@ -42,7 +42,7 @@ pub use config::{ConvShape, TcnConfig};
 
 use crate::engine::kernels::add_column_sums;
 use crate::engine::{gemm, input_linear, BufferPool, Inputs, MatMut, MatRef, ParamSet, Rng, Tensor};
-use crate::models::check_features;
+use crate::models::{check_backward, check_features};
 use anyhow::{bail, Result};
 use sample_blocks::{blocks, max_block_rows, InputBlock};
 
@@ -180,14 +180,8 @@ impl Tcn {
     /// Gradients of `sum(y * dy)` for every parameter, aligned with `params`. The input gradient
     /// is not formed (training does not need it).
     pub fn backward(&self, pass: &TcnForward, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
-        let (batch, time) = check_features(x, self.config.num_input)?;
-        if (batch, time) != (pass.batch, pass.time) {
-            bail!("backward got a batch of shape ({batch}, {time}), forward saw ({}, {})", pass.batch, pass.time);
-        }
+        let (batch, time) = check_backward(x, self.config.num_input, (pass.batch, pass.time), dy, NUM_OUTPUT)?;
         let rows = batch * time;
-        if dy.len() != rows * NUM_OUTPUT {
-            bail!("the output gradient has {} values, expected {}", dy.len(), rows * NUM_OUTPUT);
-        }
         let (Some(last), Some(h_last)) = (self.layers.last(), pass.post.last()) else {
             bail!("the TCN has no layers");
         };
