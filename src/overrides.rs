@@ -51,7 +51,8 @@ pub fn apply<T: Serialize + DeserializeOwned>(config: &T, assignments: &[String]
             target = map.get_mut(part).ok_or_else(|| anyhow!("--set {key}: there is no table `{part}`"))?;
         }
     }
-    serde_json::from_value(object).map_err(|e| anyhow!("invalid --set: {e}"))
+    // serde_json's message names the value, not its key: name the assignments.
+    serde_json::from_value(object).map_err(|e| anyhow!("invalid --set {}: {e}", assignments.join(" ")))
 }
 
 #[cfg(test)]

@@ -92,8 +92,10 @@ pub fn sigmoid(x: f32) -> f32 {
 pub const CUSTOM_TANH_SCALE: f32 = 1.7159;
 pub const CUSTOM_TANH_SLOPE: f32 = 2.0 / 3.0;
 
-/// Hidden-layer activations of the ELM's MLP.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Hidden-layer activations of the ELM's MLP (and the TCN's), named `relu` and `silu` in
+/// configurations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Activation {
     Relu,
     Silu,

@@ -39,7 +39,7 @@ pub struct ElmConfig {
     /// Width of every hidden layer; unset means 2 * num_memory.
     #[serde(default)]
     pub mlp_hidden_size: Option<usize>,
-    #[serde(default = "defaults::activation", with = "activation_name")]
+    #[serde(default = "defaults::activation")]
     pub mlp_activation: Activation,
     /// Synapse time constant (v1) or branch time constant (v2; the official v2 calls it tau_b_value).
     #[serde(default = "defaults::tau_s_value", alias = "tau_b_value")]
@@ -108,21 +108,6 @@ mod defaults {
     }
     pub fn yes() -> bool {
         true
-    }
-}
-
-mod activation_name {
-    use super::*;
-    pub fn serialize<S: Serializer>(a: &Activation, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(a.name())
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Activation, D::Error> {
-        let name = String::deserialize(d)?;
-        match name.as_str() {
-            "relu" => Ok(Activation::Relu),
-            "silu" => Ok(Activation::Silu),
-            other => Err(serde::de::Error::custom(format!("unknown mlp_activation `{other}` (expected relu or silu)"))),
-        }
     }
 }
 

@@ -5,7 +5,7 @@
 use super::presets::{self, Preset, DEFAULT_PRESET};
 use crate::engine::kernels::Activation;
 use anyhow::{bail, Result};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 /// Receptive fields beyond this are refused: they say a dilation or filter setting went wrong
 /// (Beniaguev's largest is 257 steps; a NeuronIO window is 500).
@@ -35,27 +35,12 @@ pub struct TcnConfig {
     /// doubling dilations of Bai et al.'s TCN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dilation_base: Option<usize>,
-    #[serde(default = "default_activation", with = "activation_name")]
+    #[serde(default = "default_activation")]
     pub activation: Activation,
 }
 
 fn default_activation() -> Activation {
     Activation::Relu
-}
-
-mod activation_name {
-    use super::*;
-    pub fn serialize<S: Serializer>(a: &Activation, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(a.name())
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Activation, D::Error> {
-        let name = String::deserialize(d)?;
-        match name.as_str() {
-            "relu" => Ok(Activation::Relu),
-            "silu" => Ok(Activation::Silu),
-            other => Err(serde::de::Error::custom(format!("unknown activation `{other}` (expected relu or silu)"))),
-        }
-    }
 }
 
 /// One causal convolution: `inputs` channels in, `outputs` out, `kernel` taps `dilation` apart.
