@@ -8,6 +8,7 @@
 
 pub mod bench;
 pub mod commands;
+pub mod csv_text;
 pub mod data;
 pub mod engine;
 pub mod experiments;

@@ -144,14 +144,6 @@ pub fn write_row(dir: &Path, row: &RunRow) -> Result<()> {
     crate::weights::checkpoint::write_atomically(&dir.join(ROW_FILE), serde_json::to_string_pretty(row)?.as_bytes())
 }
 
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
-
 /// Reads every run's row (in plan order; runs without one are left out), writes runs.csv and
 /// summary.md, and returns the rows.
 pub fn assemble(results: &Path, plan: &Plan, metrics: &[String], title: &str) -> Result<Vec<RunRow>> {
@@ -169,8 +161,7 @@ pub fn assemble(results: &Path, plan: &Plan, metrics: &[String], title: &str) ->
     let mut csv = columns.join(",") + "\n";
     for row in &rows {
         let cells = row.cells();
-        csv.push_str(&columns.iter().map(|c| csv_field(&cells[c])).collect::<Vec<_>>().join(","));
-        csv.push('\n');
+        csv.push_str(&crate::csv_text::line(columns.iter().map(|c| cells[c].as_str())));
     }
     crate::weights::checkpoint::write_atomically(&dir.join("runs.csv"), csv.as_bytes())?;
     let summary = summary(plan, &rows, metrics, title);
@@ -181,37 +172,9 @@ pub fn assemble(results: &Path, plan: &Plan, metrics: &[String], title: &str) ->
 /// Reads runs.csv back as column -> cell maps.
 pub fn read_runs_csv(path: &Path) -> Result<Vec<BTreeMap<String, String>>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut lines = parse_csv(&text).into_iter();
+    let mut lines = crate::csv_text::parse(&text).into_iter();
     let header = lines.next().with_context(|| format!("{} is empty", path.display()))?;
     Ok(lines.map(|cells| header.iter().cloned().zip(cells).collect()).collect())
-}
-
-/// A small RFC 4180 reader (quoted fields with doubled quotes), enough for our own files.
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let (mut row, mut field, mut quoted) = (Vec::new(), String::new(), false);
-    let mut chars = text.chars().peekable();
-    while let Some(ch) = chars.next() {
-        match (ch, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            ('"', true) => quoted = false,
-            ('"', false) if field.is_empty() => quoted = true,
-            (',', false) => row.push(std::mem::take(&mut field)),
-            ('\n', false) => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            (c, _) => field.push(c),
-        }
-    }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
-    }
-    rows
 }
 
 fn mean_std(values: &[f64]) -> (f64, f64) {

@@ -120,14 +120,6 @@ pub struct ReportTable {
     pub rows: Vec<ReportRow>,
 }
 
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', ';']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
-
 impl ReportTable {
     fn cells(row: &ReportRow) -> Vec<String> {
         vec![
@@ -166,9 +158,7 @@ impl ReportTable {
                     if kind == ReportKind::Flops {
                         cells.push(row.breakdown());
                     }
-                    let line: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
-                    out.push_str(&line.join(","));
-                    out.push('\n');
+                    out.push_str(&crate::csv_text::line(cells.iter().map(String::as_str)));
                 }
             }
             Format::Markdown => {
