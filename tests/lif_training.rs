@@ -1,22 +1,10 @@
 //! Short NeuronIO runs of the LIF and ALIF neurons through the common trainer, from their config
 //! files: each completes and predicts the validation soma better than the same neuron untrained.
 
-use elmbench::data::neuronio::synthesize::{synthesize, Tier};
+use crate::support::smoke_neuronio;
 use elmbench::train::config::TrainConfig;
 use elmbench::train::neuronio_trainer::{train, RunStatus, TrainOptions};
 use std::path::Path;
-use std::sync::OnceLock;
-
-/// A smoke-tier synthetic NeuronIO, made once for the LIF and TCN training tests.
-pub fn smoke_neuronio() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        synthesize(dir.path(), Tier::Smoke, 3).unwrap();
-        dir
-    })
-    .path()
-}
 
 /// Trains `config_file` with `overrides` and returns the validation soma RMSE (mV) before and
 /// after.

@@ -1,15 +1,13 @@
 //! The LSTM trains through the NeuronIO trainer (the same path as the ELM's): a few epochs on
 //! smoke-tier synthetic data finish with status Ok and a finite, falling loss.
 
-use elmbench::data::neuronio::synthesize::{synthesize, Tier};
+use crate::support::smoke_neuronio;
 use elmbench::train::config::TrainConfig;
 use elmbench::train::neuronio_trainer::{train, RunStatus, TrainOptions};
 use std::path::Path;
 
 #[test]
 fn a_tiny_lstm_run_completes_through_the_trainer() {
-    let data = tempfile::tempdir().unwrap();
-    synthesize(data.path(), Tier::Smoke, 3).unwrap();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/neuronio/lstm_h50.toml");
     for kind in ["lstm", "chrono-lstm"] {
         let sets: Vec<String> = [
@@ -29,7 +27,7 @@ fn a_tiny_lstm_run_completes_through_the_trainer() {
         let out = tempfile::tempdir().unwrap();
         let options = TrainOptions {
             out: out.path().into(),
-            data_dir: data.path().into(),
+            data_dir: smoke_neuronio().into(),
             resume: false,
             stop_after: None,
             quiet: true,

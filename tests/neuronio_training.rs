@@ -1,23 +1,11 @@
 //! The NeuronIO trainer: a killed run resumes to exactly the weights of an uninterrupted one, a
 //! learning rate of 1e6 is reported as diverged (not as a result), and a short run learns.
 
-use elmbench::data::neuronio::synthesize::{synthesize, Tier};
+use crate::support::smoke_neuronio;
 use elmbench::train::config::TrainConfig;
 use elmbench::train::neuronio_trainer::{train, RunStatus, TrainOptions};
 use elmbench::weights::read_checkpoint;
 use std::path::Path;
-use std::sync::OnceLock;
-
-/// A smoke-tier synthetic NeuronIO, made once for all tests of this file.
-fn data_dir() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        synthesize(dir.path(), Tier::Smoke, 3).unwrap();
-        dir
-    })
-    .path()
-}
 
 fn small_config(overrides: &[&str]) -> TrainConfig {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/neuronio/branch_elm_dm20.toml");
@@ -35,7 +23,7 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
     let config = small_config(&[]);
     let options = |dir: &Path, resume, stop_after| TrainOptions {
         out: dir.into(),
-        data_dir: data_dir().into(),
+        data_dir: smoke_neuronio().into(),
         resume,
         stop_after,
         quiet: true,
@@ -72,7 +60,7 @@ fn an_absurd_learning_rate_is_reported_as_diverged() {
         &config,
         &TrainOptions {
             out: out.path().into(),
-            data_dir: data_dir().into(),
+            data_dir: smoke_neuronio().into(),
             resume: false,
             stop_after: None,
             quiet: true,
@@ -94,7 +82,7 @@ fn a_short_run_learns_and_says_its_data_is_synthetic() {
         &config,
         &TrainOptions {
             out: out.path().into(),
-            data_dir: data_dir().into(),
+            data_dir: smoke_neuronio().into(),
             resume: false,
             stop_after: None,
             quiet: true,
@@ -104,7 +92,7 @@ fn a_short_run_learns_and_says_its_data_is_synthetic() {
     assert_eq!(result.status, RunStatus::Ok);
     assert!(result.data_source.starts_with("synthetic"), "{}", result.data_source);
     // The trained model predicts the validation soma better than the same model untrained.
-    let splits = elmbench::data::neuronio::dataset::locate(data_dir()).unwrap();
+    let splits = elmbench::data::neuronio::dataset::locate(smoke_neuronio()).unwrap();
     let valid: Vec<_> = splits.valid.iter().map(|p| elmbench::data::neuronio::read_neuronio_file(p).unwrap()).collect();
     let untrained = config.model.build(config.train.seed).unwrap();
     let before = elmbench::data::neuronio::evaluation::evaluate(untrained.as_ref(), &valid, 150, 500).unwrap();

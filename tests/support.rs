@@ -94,3 +94,19 @@ pub fn assert_close(what: &str, actual: &[f32], expected: &[f32], atol: f64, rto
         );
     }
 }
+
+/// A smoke-tier synthetic NeuronIO (seed 3), made once for all training tests of the binary.
+pub fn smoke_neuronio() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        elmbench::data::neuronio::synthesize::synthesize(
+            dir.path(),
+            elmbench::data::neuronio::synthesize::Tier::Smoke,
+            3,
+        )
+        .unwrap();
+        dir
+    })
+    .path()
+}
