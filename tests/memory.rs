@@ -9,10 +9,9 @@
 
 use elmbench::data::neuronio::reader::read_neuronio_file_whole;
 use elmbench::data::neuronio::synthetic::{simulate, RawSimulation, SyntheticNeuron};
-use elmbench::data::neuronio::writer::write_file;
+use elmbench::data::neuronio::writer::{write_file, write_records};
 use elmbench::data::neuronio::{read_neuronio_file, NeuronioFile, Simulation};
-use elmbench::engine::float16::f32_to_f16;
-use elmbench::pickle::writer::{NumpyDtype, PickleWriter};
+use elmbench::pickle::writer::PickleWriter;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -92,66 +91,10 @@ fn compact_bytes(file: &NeuronioFile) -> usize {
 
 /// The file `write_file` writes, but with every object memoized as cPickle does (the real
 /// files' memo grows with the data: three entries per input spike).
-fn write_memoizing(path: &Path, neuron: &SyntheticNeuron, simulations: &[RawSimulation]) -> std::io::Result<()> {
-    let mut p = PickleWriter::new(BufWriter::new(std::fs::File::create(path)?))?.memoize_everything();
-    let steps = simulations[0].soma_mv.len();
-    p.empty_dict()?;
-    p.mark()?;
-    p.str("Params")?;
-    p.empty_dict()?;
-    p.mark()?;
-    p.str("allSegmentsType")?;
-    p.empty_list()?;
-    p.mark()?;
-    for t in &neuron.segment_type {
-        p.str(t)?;
-    }
-    p.appends()?;
-    p.str("totalSimDurationInSec")?;
-    p.int((steps / 1000) as i64)?;
-    p.str("elmbenchSynthetic")?;
-    p.bool(true)?;
-    p.set_items()?;
-    p.str("Results")?;
-    p.empty_dict()?;
-    p.mark()?;
-    p.str("listOfSingleSimulationDicts")?;
-    p.empty_list()?;
-    p.mark()?;
-    for sim in simulations {
-        p.empty_dict()?;
-        p.mark()?;
-        for (key, spikes) in
-            [("exInputSpikeTimes", &sim.excitatory_spikes), ("inhInputSpikeTimes", &sim.inhibitory_spikes)]
-        {
-            p.str(key)?;
-            p.empty_dict()?;
-            p.mark()?;
-            for (segment, times) in spikes.iter().enumerate().filter(|(_, t)| !t.is_empty()) {
-                p.numpy_int64(segment as i64)?;
-                p.empty_list()?;
-                p.mark()?;
-                for &t in times {
-                    p.numpy_int64(t as i64)?;
-                }
-                p.appends()?;
-            }
-            p.set_items()?;
-        }
-        let f16 = |values: &mut dyn Iterator<Item = f32>| -> Vec<u8> {
-            values.flat_map(|v| f32_to_f16(v).to_le_bytes()).collect()
-        };
-        p.str("outputSpikeTimes")?;
-        let spikes = f16(&mut sim.output_spike_times.iter().map(|&t| t as f32));
-        p.numpy_array(NumpyDtype::Float16, sim.output_spike_times.len(), &spikes)?;
-        p.str("somaVoltageLowRes")?;
-        p.numpy_array(NumpyDtype::Float16, steps, &f16(&mut sim.soma_mv.iter().copied()))?;
-        p.set_items()?;
-    }
-    p.appends()?;
-    p.set_items()?;
-    p.set_items()?;
-    p.finish()?.flush()
+fn write_memoizing(path: &Path, neuron: &SyntheticNeuron, simulations: &[RawSimulation]) -> anyhow::Result<()> {
+    let out = BufWriter::new(std::fs::File::create(path)?);
+    write_records(PickleWriter::new(out)?.memoize_everything(), neuron, simulations, 5)?.flush()?;
+    Ok(())
 }
 
 const MIB: f64 = (1 << 20) as f64;

@@ -62,7 +62,18 @@ pub fn write_pickle<W: Write>(
     simulations: &[RawSimulation],
     seed: u64,
 ) -> Result<()> {
-    let mut p = PickleWriter::new(out)?;
+    write_records(PickleWriter::new(out)?, neuron, simulations, seed)?;
+    Ok(())
+}
+
+/// The file's pickle through a given writer (e.g. one that memoizes every object, as cPickle
+/// does); returns the underlying output.
+pub fn write_records<W: Write>(
+    mut p: PickleWriter<W>,
+    neuron: &SyntheticNeuron,
+    simulations: &[RawSimulation],
+    seed: u64,
+) -> Result<W> {
     let steps = simulations.first().map_or(0, |s| s.soma_mv.len());
     p.empty_dict()?;
     p.mark()?;
@@ -136,6 +147,5 @@ pub fn write_pickle<W: Write>(
     p.appends()?;
     p.set_items()?;
     p.set_items()?;
-    p.finish()?;
-    Ok(())
+    Ok(p.finish()?)
 }
