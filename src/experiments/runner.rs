@@ -44,9 +44,7 @@ pub fn resolve_data(data_dir: &Path, data_tier: &str) -> Result<(PathBuf, String
         // never see a half-written dataset (the loser of the race discards its copy).
         let parent = data_dir.join("synthetic");
         std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let call = NEXT.fetch_add(1, Ordering::SeqCst);
-        let staging = parent.join(format!(".{data_tier}.staging-{}-{call}", std::process::id()));
+        let staging = crate::weights::checkpoint::temporary_sibling(&synthetic)?;
         let _ = std::fs::remove_dir_all(&staging);
         synthesize(&staging, tier, 0)?;
         if std::fs::rename(&staging, &synthetic).is_err() {

@@ -58,14 +58,19 @@ pub fn write_checkpoint(model: &dyn SequenceModel, path: &Path) -> Result<()> {
     write_atomically(path, &bytes)
 }
 
+/// A hidden name beside `path` for building it before a rename, unique per process and call:
+/// threads of one process may build the same target at once (two runs sharing a parse cache, two
+/// experiments synthesizing the same data), and each must rename its own complete copy.
+pub fn temporary_sibling(path: &Path) -> Result<std::path::PathBuf> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let file_name = path.file_name().with_context(|| format!("{} has no file name", path.display()))?;
+    let call = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(path.with_file_name(format!(".{}.tmp-{}-{call}", file_name.to_string_lossy(), std::process::id())))
+}
+
 /// Writes `bytes` to a temporary sibling, syncs it, and renames it over `path`.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let file_name = path.file_name().with_context(|| format!("{} has no file name", path.display()))?;
-    // Unique per process and call: threads of one process may write the same target at once
-    // (two runs sharing a parse cache), and each must rename its own complete file.
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let call = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = path.with_file_name(format!(".{}.tmp-{}-{call}", file_name.to_string_lossy(), std::process::id()));
+    let tmp = temporary_sibling(path)?;
     let result = (|| -> Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;

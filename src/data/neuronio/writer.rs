@@ -38,7 +38,7 @@ pub fn write_file(
 ) -> Result<PathBuf> {
     std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
     let path = folder.join(file_name(simulations, seed));
-    let tmp = folder.join(format!(".{}.tmp", seed));
+    let tmp = crate::weights::checkpoint::temporary_sibling(&path)?;
     let result = (|| -> Result<()> {
         let file = std::fs::File::create(&tmp)?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
