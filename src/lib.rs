@@ -16,6 +16,7 @@ pub mod fetch;
 pub mod golden;
 pub mod metrics;
 pub mod models;
+pub mod nn;
 pub mod overrides;
 pub mod pickle;
 pub mod report;
