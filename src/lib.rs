@@ -8,17 +8,18 @@
 
 pub mod bench;
 pub mod commands;
-pub mod csv_text;
-pub mod data;
+
 pub mod engine;
 pub mod experiments;
 pub mod fetch;
 pub mod golden;
+pub mod io;
 pub mod metrics;
 pub mod models;
 pub mod nn;
 pub mod overrides;
 pub mod pickle;
 pub mod report;
+pub mod tasks;
 pub mod train;
 pub mod weights;

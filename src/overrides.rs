@@ -20,14 +20,14 @@ pub fn parse_assignment(text: &str) -> Result<(String, String)> {
     Ok((key.to_string(), value.trim().to_string()))
 }
 
-/// Reads a command-line value as JSON where it is a literal (number, bool, null) and as a string
+/// Reads a command-line value as JSON where it is a literal (number, bool, null, array) and as a string
 /// otherwise; `none` means null (Python's spelling of an unset option).
 fn literal(value: &str) -> Value {
     if value.eq_ignore_ascii_case("none") {
         return Value::Null;
     }
     match serde_json::from_str::<Value>(value) {
-        Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null)) => v,
+        Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null | Value::Array(_))) => v,
         _ => Value::String(value.to_string()),
     }
 }

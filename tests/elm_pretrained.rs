@@ -8,8 +8,8 @@
 //! y / 0.1, so its rounding is 10x larger than y's).
 
 use crate::support::{assert_close, fixture, TensorFile};
-use elmbench::commands::forward::neuronio_eval_transform;
 use elmbench::engine::{Inputs, SparseSequences};
+use elmbench::tasks::neuronio::neuronio_eval_transform;
 use elmbench::weights::load::{load_model, load_official, WeightsFormat};
 
 fn check(model: &str) {

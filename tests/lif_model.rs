@@ -16,7 +16,7 @@ fn table_s4_params(model: &str) -> usize {
 #[test]
 fn neuronio_presets_have_the_counts_of_table_s4() {
     for (kind, row) in [("lif", "LIF (classic)"), ("alif", "ALIF (classic)")] {
-        let model = ModelConfig::neuronio_preset(kind).unwrap().build(0).unwrap();
+        let model = elmbench::tasks::neuronio::model_preset(kind).unwrap().build(0).unwrap();
         assert_eq!(model.num_input(), 1278);
         assert_eq!(model.num_output(), 2);
         let expected = table_s4_params(row);
@@ -81,7 +81,7 @@ fn bad_settings_are_named() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("tau"), "{err}");
-    let base = ModelConfig::neuronio_preset("alif").unwrap();
+    let base = elmbench::tasks::neuronio::model_preset("alif").unwrap();
     for (set, needle) in [
         ("tau_m_init=500", "tau_m"),
         ("tau_a_min=0", "tau_a"),

@@ -3,7 +3,7 @@
 
 use crate::support::smoke_neuronio;
 use elmbench::train::config::TrainConfig;
-use elmbench::train::neuronio_trainer::{train, RunStatus, TrainOptions};
+use elmbench::train::{train, RunStatus, TrainOptions};
 use std::path::Path;
 
 /// Trains `config_file` with `overrides` and returns the validation soma RMSE (mV) before and
@@ -22,16 +22,17 @@ pub fn short_run(config_file: &str, overrides: &[&str]) -> (f64, f64) {
     };
     let result = train(&config, &options).unwrap();
     assert_eq!(result.status, RunStatus::Ok, "{config_file}");
-    let splits = elmbench::data::neuronio::dataset::locate(smoke_neuronio()).unwrap();
-    let valid: Vec<_> = splits.valid.iter().map(|p| elmbench::data::neuronio::read_neuronio_file(p).unwrap()).collect();
+    let splits = elmbench::tasks::neuronio::dataset::locate(smoke_neuronio()).unwrap();
+    let valid: Vec<_> =
+        splits.valid.iter().map(|p| elmbench::tasks::neuronio::read_neuronio_file(p).unwrap()).collect();
     let untrained = config.model.build(config.train.seed).unwrap();
-    let before = elmbench::data::neuronio::evaluation::evaluate(untrained.as_ref(), &valid, 150, 500).unwrap();
+    let before = elmbench::tasks::neuronio::evaluation::evaluate(untrained.as_ref(), &valid, 150, 500).unwrap();
     let after = result.valid.unwrap();
     eprintln!(
         "{config_file}: soma RMSE {:.3} -> {:.3} mV, spike AUC {:.4} -> {:.4}",
-        before.soma_rmse, after.soma_rmse, before.auc, after.auc
+        before.soma_rmse, after["soma_rmse"], before.auc, after["auc"]
     );
-    (before.soma_rmse, after.soma_rmse)
+    (before.soma_rmse, after["soma_rmse"])
 }
 
 #[test]

@@ -52,7 +52,7 @@ fn bad_inputs_are_errors_not_panics() {
     let other = spike_batch(3, 5, 6, 0.3, 0);
     assert!(lstm.backward(&pass, &Inputs::Sparse(&other), &[0.0; 30], false).is_err());
     // A forward pass of another model through the trait.
-    let elm = ModelConfig::neuronio_preset("elm").unwrap().with_overrides(&["num_input=6".into()]).unwrap();
+    let elm = elmbench::tasks::neuronio::model_preset("elm").unwrap().with_overrides(&["num_input=6".into()]).unwrap();
     let elm = elm.build(0).unwrap();
     let elm_pass = elm.forward(&Inputs::Sparse(&x)).unwrap();
     let e = format!(

@@ -3,7 +3,7 @@
 //! PyTorch's count in the two-bias mode, and the FLOP formula.
 
 use crate::support::fixture;
-use elmbench::models::{ModelConfig, SequenceModel};
+use elmbench::models::SequenceModel;
 
 /// Rows of `appF_neuronio_lstm.csv`: (hidden_size, params in K, flops in M), as printed.
 fn paper_sweep() -> Vec<(usize, String, String)> {
@@ -23,14 +23,14 @@ fn paper_sweep() -> Vec<(usize, String, String)> {
 }
 
 fn neuronio(kind: &str, hidden: usize) -> Box<dyn SequenceModel> {
-    let preset = ModelConfig::neuronio_preset(kind).unwrap();
+    let preset = elmbench::tasks::neuronio::model_preset(kind).unwrap();
     preset.with_overrides(&[format!("hidden_size={hidden}")]).unwrap().build(0).unwrap()
 }
 
 #[test]
 fn neuronio_preset_has_the_papers_265902_parameters() {
     for kind in ["lstm", "chrono-lstm"] {
-        let model = ModelConfig::neuronio_preset(kind).unwrap().build(0).unwrap();
+        let model = elmbench::tasks::neuronio::model_preset(kind).unwrap().build(0).unwrap();
         assert_eq!(model.config().kind(), kind);
         assert_eq!((model.num_input(), model.num_output()), (1278, 2));
         // 4 (50 (1278 + 50) + 50) + 2 (50 + 1).
@@ -38,7 +38,8 @@ fn neuronio_preset_has_the_papers_265902_parameters() {
         assert_eq!(model.param_count_paper_convention(), 265_902, "{kind}");
     }
     // Two biases: PyTorch counts 4H more; the paper's convention stays.
-    let two = ModelConfig::neuronio_preset("lstm").unwrap().with_overrides(&["two_biases=true".into()]).unwrap();
+    let two =
+        elmbench::tasks::neuronio::model_preset("lstm").unwrap().with_overrides(&["two_biases=true".into()]).unwrap();
     let model = two.build(0).unwrap();
     assert_eq!(model.param_count(), 265_902 + 200);
     assert_eq!(model.param_count_paper_convention(), 265_902);
@@ -78,7 +79,8 @@ fn flops_follow_the_documented_formula_just_below_the_papers_column() {
         assert_eq!(papers_convention - expected, t * (12 * h + 2 * o));
     }
     // The second bias adds 4H per step to the input projection.
-    let two = ModelConfig::neuronio_preset("lstm").unwrap().with_overrides(&["two_biases=true".into()]).unwrap();
+    let two =
+        elmbench::tasks::neuronio::model_preset("lstm").unwrap().with_overrides(&["two_biases=true".into()]).unwrap();
     let one = neuronio("lstm", 50).flops(10).total();
     assert_eq!(two.build(0).unwrap().flops(10).total(), one + 10 * 4 * 50);
 }

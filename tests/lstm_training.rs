@@ -3,7 +3,7 @@
 
 use crate::support::smoke_neuronio;
 use elmbench::train::config::TrainConfig;
-use elmbench::train::neuronio_trainer::{train, RunStatus, TrainOptions};
+use elmbench::train::{train, RunStatus, TrainOptions};
 use std::path::Path;
 
 #[test]

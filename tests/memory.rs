@@ -7,11 +7,11 @@
 //! memoizes every object as cPickle (and so the real files) does. The whole-tree reader on the
 //! same files must exceed that bound, so the test can fail.
 
-use elmbench::data::neuronio::reader::read_neuronio_file_whole;
-use elmbench::data::neuronio::synthetic::{simulate, RawSimulation, SyntheticNeuron};
-use elmbench::data::neuronio::writer::{write_file, write_records};
-use elmbench::data::neuronio::{read_neuronio_file, NeuronioFile, Simulation};
 use elmbench::pickle::writer::PickleWriter;
+use elmbench::tasks::neuronio::reader::read_neuronio_file_whole;
+use elmbench::tasks::neuronio::synthetic::{simulate, RawSimulation, SyntheticNeuron};
+use elmbench::tasks::neuronio::writer::{write_file, write_records};
+use elmbench::tasks::neuronio::{read_neuronio_file, NeuronioFile, Simulation};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};

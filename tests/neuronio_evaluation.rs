@@ -9,8 +9,8 @@
 //! the metrics. Tolerance 1e-4 relative: both sides compute the model in f32 in different orders.
 
 use crate::support::fixture;
-use elmbench::data::neuronio::evaluation::evaluate;
-use elmbench::data::neuronio::read_neuronio_file;
+use elmbench::tasks::neuronio::evaluation::evaluate;
+use elmbench::tasks::neuronio::read_neuronio_file;
 use elmbench::weights::load::load_model;
 
 #[test]

@@ -4,8 +4,8 @@
 //! `pickle.load(open(path, "rb"), encoding="latin1")` on the same file.
 
 use crate::pickle_support::neuronio_fixture;
+use elmbench::io::DType;
 use elmbench::pickle::{self, DtypeKind, NumpyScalar, Value};
-use elmbench::weights::DType;
 
 fn dict_get<'a>(v: &'a Value, key: &str) -> &'a Value {
     v.as_dict()

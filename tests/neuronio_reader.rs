@@ -4,10 +4,10 @@
 //! our writer read back as generated.
 
 use crate::support::{fixture, TensorFile};
-use elmbench::data::neuronio::synthetic::{simulate, SyntheticNeuron};
-use elmbench::data::neuronio::writer::write_file;
-use elmbench::data::neuronio::{read_neuronio_file, NeuronioFile};
-use elmbench::engine::float16::{f16_to_f32, f32_to_f16};
+use elmbench::io::float16::{f16_to_f32, f32_to_f16};
+use elmbench::tasks::neuronio::synthetic::{simulate, SyntheticNeuron};
+use elmbench::tasks::neuronio::writer::write_file;
+use elmbench::tasks::neuronio::{read_neuronio_file, NeuronioFile};
 use std::collections::BTreeSet;
 
 fn fixture_file() -> std::path::PathBuf {
@@ -135,7 +135,7 @@ fn inspect_export_equals_the_official_parse_byte_for_byte() {
 
 #[test]
 fn the_parse_cache_returns_the_same_file_and_survives_damage() {
-    use elmbench::data::neuronio::cache::read_cached;
+    use elmbench::tasks::neuronio::cache::read_cached;
     use sha2::Digest;
     let cache = tempfile::tempdir().unwrap();
     let source = fixture_file();

@@ -3,7 +3,7 @@
 
 use crate::support::smoke_neuronio;
 use elmbench::train::config::TrainConfig;
-use elmbench::train::neuronio_trainer::{train, RunStatus, TrainOptions};
+use elmbench::train::{train, RunStatus, TrainOptions};
 use elmbench::weights::read_checkpoint;
 use std::path::Path;
 
@@ -92,15 +92,16 @@ fn a_short_run_learns_and_says_its_data_is_synthetic() {
     assert_eq!(result.status, RunStatus::Ok);
     assert!(result.data_source.starts_with("synthetic"), "{}", result.data_source);
     // The trained model predicts the validation soma better than the same model untrained.
-    let splits = elmbench::data::neuronio::dataset::locate(smoke_neuronio()).unwrap();
-    let valid: Vec<_> = splits.valid.iter().map(|p| elmbench::data::neuronio::read_neuronio_file(p).unwrap()).collect();
+    let splits = elmbench::tasks::neuronio::dataset::locate(smoke_neuronio()).unwrap();
+    let valid: Vec<_> =
+        splits.valid.iter().map(|p| elmbench::tasks::neuronio::read_neuronio_file(p).unwrap()).collect();
     let untrained = config.model.build(config.train.seed).unwrap();
-    let before = elmbench::data::neuronio::evaluation::evaluate(untrained.as_ref(), &valid, 150, 500).unwrap();
+    let before = elmbench::tasks::neuronio::evaluation::evaluate(untrained.as_ref(), &valid, 150, 500).unwrap();
     let after = result.valid.unwrap();
     assert!(
-        after.soma_rmse < 0.95 * before.soma_rmse,
+        after["soma_rmse"] < 0.95 * before.soma_rmse,
         "RMSE {} after training, {} before",
-        after.soma_rmse,
+        after["soma_rmse"],
         before.soma_rmse
     );
 }

@@ -8,9 +8,9 @@
 
 use crate::pickle_support::{neuronio_fixture, PickleAsm};
 use crate::support::fixture;
-use elmbench::data::neuronio::read_neuronio_file;
-use elmbench::data::neuronio::reader::read_neuronio_file_whole;
 use elmbench::pickle::{self, StreamConsumer, StreamContext, StreamError, Value};
+use elmbench::tasks::neuronio::read_neuronio_file;
+use elmbench::tasks::neuronio::reader::read_neuronio_file_whole;
 
 /// Keeps every handed-over item, and what `enclosing_value("Params")` showed then.
 struct Collect {

@@ -3,8 +3,8 @@
 //! and hand-made streams for errors, opaque objects and edge cases.
 
 use crate::support::fixture;
+use elmbench::io::strided::gather_strided;
 use elmbench::pickle::{self, NumpyScalar, PickleError, Value, MAX_NESTING};
-use elmbench::weights::strided::gather_strided;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -100,12 +100,7 @@ pub fn smoke_neuronio() -> &'static Path {
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        elmbench::data::neuronio::synthesize::synthesize(
-            dir.path(),
-            elmbench::data::neuronio::synthesize::Tier::Smoke,
-            3,
-        )
-        .unwrap();
+        elmbench::tasks::neuronio::synthesize::synthesize(dir.path(), elmbench::tasks::Tier::Smoke, 3).unwrap();
         dir
     })
     .path()

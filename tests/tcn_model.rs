@@ -116,7 +116,7 @@ fn outputs_are_causal_with_the_stated_receptive_field() {
 fn beniaguev_preset_parameter_count_matches_the_formula() {
     // Default preset, 7 layers x 128 filters of 35 ms on 1278 inputs:
     // 35*1278*128 + 128 + 6 * (35*128*128 + 128) + 2 * (128 + 1) = 9,167,234.
-    let config = match ModelConfig::neuronio_preset("tcn").unwrap() {
+    let config = match elmbench::tasks::neuronio::model_preset("tcn").unwrap() {
         ModelConfig::Tcn(c) => c,
         other => panic!("{other:?}"),
     };
@@ -241,7 +241,7 @@ fn blocks_of_samples_change_nothing() {
 #[test]
 fn empty_inputs_are_harmless() {
     for kind in ["tcn", "lif", "alif"] {
-        let mut config = ModelConfig::neuronio_preset(kind).unwrap();
+        let mut config = elmbench::tasks::neuronio::model_preset(kind).unwrap();
         if let ModelConfig::Tcn(c) = &mut config {
             *c = TcnConfig::preset(1278, "beniaguev-2x8x79").unwrap();
         }

@@ -26,6 +26,7 @@ mod neuronio_evaluation;
 mod neuronio_pickle;
 mod neuronio_reader;
 mod neuronio_training;
+mod numpy_random;
 mod pickle_corruption;
 mod pickle_stream;
 mod pickle_support;

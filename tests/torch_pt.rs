@@ -4,7 +4,8 @@
 
 use crate::pickle_support::{f32_bytes, le_f32, state_dict_pickle, zip_archive, TensorSpec};
 use crate::support::fixture;
-use elmbench::weights::{read_state_dict, read_state_dict_from, DType, StateDict};
+use elmbench::io::DType;
+use elmbench::weights::{read_state_dict, read_state_dict_from, StateDict};
 use safetensors::{Dtype, SafeTensors};
 use std::io::Cursor;
 

@@ -4,4 +4,6 @@
 
 mod train_step;
 
-pub use train_step::{bench_config, run_train_step_bench, spike_batch, StepTimings, TrainStep, TrainStepOptions};
+pub use train_step::{
+    bench_config, random_spikes, run_train_step_bench, spike_batch, StepTimings, TrainStep, TrainStepOptions,
+};

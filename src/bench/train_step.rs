@@ -2,19 +2,22 @@
 
 use crate::engine::{Inputs, Rng, SparseSequences};
 use crate::models::{ModelConfig, SequenceModel};
-use crate::train::{loss, Adam};
+use crate::tasks::TaskConfig;
+use crate::train::{loss, Optimizer};
 use anyhow::{bail, Result};
 use serde::Serialize;
 use std::time::Instant;
 
-/// A model kind's NeuronIO preset (`elm`: d_m 100; `branch-elm`: d_m 20, 45 x 100 synapses;
-/// `lstm`: hidden 50; ...) with `key=value` overrides.
-pub fn bench_config(kind: &str, overrides: &[String]) -> Result<ModelConfig> {
-    ModelConfig::neuronio_preset(kind)?.with_overrides(overrides)
+/// A model kind's preset for `task` (NeuronIO: `elm` d_m 100, `branch-elm` d_m 20 with 45 x 100
+/// synapses, `lstm` hidden 50, ...; SHD: the Figure 5 sizes) with `key=value` overrides.
+pub fn bench_config(task: &TaskConfig, kind: &str, overrides: &[String]) -> Result<ModelConfig> {
+    task.model_preset(kind)?.with_overrides(overrides)
 }
 
 #[derive(Clone, Debug)]
 pub struct TrainStepOptions {
+    /// The task whose model preset and input kind are timed.
+    pub task: TaskConfig,
     /// A model kind (`elm`, `branch-elm`, `lstm`, ...).
     pub model: String,
     pub overrides: Vec<String>,
@@ -30,6 +33,18 @@ pub struct TrainStepOptions {
 /// Random spikes with the given density, signed like NeuronIO: the first half of the inputs are
 /// excitatory (+1), the second half inhibitory (-1).
 pub fn spike_batch(batch: usize, time: usize, features: usize, density: f64, seed: u64) -> SparseSequences {
+    random_spikes(batch, time, features, density, true, seed)
+}
+
+/// Random spikes with the given density; `signed` as `spike_batch`, otherwise all +1 (SHD counts).
+pub fn random_spikes(
+    batch: usize,
+    time: usize,
+    features: usize,
+    density: f64,
+    signed: bool,
+    seed: u64,
+) -> SparseSequences {
     let mut rng = Rng::new(seed);
     let mut row_start = vec![0];
     let (mut feature, mut value) = (Vec::new(), Vec::new());
@@ -37,7 +52,7 @@ pub fn spike_batch(batch: usize, time: usize, features: usize, density: f64, see
         for i in 0..features {
             if rng.uniform_f64() < density {
                 feature.push(i as u32);
-                value.push(if i < features / 2 { 1.0 } else { -1.0 });
+                value.push(if signed && i >= features / 2 { -1.0 } else { 1.0 });
             }
         }
         row_start.push(feature.len());
@@ -48,21 +63,22 @@ pub fn spike_batch(batch: usize, time: usize, features: usize, density: f64, see
 /// A model, its optimizer and one fixed batch: everything a timed training step touches.
 pub struct TrainStep {
     pub model: Box<dyn SequenceModel>,
-    optimizer: Adam,
+    optimizer: Optimizer,
     inputs: SparseSequences,
     target: Vec<f32>,
 }
 
 impl TrainStep {
-    pub fn new(config: &ModelConfig, batch: usize, time: usize, density: f64, seed: u64) -> Result<Self> {
+    pub fn new(config: &ModelConfig, batch: usize, time: usize, density: f64, signed: bool, seed: u64) -> Result<Self> {
         if !(0.0..=1.0).contains(&density) {
             bail!("--density must be within [0, 1], got {density}");
         }
         let model = config.build(seed)?;
-        let inputs = spike_batch(batch, time, model.num_input(), density, seed ^ 0x5eed);
+        let inputs = random_spikes(batch, time, model.num_input(), density, signed, seed ^ 0x5eed);
         let mut rng = Rng::new(seed ^ 0x7a59);
-        let target = (0..batch * time * model.num_output()).map(|_| rng.normal() as f32).collect();
-        let optimizer = Adam::new(model.params(), 5e-4);
+        let reported = batch * model.readout().steps(time) * model.num_output();
+        let target = (0..reported).map(|_| rng.normal() as f32).collect();
+        let optimizer = Optimizer::adam(model.params(), 5e-4);
         Ok(Self { model, optimizer, inputs, target })
     }
 
@@ -80,6 +96,7 @@ impl TrainStep {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct StepTimings {
+    pub task: String,
     pub model: String,
     pub params: usize,
     pub batch: usize,
@@ -96,8 +113,9 @@ pub fn run_train_step_bench(options: &TrainStepOptions) -> Result<StepTimings> {
     if options.iterations == 0 {
         bail!("--iterations must be at least 1");
     }
-    let config = bench_config(&options.model, &options.overrides)?;
-    let mut step = TrainStep::new(&config, options.batch, options.time, options.density, options.seed)?;
+    let config = bench_config(&options.task, &options.model, &options.overrides)?;
+    let signed = options.task.name() == "neuronio";
+    let mut step = TrainStep::new(&config, options.batch, options.time, options.density, signed, options.seed)?;
     for _ in 0..options.warmup {
         step.run()?;
     }
@@ -111,6 +129,7 @@ pub fn run_train_step_bench(options: &TrainStepOptions) -> Result<StepTimings> {
     let n = seconds.len();
     let median_s = if n % 2 == 1 { seconds[n / 2] } else { 0.5 * (seconds[n / 2 - 1] + seconds[n / 2]) };
     Ok(StepTimings {
+        task: options.task.name().to_string(),
         model: options.model.clone(),
         params: step.model.param_count(),
         batch: options.batch,

@@ -1,6 +1,7 @@
 //! `elmbench bench`: speed measurements.
 
 use crate::bench::{run_train_step_bench, TrainStepOptions};
+use crate::tasks::TaskConfig;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
@@ -13,11 +14,18 @@ pub enum BenchCommand {
 
 #[derive(Args)]
 pub struct TrainStepArgs {
-    /// The model kind, on its NeuronIO preset (1278 inputs, 2 outputs): `elm` (d_m 100),
-    /// `branch-elm` (d_m 20, 45 branches x 100 synapses), `lstm` / `chrono-lstm` (hidden 50),
-    /// `lif`, `alif`, `tcn` (Beniaguev 7 x 128). `elmbench list` shows them all.
+    /// The model kind, on its preset for --task. NeuronIO (1278 inputs, 2 outputs): `elm` (d_m
+    /// 100), `branch-elm` (d_m 20, 45 branches x 100 synapses), `lstm` / `chrono-lstm` (hidden
+    /// 50), `lif`, `alif`, `tcn` (Beniaguev 7 x 128); SHD (700 inputs): the Figure 5 sizes.
+    /// `elmbench list` shows them all.
     #[arg(long)]
     pub model: String,
+    /// The task whose model preset and inputs are timed (neuronio, shd, shd-adding).
+    #[arg(long, default_value = "neuronio")]
+    pub task: String,
+    /// Change a task setting (e.g. `bin_ms=1` for SHD's 1 ms bins, 1000 steps). Repeatable.
+    #[arg(long = "task-set", value_name = "KEY=VALUE")]
+    pub task_overrides: Vec<String>,
     /// Change a model setting, with the model's own keys (the ELM's are the official
     /// constructor's names: num_input, num_output, num_memory, num_branch, ...). Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -25,10 +33,11 @@ pub struct TrainStepArgs {
     /// Samples per batch.
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
-    /// Time steps per sample.
-    #[arg(long, default_value_t = 500)]
-    pub time: usize,
-    /// Fraction of inputs that spike at each step (signed like NeuronIO: first half +1, second -1).
+    /// Time steps per sample (default: the task's, e.g. NeuronIO's 500 ms window).
+    #[arg(long)]
+    pub time: Option<usize>,
+    /// Fraction of inputs that spike at each step (NeuronIO: signed, first half +1, second -1;
+    /// SHD: +1).
     #[arg(long, default_value_t = 0.02)]
     pub density: f64,
     /// Untimed steps before timing.
@@ -48,11 +57,15 @@ pub struct TrainStepArgs {
 pub fn run(command: BenchCommand) -> Result<()> {
     match command {
         BenchCommand::TrainStep(args) => {
+            let task = crate::overrides::apply(&TaskConfig::named(&args.task)?, &args.task_overrides)?;
+            task.validate()?;
+            let time = args.time.unwrap_or_else(|| task.steps_per_sample());
             let timings = run_train_step_bench(&TrainStepOptions {
+                task,
                 model: args.model,
                 overrides: args.overrides,
                 batch: args.batch,
-                time: args.time,
+                time,
                 density: args.density,
                 warmup: args.warmup,
                 iterations: args.iterations,
@@ -62,8 +75,9 @@ pub fn run(command: BenchCommand) -> Result<()> {
                 println!("{}", serde_json::to_string(&timings)?);
             } else {
                 println!(
-                    "{} ({} params), batch {} x {} steps, density {}: median {:.4} s per training step (min {:.4}, max {:.4}; {} iterations, {} threads)",
+                    "{} on {} ({} params), batch {} x {} steps, density {}: median {:.4} s per training step (min {:.4}, max {:.4}; {} iterations, {} threads)",
                     timings.model,
+                    timings.task,
                     timings.params,
                     timings.batch,
                     timings.time,

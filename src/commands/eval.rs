@@ -1,18 +1,11 @@
-//! `elmbench eval`: score a model on NeuronIO with the official test protocol.
+//! `elmbench eval`: score a model on a split of a task with the task's own protocol.
 
-use crate::data::neuronio::cache::{cache_dir, read_cached};
-use crate::data::neuronio::dataset::locate;
-use crate::data::neuronio::evaluation::evaluate;
+use crate::tasks::{Split, TaskConfig};
+use crate::train::{evaluate_split, TrainConfig};
 use crate::weights::load::load_model;
-use anyhow::{bail, Result};
-use clap::{Args, ValueEnum};
-use std::path::PathBuf;
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Split {
-    Test,
-    Valid,
-}
+use anyhow::{Context, Result};
+use clap::Args;
+use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct EvalArgs {
@@ -22,46 +15,62 @@ pub struct EvalArgs {
     /// Data root; default: $ELMBENCH_DATA, else ./data.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Which files: test (Data_test) or valid (full_ergodic_train_batch_1).
+    /// The task (neuronio, shd, shd-adding); default: the task of the run folder the checkpoint is
+    /// in (its config.json), else neuronio.
+    #[arg(long)]
+    pub task: Option<String>,
+    /// Change a task setting, e.g. `--set bin_ms=10` (SHD) or `--set eval_burn_in=100` (NeuronIO).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub task_overrides: Vec<String>,
+    /// Which split.
     #[arg(long, value_enum, default_value = "test")]
     pub split: Split,
-    /// Burn-in of the windowed prediction (ms).
-    #[arg(long, default_value_t = 150)]
-    pub burn_in: usize,
-    /// Prediction window (ms).
-    #[arg(long, default_value_t = 500)]
-    pub window: usize,
+    /// NeuronIO: burn-in of the windowed prediction (ms); the same as `--set eval_burn_in=..`.
+    #[arg(long)]
+    pub burn_in: Option<usize>,
+    /// NeuronIO: prediction window (ms); the same as `--set window=..`.
+    #[arg(long)]
+    pub window: Option<usize>,
     /// Write the metrics as JSON here (they are printed as JSON too).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
 
+/// The task of the run a checkpoint belongs to, from the run folder's config.json.
+fn run_task(checkpoint: &Path) -> Result<Option<TaskConfig>> {
+    let Some(config) = checkpoint.parent().map(|d| d.join("config.json")).filter(|p| p.exists()) else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&config).with_context(|| format!("reading {}", config.display()))?;
+    let run: TrainConfig = serde_json::from_str(&text).with_context(|| format!("invalid {}", config.display()))?;
+    Ok(Some(run.task))
+}
+
 pub fn run(args: EvalArgs) -> Result<()> {
     let (model, format) = load_model(&args.checkpoint)?;
     let data_dir = crate::fetch::data_dir::resolve(args.data_dir.as_deref());
-    let splits = locate(&data_dir)?;
-    let paths = match args.split {
-        Split::Test => &splits.test,
-        Split::Valid => &splits.valid,
+    let task = match &args.task {
+        Some(name) => TaskConfig::named(name)?,
+        None => run_task(&args.checkpoint)?.unwrap_or_default(),
     };
-    if paths.is_empty() {
-        bail!("no {:?} files below {}", args.split, splits.root.display());
-    }
-    let cache = cache_dir(&data_dir);
-    let files = paths.iter().map(|p| read_cached(p, &cache)).collect::<Result<Vec<_>>>()?;
-    let metrics = evaluate(model.as_ref(), &files, args.burn_in, args.window)?;
+    let mut sets = args.task_overrides.clone();
+    sets.extend(args.burn_in.map(|b| format!("eval_burn_in={b}")));
+    sets.extend(args.window.map(|w| format!("window={w}")));
+    let task = crate::overrides::apply(&task, &sets)?;
+    let opened = task.open(&data_dir, false)?;
+    let metrics = evaluate_split(opened.as_ref(), model.as_ref(), args.split)?;
     let report = serde_json::json!({
         "checkpoint": args.checkpoint.display().to_string(),
         "weights_format": format!("{format:?}"),
-        "data_source": splits.source.describe(),
-        "split": format!("{:?}", args.split).to_lowercase(),
-        "files": paths.len(),
+        "task": task,
+        "data_source": opened.data_source().describe(),
+        "split": args.split.name(),
         "metrics": metrics,
     });
     let text = serde_json::to_string_pretty(&report)?;
     println!("{text}");
     if let Some(out) = &args.out {
-        crate::weights::checkpoint::write_atomically(out, text.as_bytes())?;
+        crate::io::write_atomically(out, text.as_bytes())?;
     }
     Ok(())
 }

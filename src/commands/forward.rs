@@ -1,18 +1,15 @@
 //! `elmbench forward`: run a model on a tensor of inputs and write its outputs.
 
-use crate::engine::kernels::sigmoid;
 use crate::engine::{Inputs, SparseSequences};
+use crate::io::{DType, TensorData};
+use crate::tasks::neuronio::neuronio_eval_transform;
 use crate::weights::load::load_model;
-use crate::weights::{DType, TensorData};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-
-/// NeuronIO's training scale of the soma voltage (the official `DEFAULT_Y_TRAIN_SOMA_SCALE`).
-pub const NEURONIO_SOMA_SCALE: f32 = 0.1;
 
 /// Inputs sparser than this go through the sparse path (it pays only for non-zeros).
 const SPARSE_BELOW_DENSITY: f64 = 0.25;
@@ -73,17 +70,9 @@ pub fn run(args: ForwardArgs) -> Result<()> {
         ("neuronio_eval".to_string(), args.neuronio_eval.to_string()),
     ]);
     let out = safetensors::serialize([("y", view)], Some(metadata))?;
-    crate::weights::checkpoint::write_atomically(&args.output, &out)?;
+    crate::io::write_atomically(&args.output, &out)?;
     eprintln!("wrote y {:?} to {}", [batch, time, outputs], args.output.display());
     Ok(())
-}
-
-/// The official `neuronio_eval_forward`: spike probability and soma in mV units.
-pub fn neuronio_eval_transform(y: &mut [f32], outputs: usize) {
-    for row in y.chunks_exact_mut(outputs) {
-        row[0] = sigmoid(row[0]);
-        row[1] /= NEURONIO_SOMA_SCALE;
-    }
 }
 
 /// Tensor `x` of a safetensors file as f32, with its shape (which must be 3-D).

@@ -1,6 +1,6 @@
 //! `elmbench inspect`: what a dataset file holds, and its contents as tensors.
 
-use crate::data::neuronio::{read_neuronio_file, NeuronioFile};
+use crate::tasks::neuronio::{read_neuronio_file, NeuronioFile};
 use anyhow::Result;
 use clap::Args;
 use safetensors::tensor::{Dtype, TensorView};
@@ -83,5 +83,5 @@ pub fn export(file: &NeuronioFile, out: &Path) -> Result<()> {
         ("y_soma", TensorView::new(Dtype::F64, vec![steps, sims], &soma)?),
     ];
     let bytes = safetensors::serialize(tensors, None)?;
-    crate::weights::checkpoint::write_atomically(out, &bytes)
+    crate::io::write_atomically(out, &bytes)
 }

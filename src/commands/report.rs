@@ -1,9 +1,9 @@
 //! `elmbench report params|flops`: parameter and FLOP counts of model configurations, ours beside
 //! the paper's (see `crate::report` for the FLOP convention).
 
-use crate::models::ModelConfig;
 use crate::report::table::{Format, ReportKind};
 use crate::report::{paper_configurations, paper_table, row, Convention, ReportTable};
+use crate::tasks::TaskConfig;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
@@ -20,10 +20,13 @@ pub struct ReportArgs {
     /// md or csv.
     #[arg(long, default_value = "md")]
     pub format: String,
-    /// One configuration of this model (elm, branch-elm, lstm, chrono-lstm, lif, alif, tcn)
-    /// instead of every configuration the paper reports; starts from its NeuronIO preset.
+    /// One configuration of this model (elm, branch-elm, lstm, chrono-lstm, lif, alif, tcn, ...)
+    /// instead of every configuration the paper reports; starts from its preset for --task.
     #[arg(long)]
     pub model: Option<String>,
+    /// The task whose model preset --model starts from (neuronio, shd, shd-adding).
+    #[arg(long, default_value = "neuronio")]
+    pub task: String,
     /// Overrides of the model's keys (`--set num_memory=20`), with --model.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
@@ -39,7 +42,7 @@ pub fn run(command: ReportCommand) -> Result<()> {
     };
     let format = Format::parse(&args.format)?;
     let table = match &args.model {
-        Some(kind) => single(kind, &args.sets, args.seq_len)?,
+        Some(kind) => single(&TaskConfig::named(&args.task)?, kind, &args.sets, args.seq_len)?,
         None => {
             if !args.sets.is_empty() {
                 anyhow::bail!("--set needs --model");
@@ -56,8 +59,8 @@ pub fn run(command: ReportCommand) -> Result<()> {
 }
 
 /// One configuration; the paper's numbers are filled in when the paper reports this exact model.
-fn single(kind: &str, sets: &[String], time: usize) -> Result<ReportTable> {
-    let config = ModelConfig::neuronio_preset(kind)?.with_overrides(sets)?;
+fn single(task: &TaskConfig, kind: &str, sets: &[String], time: usize) -> Result<ReportTable> {
+    let config = task.model_preset(kind)?.with_overrides(sets)?;
     let known =
         paper_configurations().into_iter().find(|c| c.time == time && c.model_config().ok().as_ref() == Some(&config));
     let label = if sets.is_empty() { "preset".to_string() } else { sets.join(" ") };

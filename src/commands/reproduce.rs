@@ -70,7 +70,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
                 time_limit: "24:00:00",
             },
         );
-        crate::weights::checkpoint::write_atomically(&path, text.as_bytes())?;
+        crate::io::write_atomically(&path, text.as_bytes())?;
         println!("wrote {} ({} array tasks); submit it with sbatch", path.display(), plan.runs.len());
         return Ok(());
     }

@@ -1,6 +1,7 @@
 //! `elmbench synth`: write a synthetic surrogate of a dataset in its real format.
 
-use crate::data::neuronio::synthesize::{synthesize, Tier};
+use crate::tasks::neuronio::synthesize::synthesize;
+use crate::tasks::Tier;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;

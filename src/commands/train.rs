@@ -1,17 +1,18 @@
 //! `elmbench train`: train a model from a configuration file.
 
 use crate::train::config::TrainConfig;
-use crate::train::neuronio_trainer::{train, RunStatus, TrainOptions};
+use crate::train::{train, RunStatus, TrainOptions};
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct TrainArgs {
-    /// Training configuration (TOML with [model], [data] and [train] tables; see configs/).
+    /// Training configuration (TOML with [model], [task] and [train] tables; see configs/).
     #[arg(long)]
     pub config: PathBuf,
-    /// Change a setting: `section.key=value`, e.g. `model.num_memory=20` or `train.epochs=3`.
+    /// Change a setting: `section.key=value`, e.g. `model.num_memory=20`, `task.bin_ms=10` or
+    /// `train.epochs=3`.
     /// Repeatable. Unknown keys are errors.
     #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
     pub overrides: Vec<String>,
@@ -47,15 +48,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
             println!("stopped after {} epochs; continue with --resume --out {}", result.epochs_done, args.out.display())
         }
         _ => {
-            println!("data: {}", result.data_source);
-            if let Some(test) = &result.test {
-                println!(
-                    "test (best epoch {}): AUC {:.4}, soma RMSE {:.4}, TP@0.0025FP {:.4}",
-                    result.best_epoch.unwrap_or(0),
-                    test.auc,
-                    test.soma_rmse,
-                    test.tp_at_fp_0025
-                );
+            println!("task {}, data: {}", result.task, result.data_source);
+            for (split, metrics) in [("train", &result.train), ("valid", &result.valid), ("test", &result.test)] {
+                if let Some(m) = metrics {
+                    let values: Vec<String> = m.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+                    println!("{split} (best epoch {}): {}", result.best_epoch.unwrap_or(0), values.join(", "));
+                }
             }
             println!("wrote {}", args.out.join("result.json").display());
         }

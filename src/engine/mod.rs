@@ -1,11 +1,12 @@
 //! The numeric core: shaped f32 buffers, a GEMM wrapper, elementwise kernels, a seeded random
-//! number generator and named parameter sets. Everything a model needs, nothing model-specific.
+//! number generator (plus numpy's, for the official data splits) and named parameter sets.
+//! Everything a model needs, nothing model-specific.
 
-pub mod float16;
 pub mod gemm;
 pub mod group_matmul;
 pub mod input_linear;
 pub mod kernels;
+pub mod numpy_random;
 pub mod params;
 pub mod pool;
 pub mod random;

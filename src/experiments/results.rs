@@ -2,7 +2,8 @@
 //! `runs.csv` (the same code for local runs and Slurm array tasks) and `summary.md`.
 
 use super::plan::{Plan, RunSpec};
-use crate::metrics::NeuronioMetrics;
+use crate::metrics::Metrics;
+use crate::tasks::TaskConfig;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -19,10 +20,13 @@ pub struct RunRow {
     pub config: String,
     pub config_hash: String,
     pub seed: u64,
-    /// `synthetic (...)` or `real (...)`: which data the run saw.
+    /// `synthetic (...)` or `real`: which data the run saw.
     pub data_source: String,
-    pub test: Option<NeuronioMetrics>,
-    pub valid: Option<NeuronioMetrics>,
+    pub test: Option<Metrics>,
+    pub valid: Option<Metrics>,
+    /// Running metrics of the best epoch's training batches (tasks that report them).
+    #[serde(default)]
+    pub train: Option<Metrics>,
     pub params: usize,
     pub params_paper_convention: usize,
     pub flops_per_sample: u64,
@@ -30,44 +34,37 @@ pub struct RunRow {
     /// ok, diverged or failed.
     pub status: String,
     pub git_commit: String,
-    /// The model keys the run sets, `key=value;...` (plots use them as x values).
+    /// The keys the run sets, `key=value;...` (plots use them as x values).
     pub settings: String,
     pub error: String,
 }
 
-/// Metric columns, in order: test then valid.
-pub const METRICS: &[&str] = &[
-    "auc",
-    "soma_rmse",
-    "soma_mae",
-    "soma_explained_variance_percent",
-    "tp_at_fp_0025",
-    "auc_at_fp_0025",
-    "tp_at_fp_0100",
-    "auc_at_fp_0100",
-];
-
-fn metric(m: &NeuronioMetrics, name: &str) -> f64 {
-    match name {
-        "auc" => m.auc,
-        "soma_rmse" => m.soma_rmse,
-        "soma_mae" => m.soma_mae,
-        "soma_explained_variance_percent" => m.soma_explained_variance_percent,
-        "tp_at_fp_0025" => m.tp_at_fp_0025,
-        "auc_at_fp_0025" => m.auc_at_fp_0025,
-        "tp_at_fp_0100" => m.tp_at_fp_0100,
-        "auc_at_fp_0100" => m.auc_at_fp_0100,
-        _ => f64::NAN,
+/// The columns of an experiment's runs.csv: the run's identity, the metrics of its tasks (test,
+/// then valid, then the training batches' running metrics, each in the tasks' order), then the
+/// run's size, time and status. An experiment of NeuronIO runs has exactly the columns it had
+/// before tasks existed.
+pub fn columns(tasks: &[TaskConfig]) -> Vec<String> {
+    let mut evaluated: Vec<&str> = Vec::new();
+    let mut running: Vec<&str> = Vec::new();
+    for task in tasks {
+        for m in task.metrics() {
+            if !evaluated.contains(m) {
+                evaluated.push(m);
+            }
+        }
+        for m in task.train_metrics() {
+            if !running.contains(m) {
+                running.push(m);
+            }
+        }
     }
-}
-
-pub fn columns() -> Vec<String> {
     let mut c: Vec<String> = ["experiment", "tier", "group", "model", "config", "config_hash", "seed", "data_source"]
         .map(String::from)
         .to_vec();
     for split in ["test", "valid"] {
-        c.extend(METRICS.iter().map(|m| format!("{split}_{m}")));
+        c.extend(evaluated.iter().map(|m| format!("{split}_{m}")));
     }
+    c.extend(running.iter().map(|m| format!("train_{m}")));
     c.extend(
         [
             "params",
@@ -99,10 +96,9 @@ impl RunRow {
         put("config_hash", self.config_hash.clone());
         put("seed", self.seed.to_string());
         put("data_source", self.data_source.clone());
-        for (split, metrics) in [("test", &self.test), ("valid", &self.valid)] {
-            for name in METRICS {
-                let cell = metrics.as_ref().map(|m| format!("{:.6}", metric(m, name))).unwrap_or_default();
-                put(&format!("{split}_{name}"), cell);
+        for (split, metrics) in [("test", &self.test), ("valid", &self.valid), ("train", &self.train)] {
+            for (name, value) in metrics.iter().flat_map(|m| m.iter()) {
+                put(&format!("{split}_{name}"), format!("{value:.6}"));
             }
         }
         put("params", self.params.to_string());
@@ -141,7 +137,7 @@ pub fn finished_row(dir: &Path) -> Result<Option<RunRow>> {
 
 pub fn write_row(dir: &Path, row: &RunRow) -> Result<()> {
     std::fs::create_dir_all(dir)?;
-    crate::weights::checkpoint::write_atomically(&dir.join(ROW_FILE), serde_json::to_string_pretty(row)?.as_bytes())
+    crate::io::write_atomically(&dir.join(ROW_FILE), serde_json::to_string_pretty(row)?.as_bytes())
 }
 
 /// Reads every run's row (in plan order; runs without one are left out), writes runs.csv and
@@ -157,24 +153,34 @@ pub fn assemble(results: &Path, plan: &Plan, metrics: &[String], title: &str) ->
     }
     let dir = tier_dir(results, plan);
     std::fs::create_dir_all(&dir)?;
-    let columns = columns();
-    let mut csv = columns.join(",") + "\n";
-    for row in &rows {
-        let cells = row.cells();
-        csv.push_str(&crate::csv_text::line(columns.iter().map(|c| cells[c].as_str())));
-    }
-    crate::weights::checkpoint::write_atomically(&dir.join("runs.csv"), csv.as_bytes())?;
+    let columns = columns(&plan_tasks(plan));
+    let csv = crate::io::csv_table::to_csv(
+        &columns,
+        rows.iter().map(|row| {
+            let cells = row.cells();
+            columns.iter().map(|c| cells.get(c).cloned().unwrap_or_default()).collect()
+        }),
+    )?;
+    crate::io::write_atomically(&dir.join("runs.csv"), csv.as_bytes())?;
     let summary = summary(plan, &rows, metrics, title);
-    crate::weights::checkpoint::write_atomically(&dir.join("summary.md"), summary.as_bytes())?;
+    crate::io::write_atomically(&dir.join("summary.md"), summary.as_bytes())?;
     Ok(rows)
+}
+
+/// The tasks of a plan's runs, each once, in run order.
+pub fn plan_tasks(plan: &Plan) -> Vec<TaskConfig> {
+    let mut tasks: Vec<TaskConfig> = Vec::new();
+    for run in &plan.runs {
+        if !tasks.iter().any(|t| t.name() == run.config.task.name()) {
+            tasks.push(run.config.task.clone());
+        }
+    }
+    tasks
 }
 
 /// Reads runs.csv back as column -> cell maps.
 pub fn read_runs_csv(path: &Path) -> Result<Vec<BTreeMap<String, String>>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut lines = crate::csv_text::parse(&text).into_iter();
-    let header = lines.next().with_context(|| format!("{} is empty", path.display()))?;
-    Ok(lines.map(|cells| header.iter().cloned().zip(cells).collect()).collect())
+    crate::io::csv_table::read_csv_maps(path)
 }
 
 fn mean_std(values: &[f64]) -> (f64, f64) {

@@ -1,14 +1,14 @@
-//! Running a plan: pick the data (real when present, else a synthetic surrogate, said loudly),
-//! skip runs that already have a result, resume interrupted ones, run independent runs in
+//! Running a plan: pick each dataset's data (real when present, else a synthetic surrogate, said
+//! loudly), skip runs that already have a result, resume interrupted ones, run independent runs in
 //! parallel, and write one row per run.
 
 use super::plan::{Plan, RunSpec};
 use super::results::{finished_row, run_dir, write_row, RunRow};
-use crate::data::neuronio::dataset::{locate, DataSource};
-use crate::data::neuronio::synthesize::{synthesize, Tier};
-use crate::train::neuronio_trainer::{train, RunStatus, TrainOptions};
-use anyhow::{bail, Context, Result};
+use crate::tasks::{resolve_data, Dataset};
+use crate::train::{train, RunStatus, TrainOptions};
+use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -19,40 +19,6 @@ pub struct RunnerOptions {
     pub jobs: usize,
     /// Run only this index of the plan (a Slurm array task).
     pub run_index: Option<usize>,
-}
-
-/// The data root to train on: `data_dir` itself when it holds real NeuronIO, otherwise
-/// `<data_dir>/synthetic/<tier>` (synthesized on first use). The second value describes it.
-pub fn resolve_data(data_dir: &Path, data_tier: &str) -> Result<(PathBuf, String)> {
-    if let Ok(splits) = locate(data_dir) {
-        if matches!(splits.source, DataSource::Real) {
-            return Ok((data_dir.to_path_buf(), splits.source.describe()));
-        }
-    }
-    let tier: Tier = serde_json::from_value(serde_json::Value::String(data_tier.into()))
-        .with_context(|| format!("unknown data tier `{data_tier}`"))?;
-    let synthetic = data_dir.join("synthetic").join(data_tier);
-    let banner = format!(
-        "NO REAL NeuronIO DATA under {}: using the SYNTHETIC surrogate ({data_tier} tier) in {}. \
-         Results are NOT comparable to the paper's; run `elmbench fetch neuronio` for the real data.",
-        data_dir.join("neuronio").display(),
-        synthetic.display()
-    );
-    eprintln!("\n{}\n{banner}\n{}\n", "!".repeat(100), "!".repeat(100));
-    if locate(&synthetic).is_err() {
-        // Synthesize beside the target and rename into place, so that concurrent array tasks
-        // never see a half-written dataset (the loser of the race discards its copy).
-        let parent = data_dir.join("synthetic");
-        std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
-        let staging = crate::weights::checkpoint::temporary_sibling(&synthetic)?;
-        let _ = std::fs::remove_dir_all(&staging);
-        synthesize(&staging, tier, 0)?;
-        if std::fs::rename(&staging, &synthetic).is_err() {
-            let _ = std::fs::remove_dir_all(&staging);
-        }
-    }
-    let splits = locate(&synthetic)?;
-    Ok((synthetic, splits.source.describe()))
 }
 
 pub fn git_commit() -> String {
@@ -87,7 +53,13 @@ pub fn execute(plan: &Plan, options: &RunnerOptions) -> Result<(usize, usize)> {
     if todo.is_empty() {
         return Ok((0, skipped));
     }
-    let (data_root, _) = resolve_data(&options.data_dir, &plan.data_tier)?;
+    let mut data_roots: HashMap<&'static str, PathBuf> = HashMap::new();
+    for run in &todo {
+        let dataset: Dataset = run.config.task.dataset();
+        if !data_roots.contains_key(dataset.name()) {
+            data_roots.insert(dataset.name(), resolve_data(dataset, &options.data_dir, plan.data_tier)?);
+        }
+    }
     let commit = git_commit();
     let jobs = options.jobs.max(1).min(todo.len());
     let bar = ProgressBar::new(todo.len() as u64);
@@ -101,7 +73,8 @@ pub fn execute(plan: &Plan, options: &RunnerOptions) -> Result<(usize, usize)> {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(run) = todo.get(i) else { break };
                 bar.set_message(run.run_id.clone());
-                if let Err(e) = run_one(plan, run, &data_root, options, &commit, jobs > 1) {
+                let data_root = &data_roots[run.config.task.dataset().name()];
+                if let Err(e) = run_one(plan, run, data_root, options, &commit, jobs > 1) {
                     errors.lock().expect("no panics while holding it").push(format!("{}: {e:#}", run.run_id));
                 }
                 bar.inc(1);
@@ -141,9 +114,10 @@ fn run_one(
         data_source: String::new(),
         test: None,
         valid: None,
+        train: None,
         params: model.param_count(),
         params_paper_convention: model.param_count_paper_convention(),
-        flops_per_sample: model.flops(run.config.train.window).total(),
+        flops_per_sample: model.flops(run.config.task.steps_per_sample()).total(),
         wall_s: 0.0,
         status: "failed".into(),
         git_commit: commit.to_string(),
@@ -156,6 +130,7 @@ fn run_one(
             row.data_source = result.data_source;
             row.test = result.test;
             row.valid = result.valid;
+            row.train = result.train;
             row.wall_s = result.wall_s;
             row.status = match result.status {
                 RunStatus::Ok => "ok".into(),

@@ -3,7 +3,7 @@
 //! ```toml
 //! name = "fig2"                      # must equal the file name
 //! title = "Figure 2: ..."
-//! dataset = "neuronio"
+//! task = "neuronio"                  # the task of every group that names none (neuronio, shd, shd-adding)
 //! seeds = 3                          # per configuration, at the paper tier
 //! metrics = ["test_auc", "test_soma_rmse"]   # columns of summary.md (runs.csv has all)
 //!
@@ -12,9 +12,11 @@
 //!
 //! [[group]]                          # a family of runs: one series of a plot, rows of a table
 //! name = "branch-elm"                # unique; selects the group in tiers and plots
-//! model = "branch-elm"               # a model kind; its NeuronIO preset is the starting point
-//! set = { memory_tau_max = 150.0 }   # model keys fixed for the whole group
-//! sweep = { num_memory = [10, 20] }  # model keys swept (cartesian product) ...
+//! task = "neuronio"                  # this group's task (default: the experiment's)
+//! model = "branch-elm"               # a model kind; the task's preset of it is the starting point
+//! set = { memory_tau_max = 150.0 }   # keys fixed for the whole group: model keys as they are,
+//!                                    # task and training settings as "task.<key>", "train.<key>"
+//! sweep = { num_memory = [10, 20] }  # keys swept (cartesian product; the same prefixes) ...
 //! cases = [{ num_branch = 15 }]      # ... or an explicit list of settings (not both)
 //! label = "d_m={num_memory}"         # row label; default: the swept settings
 //! train = { learning_rate = 5e-3 }   # training settings of this group (over [train] and the tier's)
@@ -25,6 +27,7 @@
 //! train = { epochs = 1 }             # merged over [train]
 //! groups = ["branch-elm"]            # run only these groups
 //! sweep = { branch-elm = { num_memory = [10] } }   # replace a group's sweep values
+//! set = { branch-elm = { "task.valid_files" = 1 } }  # add to (or replace) a group's fixed keys
 //!
 //! [[plot]]                           # figures written as PNG and SVG
 //! name = "fig2c"
@@ -34,14 +37,18 @@
 //! groups = ["elm", "branch-elm"]     # default: all
 //! ```
 //!
-//! Unknown keys are errors everywhere.
+//! Unknown keys are errors everywhere; counts are bounded (seeds, runs) before anything is planned.
 
+use crate::tasks::TASK_NAMES;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 pub const TIERS: [&str; 3] = ["smoke", "quick", "paper"];
+
+/// Seeds per configuration a declaration (or --seeds) may ask for.
+pub const MAX_SEEDS: usize = 1000;
 
 pub type Settings = BTreeMap<String, toml::Value>;
 
@@ -50,7 +57,7 @@ pub type Settings = BTreeMap<String, toml::Value>;
 pub struct ExperimentSpec {
     pub name: String,
     pub title: String,
-    pub dataset: String,
+    pub task: String,
     pub seeds: usize,
     pub metrics: Vec<String>,
     #[serde(default)]
@@ -66,6 +73,8 @@ pub struct ExperimentSpec {
 #[serde(deny_unknown_fields)]
 pub struct GroupSpec {
     pub name: String,
+    /// The group's task; default: the experiment's.
+    pub task: Option<String>,
     pub model: String,
     #[serde(default)]
     pub set: Settings,
@@ -90,6 +99,9 @@ pub struct TierSpec {
     pub groups: Option<Vec<String>>,
     #[serde(default)]
     pub sweep: BTreeMap<String, BTreeMap<String, Vec<toml::Value>>>,
+    /// Per group: keys added to (or replacing) the group's `set`.
+    #[serde(default)]
+    pub set: BTreeMap<String, Settings>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -124,13 +136,17 @@ impl ExperimentSpec {
     }
 
     fn validate(&self) -> Result<()> {
-        if self.dataset != "neuronio" {
-            bail!("dataset = {:?}: only \"neuronio\" experiments can run so far", self.dataset);
+        if !(1..=MAX_SEEDS).contains(&self.seeds) {
+            bail!("seeds = {} must be within 1..={MAX_SEEDS}", self.seeds);
         }
         let names: Vec<&str> = self.group.iter().map(|g| g.name.as_str()).collect();
         for (i, g) in self.group.iter().enumerate() {
             if names[..i].contains(&g.name.as_str()) {
                 bail!("two groups are named `{}`", g.name);
+            }
+            let task = self.task_of(g);
+            if !TASK_NAMES.contains(&task) {
+                bail!("group `{}`: unknown task `{task}` (tasks: {})", g.name, TASK_NAMES.join(", "));
             }
             if !g.sweep.is_empty() && !g.cases.is_empty() {
                 bail!("group `{}` has both `sweep` and `cases`; use one", g.name);
@@ -140,7 +156,10 @@ impl ExperimentSpec {
             if !TIERS.contains(&tier.as_str()) {
                 bail!("unknown tier `{tier}` (tiers: {})", TIERS.join(", "));
             }
-            for g in t.groups.iter().flatten().chain(t.sweep.keys()) {
+            if t.seeds.is_some_and(|n| !(1..=MAX_SEEDS).contains(&n)) {
+                bail!("tiers.{tier}.seeds must be within 1..={MAX_SEEDS}");
+            }
+            for g in t.groups.iter().flatten().chain(t.sweep.keys()).chain(t.set.keys()) {
                 if !names.contains(&g.as_str()) {
                     bail!("tiers.{tier} names the unknown group `{g}`");
                 }
@@ -159,6 +178,23 @@ impl ExperimentSpec {
             }
         }
         Ok(())
+    }
+
+    /// The task a group runs.
+    pub fn task_of<'a>(&'a self, group: &'a GroupSpec) -> &'a str {
+        group.task.as_deref().unwrap_or(&self.task)
+    }
+
+    /// The tasks of the experiment's groups, each once, in declaration order.
+    pub fn tasks(&self) -> Vec<&str> {
+        let mut tasks: Vec<&str> = Vec::new();
+        for g in &self.group {
+            let t = self.task_of(g);
+            if !tasks.contains(&t) {
+                tasks.push(t);
+            }
+        }
+        tasks
     }
 
     pub fn tier(&self, tier: &str) -> Result<TierSpec> {

@@ -1,13 +1,24 @@
 //! The configuration of any model: a TOML/JSON table whose `kind` names the model and whose
 //! other keys are that model's own (unknown keys are errors). `kind` is one of `CATALOGUE`.
 
-use super::elm::{Elm, ElmConfig, RoutingKind};
+use super::elm::{Elm, ElmConfig};
 use super::lif::{Lif, LifConfig};
 use super::lstm::{Lstm, LstmConfig};
 use super::tcn::{Tcn, TcnConfig};
 use super::SequenceModel;
-use anyhow::{bail, Result};
+use crate::nn::Readout;
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+
+/// What a task asks of a model's interface.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelInterface {
+    pub num_input: usize,
+    pub num_output: usize,
+    pub readout: Readout,
+    /// The time step in ms, for models that have one.
+    pub delta_t: Option<f64>,
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -77,38 +88,39 @@ impl ModelConfig {
         }
     }
 
-    /// The NeuronIO configuration the paper uses for `kind` (1278 inputs, spike and soma
-    /// outputs), the starting point of `report --model` and of experiment declarations.
-    pub fn neuronio_preset(kind: &str) -> Result<Self> {
-        let mut elm = ElmConfig::new(1278, 2);
-        elm.memory_tau_min = 1.0;
-        elm.memory_tau_max = 150.0;
-        Ok(match kind {
-            "elm" => {
-                elm.num_memory = 100;
-                ModelConfig::Elm(elm)
+    /// The number of outputs per reported step.
+    pub fn num_output(&self) -> Result<usize> {
+        Ok(self.build(0)?.num_output())
+    }
+
+    /// The same model fitted to a task: its input and output sizes, its readout, and (for models
+    /// with a time step, such as the ELM's `delta_t`) the task's step in ms. One mechanism for
+    /// every model: the settings go in by their common names, and a model that lacks one of them
+    /// says so instead of silently ignoring it.
+    pub fn with_interface(&self, io: &ModelInterface) -> Result<Self> {
+        let mut value = serde_json::to_value(self)?;
+        let object = value.as_object_mut().context("a model config is a table")?;
+        object.insert("num_input".into(), io.num_input.into());
+        object.insert("num_output".into(), io.num_output.into());
+        if !io.readout.is_per_step() {
+            object.insert("readout".into(), serde_json::to_value(io.readout)?);
+        }
+        if let Some(dt) = io.delta_t {
+            if object.contains_key("delta_t") {
+                object.insert("delta_t".into(), dt.into());
             }
-            "branch-elm" => {
-                elm.num_memory = 20;
-                elm.num_branch = Some(45);
-                elm.num_synapse_per_branch = 100;
-                elm.input_to_synapse_routing = Some(RoutingKind::Neuronio);
-                ModelConfig::BranchElm(elm)
-            }
-            // The paper's LSTM: hidden 50, one bias per gate (265,902 parameters).
-            "lstm" => ModelConfig::Lstm(LstmConfig::new(1278, 2, 50)),
-            // Chrono timescales up to the 500 ms training window: the longest dependency a
-            // window can teach (the paper ran chrono-LSTMs on LRA only; this is our choice).
-            "chrono-lstm" => {
-                ModelConfig::ChronoLstm(LstmConfig { chrono_t_max: Some(500.0), ..LstmConfig::new(1278, 2, 50) })
-            }
-            // Table S4's single neurons: 1280 and 1281 parameters.
-            "lif" => ModelConfig::Lif(LifConfig::new(1278)),
-            "alif" => ModelConfig::Alif(LifConfig::new(1278)),
-            // Beniaguev et al.'s 7 layers x 128 filters of 35 ms (9.2M parameters; see tcn::presets).
-            "tcn" => ModelConfig::Tcn(TcnConfig::new(1278)),
-            other => bail!("unknown model `{other}`; models: {}", super::model_names().join(", ")),
-        })
+        }
+        let config: ModelConfig = serde_json::from_value(value).with_context(|| {
+            format!(
+                "model `{}` cannot take {} inputs, {} outputs and readout {:?}",
+                self.kind(),
+                io.num_input,
+                io.num_output,
+                io.readout
+            )
+        })?;
+        config.validate()?;
+        Ok(config)
     }
 
     /// Applies `key=value` overrides to the model's own keys (`num_memory=20`).

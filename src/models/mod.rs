@@ -8,7 +8,7 @@ pub mod lstm;
 pub mod model;
 pub mod tcn;
 
-pub use config::ModelConfig;
+pub use config::{ModelConfig, ModelInterface};
 pub use model::{check_backward, check_features, downcast_pass, Buffer, FlopCount, ForwardPass, SequenceModel};
 
 /// Every model the harness can build, with a one-line description.

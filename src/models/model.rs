@@ -1,23 +1,53 @@
 //! What every neuron model offers the trainer, the evaluator, checkpoints and reports.
 //!
-//! A model maps a batch of input sequences (batch, time, num_input) to outputs
-//! (batch, time, num_output). Its forward pass returns whatever its backward pass needs, boxed
-//! behind `ForwardPass`; the backward pass takes the gradient of a scalar loss with respect to the
-//! outputs and returns the gradient of every parameter, aligned with `params()`. Models stay
-//! plain structs with their own typed API (`Elm::forward_with`, ...); this trait is the small
-//! common surface through which the harness drives any of them.
+//! A model maps a batch of input sequences (batch, time, num_input) to outputs at every step
+//! (batch, time, num_output) in `forward_steps`; its readout setting (`crate::nn::Readout`: every
+//! step, the last step, the mean over time) then decides what `forward` reports, (batch, steps,
+//! num_output). The forward pass returns whatever the backward pass needs, boxed behind
+//! `ForwardPass`; the backward pass takes the gradient of a scalar loss with respect to the
+//! reported outputs and returns the gradient of every parameter, aligned with `params()`. Models
+//! stay plain structs with their own typed API (`Elm::forward_with`, ...); this trait is the small
+//! common surface through which the harness drives any of them, and the readout is applied here,
+//! once, for all of them.
 
 use super::ModelConfig;
 use crate::engine::{Inputs, ParamSet, Tensor};
+use crate::nn::Readout;
 use anyhow::{bail, Result};
 use std::any::Any;
 
 /// The saved state of one forward pass.
 pub trait ForwardPass: Any + Send {
-    /// Outputs, (batch, time, num_output) row-major.
+    /// Outputs, (batch, steps, num_output) row-major.
     fn output(&self) -> &[f32];
     /// For the model's own backward pass to recover its concrete type.
     fn as_any(&self) -> &dyn Any;
+    /// A loss term the model adds to the task's loss by itself (a spike-count penalty, say),
+    /// already included in the gradients its backward pass returns; the trainer adds it to the
+    /// loss it reports. Zero for most models.
+    fn auxiliary_loss(&self) -> f64 {
+        0.0
+    }
+}
+
+/// A forward pass whose outputs went through a reducing readout: the reduced outputs and the
+/// model's own pass underneath.
+struct ReadoutPass {
+    inner: Box<dyn ForwardPass>,
+    y: Vec<f32>,
+    shape: (usize, usize),
+}
+
+impl ForwardPass for ReadoutPass {
+    fn output(&self) -> &[f32] {
+        &self.y
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn auxiliary_loss(&self) -> f64 {
+        self.inner.auxiliary_loss()
+    }
 }
 
 /// A tensor that is part of a model but not a parameter (the ELM's synapse routing): saved with
@@ -53,10 +83,38 @@ pub trait SequenceModel: Send + Sync {
     fn params(&self) -> &ParamSet;
     fn params_mut(&mut self) -> &mut ParamSet;
 
-    fn forward(&self, x: &Inputs) -> Result<Box<dyn ForwardPass>>;
+    /// Which steps' outputs `forward` reports (the model's `readout` setting).
+    fn readout(&self) -> Readout {
+        Readout::PerStep
+    }
+    /// Outputs at every step, (batch, time, num_output).
+    fn forward_steps(&self, x: &Inputs) -> Result<Box<dyn ForwardPass>>;
     /// Gradients of `sum(y * dy)` for every parameter, aligned with `params()` (zeros for fixed
-    /// ones).
-    fn backward(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>>;
+    /// ones), where y are the outputs of every step.
+    fn backward_steps(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>>;
+
+    /// The outputs the readout reports, (batch, readout.steps(time), num_output).
+    fn forward(&self, x: &Inputs) -> Result<Box<dyn ForwardPass>> {
+        let pass = self.forward_steps(x)?;
+        let readout = self.readout();
+        if readout == Readout::PerStep {
+            return Ok(pass);
+        }
+        let (batch, time, _) = x.shape();
+        let y = readout.forward(pass.output().to_vec(), batch, time, self.num_output())?;
+        Ok(Box::new(ReadoutPass { inner: pass, y, shape: (batch, time) }))
+    }
+    /// Gradients of `sum(y * dy)` for every parameter, where y are the reported outputs.
+    fn backward(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
+        let readout = self.readout();
+        if readout == Readout::PerStep {
+            return self.backward_steps(pass, x, dy);
+        }
+        let pass = downcast_pass::<ReadoutPass>(pass, "readout")?;
+        let (batch, time) = pass.shape;
+        let dy_steps = readout.backward(dy, batch, time, self.num_output())?;
+        self.backward_steps(pass.inner.as_ref(), x, &dy_steps)
+    }
 
     /// Trainable scalars, counted as PyTorch counts them.
     fn param_count(&self) -> usize {

@@ -2,9 +2,9 @@
 //! recipes numpy pickles (`numpy.dtype(...)` + BUILD, `_reconstruct` + BUILD,
 //! `multiarray.scalar(dtype, bytes)`, `_frombuffer`) without running numpy.
 
-use crate::engine::float16::f16_to_f32;
-use crate::weights::strided::gather_strided;
-use crate::weights::tensor_data::{DType, TensorData};
+use crate::io::float16::f16_to_f32;
+use crate::io::strided::gather_strided;
+use crate::io::tensor_data::{DType, TensorData};
 use anyhow::{bail, Result};
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! PyTorch values inside a `torch.save` pickle: storage references (persistent ids that name
 //! a raw file in the archive) and tensors rebuilt from them by `_rebuild_tensor_v2`.
 
-use crate::weights::tensor_data::DType;
+use crate::io::tensor_data::DType;
 use std::sync::Arc;
 
 /// A storage referenced by a persistent id `('storage', torch.<Type>Storage, key, location,

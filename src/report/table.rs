@@ -151,15 +151,15 @@ impl ReportTable {
         }
         match format {
             Format::Csv => {
-                out.push_str(&columns.join(","));
-                out.push('\n');
-                for row in &self.rows {
+                let rows = self.rows.iter().map(|row| {
                     let mut cells = Self::cells(row);
                     if kind == ReportKind::Flops {
                         cells.push(row.breakdown());
                     }
-                    out.push_str(&crate::csv_text::line(cells.iter().map(String::as_str)));
-                }
+                    cells
+                });
+                // Writing to memory fails only on a bug (csv checks record lengths).
+                out = crate::io::csv_table::to_csv(&columns, rows).expect("the report's rows have the header's width");
             }
             Format::Markdown => {
                 let _ = writeln!(out, "| {} |", COLUMNS.join(" | "));

@@ -1,8 +1,11 @@
-//! The training configuration (`elmbench train --config F.toml`): the model, the data and the
-//! training settings, each a table. Unknown keys are errors that name them.
+//! The training configuration (`elmbench train --config F.toml`): the model, the task and the
+//! training settings, each a table. Unknown keys are errors that name them; sizes and counts are
+//! bounded before anything is allocated.
 
+use super::optimizer::OptimizerKind;
 use crate::models::ModelConfig;
-use anyhow::{Context, Result};
+use crate::tasks::TaskConfig;
+use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -11,23 +14,21 @@ use std::path::Path;
 pub struct TrainConfig {
     /// The model: `kind` names it (`elm`, `branch-elm`, ...), the other keys are its own.
     pub model: ModelConfig,
+    /// The task: `name` names it (`neuronio`, `shd`, `shd-adding`), the other keys are its own.
     #[serde(default)]
-    pub data: DataSettings,
+    pub task: TaskConfig,
     #[serde(default)]
     pub train: TrainSettings,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DataSettings {
-    /// Only "neuronio" for now.
-    pub dataset: String,
-}
-
-impl Default for DataSettings {
-    fn default() -> Self {
-        Self { dataset: "neuronio".into() }
-    }
+/// The learning-rate schedule over the whole run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// Cosine annealing to zero over every optimizer step of the run (the paper's recipes).
+    #[default]
+    Cosine,
+    Constant,
 }
 
 /// Defaults are the official NeuronIO trainer's (`neuronio_train_script.py`).
@@ -36,19 +37,16 @@ impl Default for DataSettings {
 pub struct TrainSettings {
     pub seed: u64,
     pub epochs: usize,
-    pub batches_per_epoch: usize,
+    /// Unset: the task's epoch (NeuronIO: the official 10,000 batches; SHD: one pass over the
+    /// training split).
+    pub batches_per_epoch: Option<usize>,
     pub batch_size: usize,
+    pub optimizer: OptimizerKind,
     pub learning_rate: f64,
-    /// Steps per training window (ms).
-    pub window: usize,
-    /// Leading steps of each window left out of the loss (0 = the official loss).
-    pub loss_burn_in: usize,
-    /// Burn-in of the windowed evaluation (the official 150 ms).
-    pub eval_burn_in: usize,
-    /// Fraction of a file's windows drawn before the next file (official 0.3).
-    pub file_load_fraction: f64,
-    /// Validation files evaluated after each epoch (the official trainer uses one).
-    pub valid_files: usize,
+    /// AdamW's decoupled weight decay (PyTorch's default 0.01); refused for other optimizers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_decay: Option<f64>,
+    pub schedule: Schedule,
     /// Batches prepared ahead by the background sampler.
     pub prefetch: usize,
     /// A run has diverged when its loss is not finite or exceeds this multiple of its first
@@ -61,17 +59,57 @@ impl Default for TrainSettings {
         Self {
             seed: 0,
             epochs: 35,
-            batches_per_epoch: 10_000,
+            batches_per_epoch: Some(10_000),
             batch_size: 8,
+            optimizer: OptimizerKind::Adam,
             learning_rate: 5e-4,
-            window: 500,
-            loss_burn_in: 150,
-            eval_burn_in: 150,
-            file_load_fraction: 0.3,
-            valid_files: 1,
+            weight_decay: None,
+            schedule: Schedule::Cosine,
             prefetch: 16,
             divergence_factor: 1e4,
         }
+    }
+}
+
+/// Bounds on counts from configuration files: far above any paper setting, far below what would
+/// exhaust memory or overflow a step counter.
+const MAX_EPOCHS: usize = 100_000;
+const MAX_BATCHES_PER_EPOCH: usize = 100_000_000;
+const MAX_BATCH_SIZE: usize = 65_536;
+const MAX_PREFETCH: usize = 1024;
+
+impl TrainSettings {
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=MAX_EPOCHS).contains(&self.epochs) {
+            bail!("train.epochs = {} must be within 1..={MAX_EPOCHS}", self.epochs);
+        }
+        if let Some(n) = self.batches_per_epoch {
+            if !(1..=MAX_BATCHES_PER_EPOCH).contains(&n) {
+                bail!("train.batches_per_epoch = {n} must be within 1..={MAX_BATCHES_PER_EPOCH}");
+            }
+        }
+        if !(1..=MAX_BATCH_SIZE).contains(&self.batch_size) {
+            bail!("train.batch_size = {} must be within 1..={MAX_BATCH_SIZE}", self.batch_size);
+        }
+        if !(1..=MAX_PREFETCH).contains(&self.prefetch) {
+            bail!("train.prefetch = {} must be within 1..={MAX_PREFETCH}", self.prefetch);
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            bail!("train.learning_rate = {} must be a positive number", self.learning_rate);
+        }
+        match (self.optimizer, self.weight_decay) {
+            (OptimizerKind::Adamw, Some(wd)) if !(wd.is_finite() && wd >= 0.0) => {
+                bail!("train.weight_decay = {wd} must be a non-negative number")
+            }
+            (OptimizerKind::Adam | OptimizerKind::Adamax, Some(wd)) => {
+                bail!("train.weight_decay = {wd} is set, but only optimizer = \"adamw\" decays weights")
+            }
+            _ => {}
+        }
+        if self.divergence_factor.is_nan() || self.divergence_factor <= 1.0 {
+            bail!("train.divergence_factor = {} must be above 1", self.divergence_factor);
+        }
+        Ok(())
     }
 }
 
@@ -82,14 +120,13 @@ impl TrainConfig {
         let config: TrainConfig =
             toml::from_str(&text).with_context(|| format!("invalid training config {}", path.display()))?;
         let config = crate::overrides::apply(&config, overrides)?;
-        config.model.validate().with_context(|| format!("{}: [model]", path.display()))?;
-        if config.data.dataset != "neuronio" {
-            anyhow::bail!(
-                "{}: data.dataset = {:?}; only \"neuronio\" can be trained so far",
-                path.display(),
-                config.data.dataset
-            );
-        }
+        config.validate().with_context(|| format!("invalid training config {}", path.display()))?;
         Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        self.model.validate().context("[model]")?;
+        self.task.validate().context("[task]")?;
+        self.train.validate().context("[train]")
     }
 }

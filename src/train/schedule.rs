@@ -1,7 +1,9 @@
 //! Learning-rate schedules.
 
+use super::config::Schedule;
+
 /// Cosine annealing from `base` to `min` over `total_steps` optimizer steps, as PyTorch's
-/// `CosineAnnealingLR` (the official trainer sets T_max to the whole run). PyTorch evaluates the
+/// `CosineAnnealingLR` (the official trainers set T_max to the whole run). PyTorch evaluates the
 /// same curve through a recursive product; the closed form here agrees with it up to float rounding.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CosineAnnealing {
@@ -21,6 +23,14 @@ impl CosineAnnealing {
     }
 }
 
+/// The learning rate of optimizer step `step` of a run of `total_steps` under `schedule`.
+pub fn learning_rate(schedule: Schedule, base: f64, step: u64, total_steps: u64) -> f64 {
+    match schedule {
+        Schedule::Cosine => CosineAnnealing { base, min: 0.0, total_steps }.at(step),
+        Schedule::Constant => base,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -33,5 +43,6 @@ mod tests {
         assert!(s.at(100).abs() < 1e-18);
         // cos(pi/4): (1 + sqrt(2)/2) / 2 of the base at a quarter.
         assert!((s.at(25) - 5e-4 * (1.0 + 0.5f64.sqrt()) / 2.0).abs() < 1e-18);
+        assert_eq!(learning_rate(Schedule::Constant, 2e-3, 70, 100), 2e-3);
     }
 }

@@ -6,8 +6,8 @@
 //! when absent) gives the byte order of those raw storages. We unpickle with our own
 //! non-executing reader, then cut each tensor out of its storage.
 
-use super::strided::gather_strided;
-use super::tensor_data::{DType, TensorData};
+use crate::io::strided::gather_strided;
+use crate::io::tensor_data::{DType, TensorData};
 use crate::pickle::{self, TorchTensor};
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use std::collections::hash_map::{Entry, HashMap};

@@ -3,6 +3,7 @@
 //! `version` (v1 or v2 dynamics) and `learn_synapse_weights`.
 
 use crate::engine::kernels::Activation;
+use crate::nn::Readout;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -23,6 +24,21 @@ pub enum ElmVersion {
     V1,
     /// Branch traces; memory update `(1 - kappa_lambda) * dm`, kappa_lambda = exp(-dt lambda / tau_m).
     V2,
+}
+
+/// The spacing of the initial memory time constants.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TauSpacing {
+    #[default]
+    Log,
+    Linear,
+}
+
+impl TauSpacing {
+    pub fn is_log(&self) -> bool {
+        *self == TauSpacing::Log
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -50,6 +66,15 @@ pub struct ElmConfig {
     pub memory_tau_max: f64,
     #[serde(default)]
     pub learn_memory_tau: bool,
+    /// Where the initial tau_m lie, within the bounds [memory_tau_min, memory_tau_max]; unset
+    /// means the whole range (the official code). The paper's SHD runs start in [1, 150] ms
+    /// inside bounds [0, 1000].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_tau_init: Option<[f64; 2]>,
+    /// How the initial tau_m are spaced: `log` (the official code) or `linear` ("evenly spaced",
+    /// the paper's SHD setting).
+    #[serde(default, skip_serializing_if = "TauSpacing::is_log")]
+    pub memory_tau_init_spacing: TauSpacing,
     #[serde(default = "defaults::w_s_value")]
     pub w_s_value: f64,
     /// Unset means one branch per input (the vanilla ELM).
@@ -69,6 +94,9 @@ pub struct ElmConfig {
     /// Seed of the random routing draw (the draw itself is saved with the weights).
     #[serde(default)]
     pub routing_seed: u64,
+    /// Which steps' outputs the model reports.
+    #[serde(default, skip_serializing_if = "Readout::is_per_step")]
+    pub readout: Readout,
 }
 
 mod defaults {
@@ -188,12 +216,21 @@ impl ElmConfig {
                 self.num_input.div_ceil(self.num_branch())
             );
         }
-        if !(self.memory_tau_min > 0.0 && self.memory_tau_max > self.memory_tau_min) {
+        if !(self.memory_tau_min >= 0.0 && self.memory_tau_max > self.memory_tau_min) {
             bail!(
-                "memory_tau_min ({}) must be positive and below memory_tau_max ({})",
+                "memory_tau_min ({}) must be non-negative and below memory_tau_max ({})",
                 self.memory_tau_min,
                 self.memory_tau_max
             );
+        }
+        if let Some([lo, hi]) = self.memory_tau_init {
+            if !(lo >= self.memory_tau_min && hi <= self.effective_tau_max() && lo <= hi) {
+                bail!(
+                    "memory_tau_init = [{lo}, {hi}] must be an ordered range within [memory_tau_min, memory_tau_max] = [{}, {}]",
+                    self.memory_tau_min,
+                    self.memory_tau_max
+                );
+            }
         }
         if !(self.delta_t > 0.0 && self.tau_s_value > 0.0) {
             bail!("delta_t and tau_s_value must be positive");

@@ -20,7 +20,7 @@ mod recurrence;
 pub mod routing;
 mod sequence_model;
 
-pub use config::{ElmConfig, ElmVersion, RoutingKind};
+pub use config::{ElmConfig, ElmVersion, RoutingKind, TauSpacing};
 pub use projection::ProjectionPath;
 pub use routing::SynapseRouting;
 
@@ -397,16 +397,23 @@ fn linear_init(rng: &mut Rng, out: usize, fan_in: usize) -> (Tensor, Tensor) {
     (Tensor::from_vec(&[out, fan_in], w).expect("sized"), Tensor::from_vec(&[out], b).expect("sized"))
 }
 
-/// tau_m log-spaced in (tau_min + 1e-6, tau_max - 1e-6), mapped through the inverse scaled
-/// sigmoid with the official clamps.
+/// tau_m log-spaced (or evenly spaced, `memory_tau_init_spacing`) over the initial range (default:
+/// the bounds, as the official code), kept 1e-6 inside the bounds as the official clamps do, and
+/// mapped through the inverse scaled sigmoid.
 fn initial_proto_tau_m(c: &ElmConfig) -> Vec<f32> {
     let (lo, hi) = (c.memory_tau_min, c.effective_tau_max());
-    let (a, b) = ((lo + 1e-6).log10(), (hi - 1e-6).log10());
+    let [init_lo, init_hi] = c.memory_tau_init.unwrap_or([lo, hi]);
+    let (init_lo, init_hi) = (init_lo.max(lo + 1e-6), init_hi.min(hi - 1e-6));
     let n = c.num_memory;
+    // a + (b - a) k / (n - 1), in this order of operations: the official code's values, bit for bit.
+    let spaced = |a: f64, b: f64, k: usize| if n == 1 { a } else { a + (b - a) * k as f64 / (n - 1) as f64 };
     (0..n)
         .map(|k| {
-            let e = if n == 1 { a } else { a + (b - a) * k as f64 / (n - 1) as f64 };
-            let tau = 10f64.powf(e).clamp(lo + 1e-6, hi - 1e-6);
+            let tau = match c.memory_tau_init_spacing {
+                TauSpacing::Log => 10f64.powf(spaced(init_lo.log10(), init_hi.log10(), k)),
+                TauSpacing::Linear => spaced(init_lo, init_hi, k),
+            };
+            let tau = tau.clamp(lo + 1e-6, hi - 1e-6);
             ((tau - lo) / (hi - tau)).ln() as f32
         })
         .collect()

@@ -4,6 +4,7 @@ use super::{Elm, ElmForward, ElmVersion};
 use crate::engine::kernels::Activation;
 use crate::engine::{Inputs, ParamSet, Tensor};
 use crate::models::{downcast_pass, Buffer, FlopCount, ForwardPass, ModelConfig, SequenceModel};
+use crate::nn::Readout;
 use anyhow::{bail, Result};
 use std::any::Any;
 
@@ -36,10 +37,13 @@ impl SequenceModel for Elm {
     fn params_mut(&mut self) -> &mut ParamSet {
         &mut self.params
     }
-    fn forward(&self, x: &Inputs) -> Result<Box<dyn ForwardPass>> {
+    fn readout(&self) -> Readout {
+        self.config.readout
+    }
+    fn forward_steps(&self, x: &Inputs) -> Result<Box<dyn ForwardPass>> {
         Ok(Box::new(Elm::forward(self, x)?))
     }
-    fn backward(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
+    fn backward_steps(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
         let pass = downcast_pass::<ElmForward>(pass, "elm")?;
         Ok(Elm::backward(self, pass, x, dy, false)?.params)
     }

@@ -35,10 +35,10 @@ impl SequenceModel for Lif {
     fn params_mut(&mut self) -> &mut ParamSet {
         &mut self.params
     }
-    fn forward(&self, x: &Inputs) -> Result<Box<dyn ForwardPass>> {
+    fn forward_steps(&self, x: &Inputs) -> Result<Box<dyn ForwardPass>> {
         Ok(Box::new(Lif::forward(self, x)?))
     }
-    fn backward(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
+    fn backward_steps(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
         let pass = downcast_pass::<LifForward>(pass, if self.is_adaptive() { "alif" } else { "lif" })?;
         Lif::backward(self, pass, x, dy)
     }

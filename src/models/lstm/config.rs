@@ -2,6 +2,7 @@
 //! initialisation's longest timescale. Shared by `lstm` and `chrono-lstm`; which of the two a
 //! config describes is the `kind` of its `ModelConfig`, passed here as `LstmInit`.
 
+use crate::nn::Readout;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +22,9 @@ pub struct LstmConfig {
     /// its temporal dependencies), and an error on a plain `lstm`, where nothing would read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chrono_t_max: Option<f64>,
+    /// Which steps' outputs the model reports.
+    #[serde(default, skip_serializing_if = "Readout::is_per_step")]
+    pub readout: Readout,
 }
 
 /// How the gate biases start.
@@ -35,7 +39,7 @@ pub enum LstmInit {
 impl LstmConfig {
     /// A plain LSTM config with one bias per gate.
     pub fn new(num_input: usize, num_output: usize, hidden_size: usize) -> Self {
-        Self { num_input, num_output, hidden_size, two_biases: false, chrono_t_max: None }
+        Self { num_input, num_output, hidden_size, two_biases: false, chrono_t_max: None, readout: Readout::PerStep }
     }
 
     /// The initialisation for a config of kind `chrono-lstm` (`chrono`) or `lstm`, after checking

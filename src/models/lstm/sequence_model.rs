@@ -3,6 +3,7 @@
 use super::{Lstm, LstmForward, LstmInit};
 use crate::engine::{Inputs, ParamSet, Tensor};
 use crate::models::{downcast_pass, FlopCount, ForwardPass, ModelConfig, SequenceModel};
+use crate::nn::Readout;
 use anyhow::Result;
 use std::any::Any;
 
@@ -34,10 +35,13 @@ impl SequenceModel for Lstm {
     fn params_mut(&mut self) -> &mut ParamSet {
         &mut self.params
     }
-    fn forward(&self, x: &Inputs) -> Result<Box<dyn ForwardPass>> {
+    fn readout(&self) -> Readout {
+        self.config.readout
+    }
+    fn forward_steps(&self, x: &Inputs) -> Result<Box<dyn ForwardPass>> {
         Ok(Box::new(Lstm::forward(self, x)?))
     }
-    fn backward(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
+    fn backward_steps(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
         let pass = downcast_pass::<LstmForward>(pass, "lstm")?;
         Ok(Lstm::backward(self, pass, x, dy, false)?.params)
     }

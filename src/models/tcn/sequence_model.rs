@@ -32,10 +32,10 @@ impl SequenceModel for Tcn {
     fn params_mut(&mut self) -> &mut ParamSet {
         &mut self.params
     }
-    fn forward(&self, x: &Inputs) -> Result<Box<dyn ForwardPass>> {
+    fn forward_steps(&self, x: &Inputs) -> Result<Box<dyn ForwardPass>> {
         Ok(Box::new(Tcn::forward(self, x)?))
     }
-    fn backward(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
+    fn backward_steps(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
         let pass = downcast_pass::<TcnForward>(pass, "tcn")?;
         Tcn::backward(self, pass, x, dy)
     }

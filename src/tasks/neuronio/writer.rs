@@ -4,7 +4,7 @@
 //! by `pickle.load(f, encoding="latin1")`. Synthetic files say so in `Params['elmbenchSynthetic']`.
 
 use super::synthetic::{RawSimulation, SyntheticNeuron};
-use crate::engine::float16::f32_to_f16;
+use crate::io::float16::f32_to_f16;
 use crate::pickle::writer::{NumpyDtype, PickleWriter};
 use anyhow::{Context, Result};
 use std::io::{BufWriter, Write};
@@ -38,7 +38,7 @@ pub fn write_file(
 ) -> Result<PathBuf> {
     std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
     let path = folder.join(file_name(simulations, seed));
-    let tmp = crate::weights::checkpoint::temporary_sibling(&path)?;
+    let tmp = crate::io::temporary_sibling(&path)?;
     let result = (|| -> Result<()> {
         let file = std::fs::File::create(&tmp)?;
         let mut out = BufWriter::with_capacity(1 << 20, file);

@@ -12,8 +12,8 @@
 //! Every structural problem is an error naming the file and where in it the problem is.
 
 use super::{NeuronioFile, Simulation};
+use crate::io::DType;
 use crate::pickle::{Dict, StreamConsumer, StreamContext, StreamError, Value};
-use crate::weights::DType;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 

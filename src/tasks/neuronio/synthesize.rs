@@ -7,24 +7,12 @@ use super::synthetic::{simulate, RawSimulation, SyntheticNeuron};
 use super::writer::write_file;
 use super::SIMULATION_MS;
 use crate::engine::Rng;
+use crate::tasks::Tier;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-
-/// Dataset sizes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tier {
-    /// Seconds: one small file per split.
-    Smoke,
-    /// Minutes: one real-size file (128 simulations) in each training folder and for test; the
-    /// validation file has 64 (fewer simulations per training file overfit: measured).
-    Quick,
-    /// The real layout's scale: files of 128 simulations, two per training folder, four for test.
-    Paper,
-}
 
 /// Files per folder and simulations per file.
 #[derive(Clone, Copy)]
@@ -102,6 +90,6 @@ pub fn synthesize(data_dir: &Path, tier: Tier, seed: u64) -> Result<SyntheticMar
     }
     bar.finish_and_clear();
     let marker = SyntheticMarker { generator: "elmbench synthetic dendritic neuron v1".into(), tier, seed, files };
-    crate::weights::checkpoint::write_atomically(&marker_path, serde_json::to_string_pretty(&marker)?.as_bytes())?;
+    crate::io::write_atomically(&marker_path, serde_json::to_string_pretty(&marker)?.as_bytes())?;
     Ok(marker)
 }

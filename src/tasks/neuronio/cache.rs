@@ -5,7 +5,7 @@
 
 use super::reader::read_neuronio_file;
 use super::{NeuronioFile, Simulation};
-use crate::weights::checkpoint::write_atomically;
+use crate::io::write_atomically;
 use anyhow::{bail, Context, Result};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;

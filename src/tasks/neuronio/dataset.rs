@@ -5,26 +5,9 @@
 //! them is used.
 
 use super::synthesize::{SyntheticMarker, MARKER};
+use crate::tasks::DataSource;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum DataSource {
-    Real,
-    Synthetic(SyntheticMarker),
-}
-
-impl DataSource {
-    /// How results name the data: "real" or "synthetic (...)".
-    pub fn describe(&self) -> String {
-        match self {
-            DataSource::Real => "real".into(),
-            DataSource::Synthetic(m) => {
-                format!("synthetic ({}, {:?} tier, seed {})", m.generator, m.tier, m.seed).to_lowercase()
-            }
-        }
-    }
-}
 
 #[derive(Clone, Debug)]
 pub struct NeuronioSplits {
@@ -80,7 +63,7 @@ pub fn locate(data_dir: &Path) -> Result<NeuronioSplits> {
         let text = std::fs::read_to_string(&marker).with_context(|| format!("reading {}", marker.display()))?;
         let m: SyntheticMarker =
             serde_json::from_str(&text).with_context(|| format!("invalid {}", marker.display()))?;
-        splits.source = DataSource::Synthetic(m);
+        splits.source = DataSource::Synthetic { generator: m.generator, tier: m.tier, seed: m.seed };
     }
     Ok(splits)
 }

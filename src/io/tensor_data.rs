@@ -2,7 +2,7 @@
 //! little-endian bytes. Shared by every weight and data reader (PyTorch `.pt`, safetensors,
 //! numpy arrays inside pickles) so that conversions live in one place.
 
-use crate::engine::float16::f16_to_f32;
+use crate::io::float16::f16_to_f32;
 use anyhow::{bail, ensure, Result};
 use std::fmt;
 

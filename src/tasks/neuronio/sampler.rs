@@ -171,7 +171,7 @@ fn distinct(rng: &mut Rng, n: usize, count: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::neuronio::{Simulation, SOMA_BIAS_MV, SOMA_SCALE};
+    use crate::tasks::neuronio::{Simulation, SOMA_BIAS_MV, SOMA_SCALE};
 
     /// A file whose every value encodes where it came from: the soma at step t of simulation s
     /// is -70 + s + t / 1000 mV, and channel (s + t) % 4 spikes at every step.

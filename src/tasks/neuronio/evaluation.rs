@@ -5,8 +5,7 @@
 //! are rescaled to the target's mean and standard deviation per file; then simulations with more
 //! than 24 target spikes are dropped and the first 500 ms ignored before the metrics.
 
-use super::{NeuronioFile, SOMA_BIAS_MV, SOMA_THRESHOLD_MV};
-use crate::commands::forward::neuronio_eval_transform;
+use super::{neuronio_eval_transform, NeuronioFile, SOMA_BIAS_MV, SOMA_THRESHOLD_MV};
 use crate::engine::{Inputs, SparseSequences};
 use crate::metrics::{match_soma_moments, neuronio_metrics, EvalWindow, NeuronioMetrics};
 use crate::models::SequenceModel;

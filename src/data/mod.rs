@@ -1,3 +1,0 @@
-//! Datasets: one module per family, each with its real-format reader and its synthetic surrogate.
-
-pub mod neuronio;

@@ -1,0 +1,117 @@
+//! Which data a run saw, and finding it: the real dataset under the data root when it is there,
+//! otherwise a synthetic surrogate of the requested size, made on first use and said loudly.
+
+use super::{neuronio, shd};
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Sizes of a synthetic dataset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    /// Seconds: the smallest data that exercises every code path.
+    Smoke,
+    /// Minutes of training on a 2-core machine.
+    Quick,
+    /// The real dataset's scale.
+    Paper,
+}
+
+impl Tier {
+    pub fn parse(name: &str) -> Result<Self> {
+        serde_json::from_value(serde_json::Value::String(name.into()))
+            .with_context(|| format!("unknown data tier `{name}` (tiers: smoke, quick, paper)"))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum DataSource {
+    Real,
+    Synthetic { generator: String, tier: Tier, seed: u64 },
+}
+
+impl DataSource {
+    /// How results name the data: "real" or "synthetic (<generator>, <tier> tier, seed <s>)".
+    pub fn describe(&self) -> String {
+        match self {
+            DataSource::Real => "real".into(),
+            DataSource::Synthetic { generator, tier, seed } => {
+                format!("synthetic ({generator}, {tier:?} tier, seed {seed})").to_lowercase()
+            }
+        }
+    }
+
+    pub fn is_synthetic(&self) -> bool {
+        matches!(self, DataSource::Synthetic { .. })
+    }
+}
+
+/// A dataset family; tasks built on the same files share one (SHD and SHD-Adding).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dataset {
+    Neuronio,
+    Shd,
+}
+
+impl Dataset {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Dataset::Neuronio => "neuronio",
+            Dataset::Shd => "shd",
+        }
+    }
+
+    /// The data found under `data_dir`, if any is complete enough to train on.
+    pub fn source(&self, data_dir: &Path) -> Option<DataSource> {
+        match self {
+            Dataset::Neuronio => neuronio::dataset::locate(data_dir).ok().map(|s| s.source),
+            Dataset::Shd => shd::dataset::locate(data_dir).ok().map(|s| s.source),
+        }
+    }
+
+    pub fn synthesize(&self, data_dir: &Path, tier: Tier, seed: u64) -> Result<()> {
+        match self {
+            Dataset::Neuronio => neuronio::synthesize::synthesize(data_dir, tier, seed).map(|_| ()),
+            Dataset::Shd => shd::synthetic::synthesize(data_dir, tier, seed).map(|_| ()),
+        }
+    }
+}
+
+/// The data root to train on: `data_dir` itself when it holds the real dataset, otherwise
+/// `<data_dir>/synthetic/<tier>` (synthesized on first use, with seed 0), after a banner that says
+/// so. Concurrent callers (array tasks, parallel runs) are safe: each synthesizes into its own
+/// staging folder and renames it into place; a loser of the race discards its copy.
+pub fn resolve_data(dataset: Dataset, data_dir: &Path, tier: Tier) -> Result<PathBuf> {
+    if dataset.source(data_dir) == Some(DataSource::Real) {
+        return Ok(data_dir.to_path_buf());
+    }
+    let name = dataset.name();
+    let tier_name = format!("{tier:?}").to_lowercase();
+    let synthetic = data_dir.join("synthetic").join(&tier_name);
+    let banner = format!(
+        "NO REAL {} DATA under {}: using the SYNTHETIC surrogate ({tier_name} tier) in {}. \
+         Results are NOT comparable to the paper's; run `elmbench fetch {name}` for the real data.",
+        name.to_uppercase(),
+        data_dir.join(name).display(),
+        synthetic.display()
+    );
+    eprintln!("\n{}\n{banner}\n{}\n", "!".repeat(100), "!".repeat(100));
+    if dataset.source(&synthetic).is_none() {
+        std::fs::create_dir_all(&synthetic).with_context(|| format!("creating {}", synthetic.display()))?;
+        let target = synthetic.join(name);
+        let staging = crate::io::temporary_sibling(&target)?;
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging)?;
+        // The generators write `<root>/<name>`; build in the staging root, then move that folder.
+        let result = dataset.synthesize(&staging, tier, 0).and_then(|()| {
+            if std::fs::rename(staging.join(name), &target).is_err() && dataset.source(&synthetic).is_none() {
+                anyhow::bail!("could not move the synthetic {name} data into {}", target.display());
+            }
+            Ok(())
+        });
+        let _ = std::fs::remove_dir_all(&staging);
+        result?;
+    }
+    Ok(synthetic)
+}

@@ -1,0 +1,192 @@
+//! NeuronIO as a task: the official window sampler for training, the official loss (with the
+//! burn-in setting), and the official test protocol on whole simulations for validation and
+//! test. Files are parsed once and cached (`cache`); test files are read only when asked for.
+
+use super::cache::{cache_dir, read_cached};
+use super::dataset::{locate, NeuronioSplits};
+use super::evaluation::evaluate;
+use super::{neuronio_loss, NeuronioFile, NeuronioSampler, NeuronioSettings, SamplerConfig, SamplerState};
+use super::{SIMULATIONS_PER_FILE, SIMULATION_MS};
+use crate::metrics::Metrics;
+use crate::models::SequenceModel;
+use crate::tasks::{Batch, BatchLoss, DataSource, Split, Targets, Task, TaskConfig, TrainStream};
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The official result keys, in the order of `runs.csv`.
+pub const METRICS: &[&str] = &[
+    "auc",
+    "soma_rmse",
+    "soma_mae",
+    "soma_explained_variance_percent",
+    "tp_at_fp_0025",
+    "auc_at_fp_0025",
+    "tp_at_fp_0100",
+    "auc_at_fp_0100",
+];
+
+pub struct NeuronioTask {
+    config: TaskConfig,
+    settings: NeuronioSettings,
+    splits: NeuronioSplits,
+    cache: PathBuf,
+    quiet: bool,
+    train: Arc<Vec<NeuronioFile>>,
+    valid: Vec<NeuronioFile>,
+    /// Read on first use: a run that diverges never needs them.
+    test: Mutex<Option<Arc<Vec<NeuronioFile>>>>,
+}
+
+fn load_files(paths: &[PathBuf], what: &str, cache: &Path, quiet: bool) -> Result<Vec<NeuronioFile>> {
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(paths.len() as u64) };
+    bar.set_style(ProgressStyle::with_template(&format!(
+        "reading {what} files [{{bar:30}}] {{pos}}/{{len}} {{elapsed}}"
+    ))?);
+    let files = paths
+        .par_iter()
+        .map(|p| {
+            let f = read_cached(p, cache);
+            bar.inc(1);
+            f
+        })
+        .collect::<Result<Vec<_>>>();
+    bar.finish_and_clear();
+    files
+}
+
+impl NeuronioTask {
+    pub fn open(config: TaskConfig, settings: &NeuronioSettings, data_dir: &Path, quiet: bool) -> Result<Self> {
+        let splits = locate(data_dir)?;
+        let cache = cache_dir(data_dir);
+        let train = Arc::new(load_files(&splits.train, "training", &cache, quiet)?);
+        let valid_paths: Vec<PathBuf> = splits.valid.iter().take(settings.valid_files).cloned().collect();
+        if valid_paths.is_empty() {
+            bail!("no validation files (full_ergodic_train_batch_1) below {}", splits.root.display());
+        }
+        let valid = load_files(&valid_paths, "validation", &cache, quiet)?;
+        Ok(Self { config, settings: settings.clone(), splits, cache, quiet, train, valid, test: Mutex::new(None) })
+    }
+
+    fn test_files(&self) -> Result<Arc<Vec<NeuronioFile>>> {
+        let mut test = self.test.lock().map_err(|_| anyhow::anyhow!("a thread reading the test files failed"))?;
+        if let Some(files) = test.as_ref() {
+            return Ok(files.clone());
+        }
+        if self.splits.test.is_empty() {
+            bail!("no test files (Data_test, *.p) below {}", self.splits.root.display());
+        }
+        let files = Arc::new(load_files(&self.splits.test, "test", &self.cache, self.quiet)?);
+        *test = Some(files.clone());
+        Ok(files)
+    }
+}
+
+/// The official sampler behind the generic stream.
+struct NeuronioStream(NeuronioSampler);
+
+impl TrainStream for NeuronioStream {
+    fn next_batch(&mut self) -> Result<Batch> {
+        let b = self.0.next_batch();
+        let mut values = b.spike;
+        values.extend(b.soma);
+        Ok(Batch { inputs: b.inputs, targets: Targets::Values(values) })
+    }
+    fn state(&self) -> Result<serde_json::Value> {
+        Ok(serde_json::to_value(self.0.state())?)
+    }
+    fn restore(&mut self, state: &serde_json::Value) -> Result<()> {
+        let state: SamplerState = serde_json::from_value(state.clone()).context("the saved NeuronIO sampler state")?;
+        self.0.restore(&state)
+    }
+}
+
+impl Task for NeuronioTask {
+    fn config(&self) -> &TaskConfig {
+        &self.config
+    }
+
+    fn data_source(&self) -> &DataSource {
+        &self.splits.source
+    }
+
+    fn check_model(&self, model: &dyn SequenceModel) -> Result<()> {
+        let inputs = self.train.first().map_or(super::NUM_INPUTS, |f| f.num_inputs());
+        if model.num_input() != inputs || model.num_output() < 2 || !model.readout().is_per_step() {
+            bail!(
+                "NeuronIO needs a model of {inputs} inputs with (at least) a spike and a soma output at every step; \
+                 this one maps {} inputs to {} outputs with readout {:?}",
+                model.num_input(),
+                model.num_output(),
+                model.readout()
+            );
+        }
+        Ok(())
+    }
+
+    fn default_batches_per_epoch(&self, _batch_size: usize) -> usize {
+        // The official trainer's epoch, which does not depend on the data size.
+        10_000
+    }
+
+    fn train_stream(&self, batch_size: usize, seed: u64) -> Result<Box<dyn TrainStream>> {
+        let s = &self.settings;
+        let per_file = (s.file_load_fraction * (SIMULATIONS_PER_FILE * SIMULATION_MS) as f64
+            / (batch_size * s.window) as f64)
+            .max(1.0) as usize;
+        let config =
+            SamplerConfig { batch: batch_size, window: s.window, ignore_start: 500, batches_per_file: per_file, seed };
+        Ok(Box::new(NeuronioStream(NeuronioSampler::new(self.train.clone(), config)?)))
+    }
+
+    fn has_split(&self, split: Split) -> bool {
+        match split {
+            Split::Train => false,
+            Split::Valid => true,
+            Split::Test => !self.splits.test.is_empty(),
+        }
+    }
+
+    fn loss(&self, outputs: &[f32], batch: &Batch) -> Result<BatchLoss> {
+        let Targets::Values(values) = &batch.targets else { bail!("NeuronIO batches carry per-step targets") };
+        let (b, t) = (batch.inputs.batch, batch.inputs.time);
+        if values.len() != 2 * b * t || outputs.len() != 2 * b * t {
+            bail!(
+                "NeuronIO loss: {} outputs and {} targets for a batch of {b} x {t} steps",
+                outputs.len(),
+                values.len()
+            );
+        }
+        let (spike, soma) = values.split_at(b * t);
+        let (loss, grad) = neuronio_loss(outputs, spike, soma, b, t, self.settings.loss_burn_in);
+        Ok(BatchLoss { loss, grad, correct: None })
+    }
+
+    fn evaluate(&self, model: &dyn SequenceModel, split: Split) -> Result<Metrics> {
+        let (files, window, burn_in) = (
+            match split {
+                Split::Valid => None,
+                Split::Test => Some(self.test_files()?),
+                Split::Train => {
+                    bail!("NeuronIO is evaluated on its validation and test files, not on the training files")
+                }
+            },
+            self.settings.window,
+            self.settings.eval_burn_in,
+        );
+        let files: &[NeuronioFile] = files.as_deref().map_or(&self.valid, |f| f.as_slice());
+        let m = evaluate(model, files, burn_in, window)?;
+        Ok(Metrics::from([
+            ("auc", m.auc),
+            ("soma_rmse", m.soma_rmse),
+            ("soma_mae", m.soma_mae),
+            ("soma_explained_variance_percent", m.soma_explained_variance_percent),
+            ("tp_at_fp_0025", m.tp_at_fp_0025),
+            ("auc_at_fp_0025", m.auc_at_fp_0025),
+            ("tp_at_fp_0100", m.tp_at_fp_0100),
+            ("auc_at_fp_0100", m.auc_at_fp_0100),
+        ]))
+    }
+}
