@@ -12,6 +12,7 @@ pub mod commands;
 pub mod engine;
 pub mod experiments;
 pub mod fetch;
+pub mod formats;
 pub mod golden;
 pub mod io;
 pub mod metrics;

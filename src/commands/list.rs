@@ -7,6 +7,14 @@ pub fn run() -> anyhow::Result<()> {
     for (name, what) in crate::models::CATALOGUE {
         println!("  {name:<14} {what}");
     }
+    println!("tasks ([task] name = ..., reproduce's task = ...):");
+    for (name, what) in [
+        ("neuronio", "fit a detailed L5 neuron's spikes and soma voltage (Figures 2-4, Table S4)"),
+        ("shd", "Spiking Heidelberg Digits: 20 spoken digits from 700 cochlear channels (Figure 5)"),
+        ("shd-adding", "two SHD digits in a row; the class is the sum of their values, 19 classes (Figure 5)"),
+    ] {
+        println!("  {name:<14} {what}");
+    }
     println!("datasets (elmbench fetch):");
     let manifest = Manifest::builtin()?;
     let mut names: Vec<&str> = manifest.files.iter().map(|f| f.dataset.as_str()).collect();
@@ -17,7 +25,8 @@ pub fn run() -> anyhow::Result<()> {
     }
     println!("synthetic surrogates (elmbench synth):");
     println!("  {:<14} a simulated dendritic neuron in the real pickle format", "neuronio");
-    println!("training configurations: configs/neuronio/*.toml");
+    println!("  {:<14} spoken-digit-like spike patterns in the real HDF5 layout", "shd");
+    println!("training configurations: configs/neuronio/*.toml, configs/shd/*.toml");
     println!("experiments (elmbench reproduce <name> --tier smoke|quick|paper):");
     match crate::experiments::spec::list(std::path::Path::new(".")) {
         Ok(names) if !names.is_empty() => {

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 pub enum SynthDataset {
     /// A simulated dendritic neuron written as real-format NeuronIO pickles.
     Neuronio,
+    /// Spoken-digit-like spike patterns written as real-format SHD HDF5 files.
+    Shd,
 }
 
 #[derive(Args)]
@@ -20,7 +22,7 @@ pub struct SynthArgs {
     /// Size: smoke (seconds), quick (minutes), paper (the real files' scale).
     #[arg(long, value_enum, default_value = "quick")]
     pub tier: Tier,
-    /// Seed of the synthetic neuron and its inputs.
+    /// Seed of the synthetic data (NeuronIO: the neuron and its inputs; SHD: the recordings).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Data root; default: $ELMBENCH_DATA, else ./data.
@@ -39,6 +41,19 @@ pub fn run(args: SynthArgs) -> Result<()> {
                 marker.seed,
                 marker.files.len(),
                 data_dir.join("neuronio").display()
+            );
+        }
+        SynthDataset::Shd => {
+            let marker = crate::tasks::shd::synthetic::synthesize(&data_dir, args.tier, args.seed)?;
+            println!(
+                "wrote a SYNTHETIC SHD ({:?} tier, seed {}): {} train / {} test samples, {:.0} / {:.0} spikes per sample, under {}",
+                marker.tier,
+                marker.seed,
+                marker.train_samples,
+                marker.test_samples,
+                marker.train.mean_spikes(),
+                marker.test.mean_spikes(),
+                data_dir.join("shd").display()
             );
         }
     }

@@ -1,0 +1,82 @@
+"""Seconds per training step of the official PyTorch ELM (AaronSpieler/elmneuron), for the speed
+ratios in the README. Nothing of the official code is copied here: pass the path of a checkout.
+
+    python scripts/time_official_elm.py --elm-repo PATH [--task shd|neuronio] [--bin-ms 1]
+
+SHD shape (Figure 5): batch 8, 700 channels, 1000 steps at 1 ms bins, 20 classes, cross-entropy on
+the last output, Adamax, as the official notebook `train_elm_on_shd.ipynb` trains it; inputs are
+2 % non-zero ones (SHD counts). `--model branch-elm` uses 100 branches x 15 random synapses.
+NeuronIO shape: batch 8 x 500 steps, 1278 signed spike inputs, spike + soma outputs, MSE, Adam.
+Prints one JSON line: median, min and max seconds over the timed steps.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import torch
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--elm-repo", required=True)
+    p.add_argument("--task", default="shd", choices=["shd", "neuronio"])
+    p.add_argument("--model", default="elm", choices=["elm", "branch-elm"])
+    p.add_argument("--bin-ms", type=float, default=1.0)
+    p.add_argument("--time", type=int, default=None)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--density", type=float, default=0.02)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--iterations", type=int, default=10)
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args()
+    sys.path.insert(0, a.elm_repo)
+    from src.expressive_leaky_memory_neuron import ELM  # noqa: E402
+
+    torch.manual_seed(0)
+    torch.set_num_threads(a.threads)
+    if a.task == "shd":
+        steps = a.time or int(round(1000 / a.bin_ms))
+        kwargs = dict(num_input=700, num_output=20, num_memory=100, lambda_value=5.0, memory_tau_min=1.0,
+                      memory_tau_max=150.0, delta_t=a.bin_ms)
+        if a.model == "branch-elm":
+            kwargs.update(num_branch=100, num_synapse_per_branch=15, input_to_synapse_routing="random_routing")
+        model = ELM(**kwargs)
+        x = (torch.rand(a.batch, steps, 700) < a.density).float()
+        y = torch.randint(0, 20, (a.batch,))
+        optimizer = torch.optim.Adamax(model.parameters(), lr=5e-3)
+        loss_of = lambda out: torch.nn.functional.cross_entropy(out[:, -1, :], y)  # noqa: E731
+    else:
+        steps = a.time or 500
+        kwargs = dict(num_input=1278, num_output=2, num_memory=20, memory_tau_min=1.0, memory_tau_max=150.0,
+                      num_branch=45, num_synapse_per_branch=100, input_to_synapse_routing="neuronio_routing")
+        model = ELM(**kwargs)
+        u = torch.rand(a.batch, steps, 1278)
+        sign = torch.cat([torch.ones(639), -torch.ones(639)])
+        x = (u < a.density).float() * sign
+        target = torch.randn(a.batch, steps, 2)
+        optimizer = torch.optim.Adam(model.parameters(), lr=5e-4)
+        loss_of = lambda out: torch.nn.functional.mse_loss(out, target)  # noqa: E731
+
+    def step():
+        optimizer.zero_grad()
+        loss = loss_of(model(x))
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(a.warmup):
+        step()
+    seconds = []
+    for _ in range(a.iterations):
+        start = time.perf_counter()
+        step()
+        seconds.append(time.perf_counter() - start)
+    print(json.dumps({"task": a.task, "model": a.model, "batch": a.batch, "time": steps, "threads": a.threads,
+                      "torch": torch.__version__, "median_s": statistics.median(seconds), "min_s": min(seconds),
+                      "max_s": max(seconds), "iterations": len(seconds)}))
+
+
+if __name__ == "__main__":
+    main()
