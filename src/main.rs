@@ -29,10 +29,12 @@ enum Command {
     Fetch(elmbench::commands::fetch::FetchArgs),
     /// Run a model on a tensor of inputs (`x` in a safetensors file) and write its outputs `y`.
     Forward(elmbench::commands::forward::ForwardArgs),
-    /// Train a model from a configuration file (NeuronIO; checkpoints every epoch, --resume).
+    /// Train a model from a configuration file (any task; checkpoints every epoch, --resume).
     Train(elmbench::commands::train::TrainArgs),
-    /// Score a model on NeuronIO with the official test protocol, as JSON.
+    /// Score a model on a split of a task with the task's protocol, as JSON.
     Eval(elmbench::commands::eval::EvalArgs),
+    /// Write what a model is fed (SHD, SHD-Adding) as safetensors: `x` (N, T, 700), `y` (N,).
+    Export(elmbench::commands::export::ExportArgs),
     /// Summarise a dataset file; `--export` writes its parsed contents as tensors.
     Inspect(elmbench::commands::inspect::InspectArgs),
     /// Run an experiment (benchmarks/<name>.toml) at a tier; results in results/<name>/<tier>.
@@ -55,6 +57,7 @@ fn main() -> anyhow::Result<()> {
         Command::Forward(args) => elmbench::commands::forward::run(args),
         Command::Train(args) => elmbench::commands::train::run(args),
         Command::Eval(args) => elmbench::commands::eval::run(args),
+        Command::Export(args) => elmbench::commands::export::run(args),
         Command::Inspect(args) => elmbench::commands::inspect::run(args),
         Command::Synth(args) => elmbench::commands::synth::run(args),
         Command::Reproduce(args) => elmbench::commands::reproduce::run(args),

@@ -34,6 +34,7 @@ mod pickle_stream;
 mod pickle_support;
 mod pickle_vm;
 mod report_params;
+mod shd_export;
 mod shd_synthetic;
 mod support;
 mod tcn_gradcheck;

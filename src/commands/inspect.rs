@@ -1,14 +1,15 @@
 //! `elmbench inspect`: what a dataset file holds, and its contents as tensors.
 
 use crate::tasks::neuronio::{read_neuronio_file, NeuronioFile};
-use anyhow::Result;
+use crate::tasks::shd::ShdFile;
+use anyhow::{bail, Result};
 use clap::Args;
 use safetensors::tensor::{Dtype, TensorView};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct InspectArgs {
-    /// A dataset file (a NeuronIO pickle, `*.p`).
+    /// A dataset file (a NeuronIO pickle, `*.p`, or an SHD HDF5 file, `*.h5`).
     pub file: PathBuf,
     /// Also write the parsed contents to this safetensors file: `x_ones_syn_time_sim` (int32
     /// (synapse, time, simulation) triples where the official input matrix X[inputs, time, sims]
@@ -18,11 +19,32 @@ pub struct InspectArgs {
 }
 
 pub fn run(args: InspectArgs) -> Result<()> {
+    if args.file.extension().is_some_and(|e| e == "h5") {
+        if args.export.is_some() {
+            bail!("--export writes NeuronIO parses; {} is an SHD file", args.file.display());
+        }
+        return inspect_shd(&args.file);
+    }
     let file = read_neuronio_file(&args.file)?;
     print_summary(&args.file, &file);
     if let Some(out) = &args.export {
         export(&file, out)?;
         println!("exported to {}", out.display());
+    }
+    Ok(())
+}
+
+fn inspect_shd(path: &Path) -> Result<()> {
+    let started = std::time::Instant::now();
+    let file = ShdFile::read(path)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let summary = file.summary();
+    println!("{}", path.display());
+    println!("  SHD HDF5 file, read in {seconds:.2} s");
+    println!("  {}", summary.describe());
+    println!("  samples per class: {:?}", summary.label_counts);
+    if let Some(keys) = file.keys() {
+        println!("  classes: {}", keys.join(", "));
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod check;
 pub mod eval;
+pub mod export;
 pub mod fetch;
 pub mod forward;
 pub mod inspect;

@@ -37,8 +37,9 @@ pub enum Schedule {
 pub struct TrainSettings {
     pub seed: u64,
     pub epochs: usize,
-    /// Unset: the task's epoch (NeuronIO: the official 10,000 batches; SHD: one pass over the
-    /// training split).
+    /// Unset: the task's epoch (NeuronIO: the official trainer's 10,000 batches; SHD: one pass
+    /// over the training split; SHD-Adding: the official notebook's 2000).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub batches_per_epoch: Option<usize>,
     pub batch_size: usize,
     pub optimizer: OptimizerKind,
@@ -59,7 +60,7 @@ impl Default for TrainSettings {
         Self {
             seed: 0,
             epochs: 35,
-            batches_per_epoch: Some(10_000),
+            batches_per_epoch: None,
             batch_size: 8,
             optimizer: OptimizerKind::Adam,
             learning_rate: 5e-4,

@@ -320,11 +320,11 @@ fn trust_on_first_use_pins_sha256_and_later_fetches_must_match() {
     assert_eq!(listing(&data.join("toy")), Vec::<String>::new());
 }
 
-/// HDF5 files start with this signature; the rest is filler for the structural check.
+/// A real SHD file for each split (the structural check reads them): the 24-sample fixture, in its
+/// contiguous layout for "train" and its chunked one for "test", so that the two differ.
 fn fake_h5(tag: &str) -> Vec<u8> {
-    let mut bytes = b"\x89HDF\r\n\x1a\n".to_vec();
-    bytes.extend_from_slice(tag.repeat(100).as_bytes());
-    bytes
+    let name = if tag == "train" { "shd_fixture.h5" } else { "shd_fixture_chunked_gzip.h5" };
+    std::fs::read(crate::support::fixture(&format!("shd/{name}"))).unwrap()
 }
 
 fn shd_manifest(base: &str, train_md5: &str, test_md5: &str) -> elmbench::fetch::manifest::Manifest {

@@ -100,6 +100,25 @@ fn imdb_and_shd_report_what_is_missing() {
     fs::write(tmp.path().join("shd/shd_train.h5"), b"not hdf5 at all").unwrap();
     let report = check("shd", &[tmp.path().join("shd")]);
     let problems = report.problems.join("\n");
-    assert!(problems.contains("shd_train.h5 is not an HDF5 file"), "{problems}");
+    assert!(problems.contains("shd_train.h5: not a readable HDF5 file"), "{problems}");
     assert!(problems.contains("shd_test.h5 not found"), "{problems}");
+}
+
+#[test]
+fn shd_files_are_read_and_their_counts_reported() {
+    let tmp = TempDir::new("shdread");
+    let dir = tmp.path().join("shd");
+    fs::create_dir_all(&dir).unwrap();
+    let fixtures = crate::support::fixture("shd");
+    fs::copy(fixtures.join("shd_fixture.h5"), dir.join("shd_train.h5")).unwrap();
+    fs::copy(fixtures.join("cases/bad_unit_700.h5"), dir.join("shd_test.h5")).unwrap();
+    let report = check("shd", std::slice::from_ref(&dir));
+    let found = report.found.join("\n");
+    assert!(found.contains("shd_train.h5: 24 samples, 14168 spikes (float16 times"), "{found}");
+    let notes = report.notes.join("\n");
+    assert!(notes.contains("shd_train.h5: 24 samples; the published shd_train.h5 has 8156"), "{notes}");
+    assert!(notes.contains("only 13 of the 20 classes have samples"), "{notes}");
+    let problems = report.problems.join("\n");
+    assert!(problems.contains("shd_test.h5: `spikes/units`, sample 2: spike 1 is on unit 700"), "{problems}");
+    assert!(!report.is_complete());
 }

@@ -77,9 +77,10 @@ impl ShdSettings {
         Ok(())
     }
 
-    /// Steps of one binned digit.
+    /// Steps of one binned digit (`np.arange`'s edges less one); 0 for an invalid bin size,
+    /// which `validate` refuses.
     pub fn steps(&self) -> usize {
-        super::binning::num_steps(self.bin_ms)
+        super::Binning::new(self.bin_ms).map_or(0, |b| b.steps())
     }
 
     pub fn valid_batches(&self) -> usize {
