@@ -263,9 +263,9 @@ fn lstm_formula_equals_the_count() {
     );
 }
 
-/// The LIF / ALIF from their equations on one sample (see `models::lif`).
+/// The LIF / ALIF layer from its equations on one sample (see `models::lif`), neuron by neuron.
 fn naive_lif(model: &dyn SequenceModel, x: &[f32], time: usize) -> Vec<f32> {
-    use elmbench::models::lif::Lif;
+    use elmbench::models::lif::{Lif, LifOutputs};
     let (config, adaptive) = match model.config() {
         ModelConfig::Lif(c) => (c, false),
         ModelConfig::Alif(c) => (c, true),
@@ -276,29 +276,34 @@ fn naive_lif(model: &dyn SequenceModel, x: &[f32], time: usize) -> Vec<f32> {
     for p in model.params().iter() {
         lif.params.assign(&p.name, p.value.data().to_vec(), p.value.shape()).unwrap();
     }
-    let n = config.num_input;
-    let (w, b) = (param(model, "input.weight"), param(model, "input.bias")[0]);
-    let alpha = (-config.delta_t / lif.tau_m()).exp() as f32;
+    let (n, neurons) = (config.num_input, lif.num_neurons());
+    let (w, b) = (param(model, "input.weight"), param(model, "input.bias"));
+    let alpha: Vec<f32> = lif.tau_m().iter().map(|tau| (-config.delta_t / tau).exp() as f32).collect();
     let adaptation = config.adaptation(adaptive).unwrap();
-    let rho = lif.tau_a().map(|tau| (-config.delta_t / tau).exp() as f32);
+    let rho: Option<Vec<f32>> =
+        lif.tau_a().map(|taus| taus.iter().map(|tau| (-config.delta_t / tau).exp() as f32).collect());
     let (theta, k) = (c(config.threshold as f32), c(config.spike_logit_scale as f32));
-    let (mut v, mut a) = (c(0.0), c(0.0));
+    let (mut v, mut a) = (vec![c(0.0); neurons], vec![c(0.0); neurons]);
     let mut y = Vec::new();
     for t in 0..time {
-        let current = (0..n).fold(c(b), |acc, i| acc + c(w[i]) * c(x[t * n + i]));
-        let u = c(alpha) * v + c(1.0 - alpha) * current;
-        let mut distance = u - theta;
-        if let (Some(adapt), Some(_)) = (adaptation, rho) {
-            distance = distance - c(adapt.strength as f32) * a;
+        for j in 0..neurons {
+            let current = (0..n).fold(c(b[j]), |acc, i| acc + c(w[j * n + i]) * c(x[t * n + i]));
+            let u = c(alpha[j]) * v[j] + c(1.0 - alpha[j]) * current;
+            let mut distance = u - theta;
+            if let (Some(adapt), Some(_)) = (adaptation, &rho) {
+                distance = distance - c(adapt.strength as f32) * a[j];
+            }
+            tick(); // the threshold comparison
+            let spike = c(if distance.0 > 0.0 { 1.0 } else { 0.0 });
+            v[j] = u - theta * spike;
+            if let Some(rho) = &rho {
+                a[j] = c(rho[j]) * a[j] + c(1.0 - rho[j]) * spike;
+            }
+            if config.outputs == LifOutputs::SpikeAndMembrane {
+                y.push((k * distance).0);
+            }
+            y.push(u.0);
         }
-        tick(); // the threshold comparison
-        let spike = c(if distance.0 > 0.0 { 1.0 } else { 0.0 });
-        v = u - theta * spike;
-        if let Some(rho) = rho {
-            a = c(rho) * a + c(1.0 - rho) * spike;
-        }
-        y.push((k * distance).0);
-        y.push(u.0);
     }
     y
 }
@@ -307,6 +312,11 @@ fn naive_lif(model: &dyn SequenceModel, x: &[f32], time: usize) -> Vec<f32> {
 fn lif_and_alif_formulas_equal_the_count() {
     check(serde_json::json!({"kind": "lif", "num_input": 9}), naive_lif);
     check(serde_json::json!({"kind": "alif", "num_input": 9}), naive_lif);
+    // Layers: three neurons of spike and membrane, four of membrane alone.
+    check(serde_json::json!({"kind": "lif", "num_input": 9, "num_output": 6}), naive_lif);
+    check(serde_json::json!({"kind": "alif", "num_input": 9, "num_output": 6}), naive_lif);
+    check(serde_json::json!({"kind": "lif", "num_input": 9, "num_output": 4, "outputs": "membrane"}), naive_lif);
+    check(serde_json::json!({"kind": "alif", "num_input": 9, "num_output": 4, "outputs": "membrane"}), naive_lif);
 }
 
 /// The TCN from its equations on one sample: every tap of every step, the causal zero padding
@@ -347,7 +357,7 @@ fn naive_tcn(model: &dyn SequenceModel, x: &[f32], time: usize) -> Vec<f32> {
     let width = h.first().map_or(0, |r| r.len());
     let mut y = Vec::new();
     for row in &h {
-        for out in 0..2 {
+        for out in 0..model.num_output() {
             y.push((0..width).fold(c(hb[out]), |acc, i| acc + c(hw[out * width + i]) * row[i]).0);
         }
     }
@@ -364,6 +374,11 @@ fn tcn_formula_equals_the_count() {
     check(
         serde_json::json!({"kind": "tcn", "num_input": 5, "num_layers": 2, "num_filters": 3, "first_filter_size": 3,
             "filter_size": 2, "activation": "silu"}),
+        naive_tcn,
+    );
+    check(
+        serde_json::json!({"kind": "tcn", "num_input": 5, "num_layers": 2, "num_filters": 3, "first_filter_size": 3,
+            "filter_size": 2, "num_output": 5}),
         naive_tcn,
     );
 }

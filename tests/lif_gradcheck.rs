@@ -11,11 +11,13 @@
 //! itself is checked where its spike paths vanish (threshold 3, out of the membrane's reach, and
 //! a surrogate so narrow that it is ~6e-6 there): the membrane, current and tau paths of the exact
 //! code that trains. (A far higher threshold would not do: u - theta would lose u's last digits
-//! to f32 rounding.)
+//! to f32 rounding.) Layers of several neurons are checked in both output modes and through
+//! every readout, with each neuron's time constants set apart.
 
 use crate::model_gradcheck::GradCheck;
-use elmbench::models::lif::{Lif, LifConfig, SpikeFunction};
+use elmbench::models::lif::{Lif, LifConfig, LifOutputs, SpikeFunction};
 use elmbench::models::SequenceModel;
+use elmbench::nn::Readout;
 
 fn smooth_config() -> LifConfig {
     let mut c = LifConfig::new(12);
@@ -82,4 +84,78 @@ fn adaptation_gradient_is_material() {
     let grads = alif.backward(&pass, &input, &dy).unwrap();
     let tau_a_grad = grads[alif.params.index_of("_proto_tau_a").unwrap()].data()[0];
     assert!(tau_a_grad.abs() > 1e-3, "d loss / d proto_tau_a = {tau_a_grad}");
+}
+
+/// A layer of `num_output` outputs in mode `outputs`, with every neuron's time constants moved
+/// apart (so that a neuron reading another's decay would be caught).
+fn layer(adaptive: bool, num_output: usize, outputs: LifOutputs, readout: Readout) -> Lif {
+    let mut c = if adaptive { alif_config() } else { smooth_config() };
+    c.num_output = num_output;
+    c.outputs = outputs;
+    c.readout = readout;
+    let mut model = Lif::new(c, adaptive, 6).unwrap();
+    for name in ["_proto_tau_m", "_proto_tau_a"] {
+        if let Some(index) = model.params.index_of(name) {
+            for (j, p) in model.params.get_mut(index).data_mut().iter_mut().enumerate() {
+                *p += 0.4 * j as f32 - 0.5;
+            }
+        }
+    }
+    model
+}
+
+/// Layers of several neurons in both output modes, through every readout, dense and sparse:
+/// the per-neuron weights, biases and time constants all match finite differences.
+#[test]
+fn layers_in_both_output_modes_and_every_readout() {
+    for adaptive in [false, true] {
+        for (num_output, outputs, neurons) in [(6, LifOutputs::SpikeAndMembrane, 3), (4, LifOutputs::Membrane, 4)] {
+            for readout in [Readout::PerStep, Readout::LastStep, Readout::Mean] {
+                let model = layer(adaptive, num_output, outputs, readout);
+                assert_eq!((model.num_neurons(), model.num_output()), (neurons, num_output));
+                // Weights (12 per neuron), biases and the time constants of every neuron.
+                let per_neuron = 12 + 2 + usize::from(adaptive);
+                for spikes in [false, true] {
+                    let label =
+                        format!("adaptive {adaptive}, {outputs:?} x {num_output}, {readout:?}, spikes {spikes}");
+                    let checked = GradCheck { spikes, ..Default::default() }.run(&label, &model);
+                    assert_eq!(checked, neurons * per_neuron, "{label}: every element is checked");
+                }
+            }
+        }
+    }
+}
+
+/// Neurons of a layer are independent single neurons: neuron j of a layer computes what a
+/// one-neuron model with neuron j's parameters computes, output for output, and its outputs sit
+/// at j * (outputs per neuron).
+#[test]
+fn a_layer_is_its_neurons_side_by_side() {
+    for outputs in [LifOutputs::SpikeAndMembrane, LifOutputs::Membrane] {
+        let per = outputs.per_neuron();
+        let model = layer(true, 3 * per, outputs, Readout::PerStep);
+        let x: Vec<f32> = (0..2 * 25 * 12).map(|i| ((i * 37 % 17) as f32 - 8.0) / 4.0).collect();
+        let input = elmbench::engine::Inputs::dense(&x, 2, 25, 12).unwrap();
+        let y = model.forward(&input).unwrap().y.clone();
+        for j in 0..3 {
+            let mut c = model.config.clone();
+            c.num_output = per;
+            let mut single = Lif::new(c, true, 0).unwrap();
+            for p in model.params.iter() {
+                let row: Vec<f32> = match p.value.shape() {
+                    [_, n] => p.value.data()[j * n..(j + 1) * n].to_vec(),
+                    _ => vec![p.value.data()[j]],
+                };
+                let shape: Vec<usize> = if p.value.shape().len() == 2 { vec![1, row.len()] } else { vec![1] };
+                single.params.assign(&p.name, row, &shape).unwrap();
+            }
+            let alone = single.forward(&input).unwrap().y.clone();
+            // Equal up to the order in which the input product sums (one output column or three).
+            for (r, step) in alone.chunks_exact(per).enumerate() {
+                for (a, b) in step.iter().zip(&y[r * 3 * per + j * per..][..per]) {
+                    assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{outputs:?}: neuron {j}, row {r}: {a} vs {b}");
+                }
+            }
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The LSTM's backward pass against finite differences: through the `SequenceModel` trait with
 //! the shared `GradCheck` (every parameter tensor, sampled), for lstm and chrono-lstm, one and two
-//! biases, dense and sparse inputs; and the input gradient of `Lstm::backward` directly.
+//! biases, dense and sparse inputs, every readout, the training pass with recurrent dropout; and
+//! the input gradient of `Lstm::backward` directly.
 
 use crate::model_gradcheck::GradCheck;
 use elmbench::engine::{Inputs, Rng};
@@ -53,5 +54,39 @@ fn input_gradient_matches_finite_differences() {
         let numeric = (loss(&plus) - loss(&minus)) / (2.0 * h as f64);
         let analytic = dx[e] as f64;
         assert!((numeric - analytic).abs() <= 2e-3 + 1e-2 * analytic.abs(), "dx[{e}]: {numeric:e} vs {analytic:e}");
+    }
+}
+
+/// Every readout, dense and sparse.
+#[test]
+fn every_readout() {
+    for readout in ["last-step", "mean"] {
+        for spikes in [false, true] {
+            let label = format!("lstm {readout} spikes={spikes}");
+            let mut json = serde_json::to_value(config("lstm", false)).unwrap();
+            json["readout"] = readout.into();
+            let model = serde_json::from_value::<ModelConfig>(json).unwrap().build(3).unwrap();
+            let checked = GradCheck { batch: 5, time: 20, spikes, ..Default::default() }.run(&label, model.as_ref());
+            assert!(checked > 140, "{label}: only {checked} elements checked");
+        }
+    }
+}
+
+/// Training with recurrent dropout: a fixed seed fixes the masks, so the training pass is a smooth
+/// function of the weights whose gradient the backward pass (with the masks) must give. Batch 5
+/// spans two groups of the recurrence, so the masks of both groups and the group seam are covered.
+#[test]
+fn recurrent_dropout_training_pass() {
+    for (kind, two_biases, readout) in [("lstm", false, "per-step"), ("chrono-lstm", true, "last-step")] {
+        for spikes in [false, true] {
+            let label = format!("{kind} recurrent_dropout 0.3 {readout} spikes={spikes}");
+            let mut json = serde_json::to_value(config(kind, two_biases)).unwrap();
+            json["recurrent_dropout"] = 0.3.into();
+            json["readout"] = readout.into();
+            let model = serde_json::from_value::<ModelConfig>(json).unwrap().build(3).unwrap();
+            let check = GradCheck { batch: 5, time: 20, spikes, train_seed: Some(17), ..Default::default() };
+            let checked = check.run(&label, model.as_ref());
+            assert!(checked > 140, "{label}: only {checked} elements checked");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Finite-difference checks of the TCN's backward pass with the shared `GradCheck`: dense and
 //! sparse inputs (the first layer's sparse weight gradient is a different code path), ReLU (whose
-//! kinks the check recognises and skips) and SiLU, with and without dilation.
+//! kinks the check recognises and skips) and SiLU, with and without dilation; a head of another
+//! size than NeuronIO's through every readout.
 //!
 //! Biases start at zero, so with sparse inputs every window without a spike puts a ReLU exactly
 //! on its kink, and a bias perturbation crosses dozens of them at once (beyond what the kink
@@ -10,6 +11,7 @@ use crate::model_gradcheck::GradCheck;
 use elmbench::engine::Rng;
 use elmbench::models::tcn::{Tcn, TcnConfig};
 use elmbench::models::SequenceModel;
+use elmbench::nn::Readout;
 
 /// The model with every bias drawn uniformly from +-0.3, away from zero.
 fn with_biases(mut tcn: Tcn, seed: u64) -> Tcn {
@@ -58,4 +60,21 @@ fn single_layer_network() {
     let tcn = with_biases(Tcn::new(config, 3).unwrap(), 9);
     assert_eq!(tcn.params().len(), 4);
     GradCheck { spikes: true, ..Default::default() }.run("tcn 1 layer", &tcn);
+}
+
+/// A head of three outputs (not NeuronIO's two) through every readout, dense and sparse.
+#[test]
+fn any_number_of_outputs_through_every_readout() {
+    for readout in [Readout::PerStep, Readout::LastStep, Readout::Mean] {
+        let mut config = small(2, "relu");
+        config.num_output = 3;
+        config.readout = readout;
+        let tcn = with_biases(Tcn::new(config, 4).unwrap(), 10);
+        assert_eq!(tcn.params.by_name("head.weight").unwrap().value.shape(), [3, 4]);
+        for spikes in [false, true] {
+            let label = format!("tcn 3 outputs {readout:?} spikes {spikes}");
+            let checked = GradCheck { spikes, ..Default::default() }.run(&label, &tcn);
+            assert!(checked > 150, "{label}: only {checked} elements checked");
+        }
+    }
 }

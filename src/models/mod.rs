@@ -17,8 +17,8 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("branch-elm", "ELM with dendritic branches: inputs routed to synapses, summed per branch"),
     ("lstm", "single-layer LSTM with a linear readout at every step (PyTorch gates and init)"),
     ("chrono-lstm", "the LSTM with chrono initialisation of its gate biases (Tallec & Ollivier 2018)"),
-    ("lif", "Leaky integrate-and-fire neuron: learnable synapses, membrane tau and bias; surrogate-gradient spikes"),
-    ("alif", "LIF with a spike-driven adaptive threshold whose time constant is learnable"),
+    ("lif", "Leaky integrate-and-fire neurons: learnable synapses, membrane tau and bias; surrogate-gradient spikes"),
+    ("alif", "LIF neurons with a spike-driven adaptive threshold whose time constant is learnable"),
     ("tcn", "Beniaguev et al.'s temporal convolutional network (causal dilated convolutions, ReLU)"),
 ];
 

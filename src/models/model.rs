@@ -9,6 +9,10 @@
 //! stay plain structs with their own typed API (`Elm::forward_with`, ...); this trait is the small
 //! common surface through which the harness drives any of them, and the readout is applied here,
 //! once, for all of them.
+//!
+//! Training and evaluation differ only where a model trains with randomness (dropout): the
+//! trainer calls `forward_train` with a seed, evaluation calls `forward`. Both go through the
+//! same readout and the same backward pass.
 
 use super::ModelConfig;
 use crate::engine::{Inputs, ParamSet, Tensor};
@@ -93,16 +97,23 @@ pub trait SequenceModel: Send + Sync {
     /// ones), where y are the outputs of every step.
     fn backward_steps(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>>;
 
-    /// The outputs the readout reports, (batch, readout.steps(time), num_output).
+    /// Outputs at every step in training mode: what `forward_steps` computes, plus whatever
+    /// randomness the model trains with (the LSTM's recurrent dropout), drawn from `seed` alone,
+    /// so that a resumed run draws the same masks. Models without such randomness need nothing
+    /// here. The pass it returns goes to the same `backward_steps`, which must include the masks.
+    fn forward_steps_train(&self, x: &Inputs, seed: u64) -> Result<Box<dyn ForwardPass>> {
+        let _ = seed;
+        self.forward_steps(x)
+    }
+
+    /// The outputs the readout reports, (batch, readout.steps(time), num_output): evaluation
+    /// mode, no training-time randomness.
     fn forward(&self, x: &Inputs) -> Result<Box<dyn ForwardPass>> {
-        let pass = self.forward_steps(x)?;
-        let readout = self.readout();
-        if readout == Readout::PerStep {
-            return Ok(pass);
-        }
-        let (batch, time, _) = x.shape();
-        let y = readout.forward(pass.output().to_vec(), batch, time, self.num_output())?;
-        Ok(Box::new(ReadoutPass { inner: pass, y, shape: (batch, time) }))
+        read_out(self.readout(), self.num_output(), self.forward_steps(x)?, x)
+    }
+    /// The same outputs in training mode (`forward_steps_train`), through the same readout.
+    fn forward_train(&self, x: &Inputs, seed: u64) -> Result<Box<dyn ForwardPass>> {
+        read_out(self.readout(), self.num_output(), self.forward_steps_train(x, seed)?, x)
     }
     /// Gradients of `sum(y * dy)` for every parameter, where y are the reported outputs.
     fn backward(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
@@ -145,6 +156,22 @@ pub fn downcast_pass<'a, T: 'static>(pass: &'a dyn ForwardPass, model: &str) -> 
         Some(p) => Ok(p),
         None => bail!("{model}: backward was given the forward pass of another model"),
     }
+}
+
+/// Applies a readout to a pass of per-step outputs: the one place where `forward` and
+/// `forward_train` turn (batch, time, outputs) into what the readout reports.
+fn read_out(
+    readout: Readout,
+    num_output: usize,
+    pass: Box<dyn ForwardPass>,
+    x: &Inputs,
+) -> Result<Box<dyn ForwardPass>> {
+    if readout == Readout::PerStep {
+        return Ok(pass);
+    }
+    let (batch, time, _) = x.shape();
+    let y = readout.forward(pass.output().to_vec(), batch, time, num_output)?;
+    Ok(Box::new(ReadoutPass { inner: pass, y, shape: (batch, time) }))
 }
 
 /// What every backward pass checks first: the input has the model's features and the shape its

@@ -10,6 +10,10 @@
 //! run. `model.safetensors` and `best.safetensors` are elmbench checkpoints of the latest and the
 //! best model; `result.json` is written when the run ends, `diverged` included.
 //!
+//! Training batches go through `forward_train` (dropout masks and any other training-time
+//! randomness) with a seed drawn from the run seed and the optimizer step alone, so a resumed run
+//! draws exactly the masks of an uninterrupted one; validation and test use `forward`.
+//!
 //! (The official trainers' "best" copy is `model.state_dict().copy()`, a shallow copy that keeps
 //! pointing at the live tensors, so it always ends up evaluating the last epoch. We keep the best.)
 
@@ -17,7 +21,7 @@ use super::config::TrainConfig;
 use super::optimizer::Optimizer;
 use super::schedule::learning_rate;
 use super::state::{load_state, save_state, EpochRecord, RunState, RunStatus, STATE_FILE};
-use crate::engine::Inputs;
+use crate::engine::{Inputs, Rng};
 use crate::io::write_atomically;
 use crate::metrics::Metrics;
 use crate::models::SequenceModel;
@@ -88,6 +92,16 @@ impl EpochTotals {
         }
         m
     }
+}
+
+/// Labels the stream of training-time seeds, so that it cannot coincide with another stream
+/// derived from the run seed.
+const TRAINING_RANDOMNESS_STREAM: u64 = 0x6472_6f70_6f75_7473; // "dropouts"
+
+/// The seed of the training-time randomness of optimizer step `step` (0-based): a function of the
+/// run seed and the step only, not of the epoch boundaries or of where a run was resumed.
+fn training_seed(run_seed: u64, step: u64) -> u64 {
+    Rng::derive(run_seed ^ TRAINING_RANDOMNESS_STREAM, step).next_u64()
 }
 
 /// Why an epoch ended early.
@@ -162,7 +176,7 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
             last_rate = learning_rate(t.schedule, t.learning_rate, state.optimizer_steps, total_steps);
             optimizer.lr = last_rate as f32;
             let input = Inputs::Sparse(&batch.inputs);
-            let pass = model.forward(&input)?;
+            let pass = model.forward_train(&input, training_seed(t.seed, state.optimizer_steps))?;
             let batch_loss = task.loss(pass.output(), &batch)?;
             let loss = batch_loss.loss + pass.auxiliary_loss();
             if state.reference_loss.is_none() && loss.is_finite() {

@@ -2,10 +2,16 @@
 //! both, so the shared keys are parsed by one set of rules. The adaptation keys belong to ALIF
 //! only; `lif` refuses them by name rather than ignoring them.
 //!
+//! `num_output` and `outputs` decide how many neurons the layer has: every neuron reports either
+//! its spike logit and its membrane (`spike-and-membrane`, NeuronIO's pair, the default) or its
+//! membrane alone (`membrane`, the usual readout of a spiking classifier), so the layer has
+//! num_output / 2 or num_output neurons. The defaults give NeuronIO's single neuron.
+//!
 //! Voltages and thresholds are in NeuronIO training units (DATASETS.md section 1.3):
 //! `(V_mV - (-67.7)) * 0.1`, so 0 is -67.7 mV and the default threshold 1.27 is -55 mV, the
 //! level at which the soma target is capped.
 
+use crate::nn::Readout;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
@@ -22,10 +28,48 @@ pub enum SpikeFunction {
     Smooth,
 }
 
+/// What each neuron of the layer reports at every step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LifOutputs {
+    /// Two outputs per neuron, side by side: the spike logit k (u - theta) and the membrane u
+    /// (NeuronIO's spike and soma targets).
+    #[default]
+    SpikeAndMembrane,
+    /// One output per neuron: its membrane u, a classifier's logit. The neurons still spike and
+    /// reset; for a non-spiking leaky readout, raise `threshold` out of the membrane's reach.
+    Membrane,
+}
+
+impl LifOutputs {
+    pub fn per_neuron(self) -> usize {
+        match self {
+            LifOutputs::SpikeAndMembrane => 2,
+            LifOutputs::Membrane => 1,
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        *self == LifOutputs::default()
+    }
+}
+
+/// NeuronIO's spike logit and soma voltage: one neuron.
+pub const DEFAULT_NUM_OUTPUT: usize = 2;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LifConfig {
     pub num_input: usize,
+    /// Outputs per step (see `outputs` for how they map to neurons). The defaults keep the
+    /// configs, and hashes, written before the key existed.
+    #[serde(default = "defaults::num_output", skip_serializing_if = "defaults::is_num_output")]
+    pub num_output: usize,
+    #[serde(default, skip_serializing_if = "LifOutputs::is_default")]
+    pub outputs: LifOutputs,
+    /// Which steps' outputs the model reports.
+    #[serde(default, skip_serializing_if = "Readout::is_per_step")]
+    pub readout: Readout,
     /// Step in ms (NeuronIO: 1 ms bins).
     #[serde(default = "defaults::delta_t")]
     pub delta_t: f64,
@@ -68,6 +112,12 @@ pub struct LifConfig {
 }
 
 mod defaults {
+    pub fn num_output() -> usize {
+        super::DEFAULT_NUM_OUTPUT
+    }
+    pub fn is_num_output(n: &usize) -> bool {
+        *n == super::DEFAULT_NUM_OUTPUT
+    }
     pub fn delta_t() -> f64 {
         1.0
     }
@@ -137,6 +187,22 @@ impl LifConfig {
         serde_json::from_value(serde_json::json!({ "num_input": num_input })).expect("defaults form a valid config")
     }
 
+    /// Neurons in the layer: one per output, or one per two outputs in `spike-and-membrane`.
+    pub fn num_neurons(&self) -> Result<usize> {
+        let per = self.outputs.per_neuron();
+        if self.num_output == 0 {
+            bail!("num_output must be positive");
+        }
+        if self.num_output % per != 0 {
+            bail!(
+                "num_output = {} is odd, but outputs = \"spike-and-membrane\" gives every neuron two outputs \
+                 (spike logit, membrane); use an even num_output or outputs = \"membrane\"",
+                self.num_output
+            );
+        }
+        Ok(self.num_output / per)
+    }
+
     pub fn tau_m_range(&self) -> TauRange {
         TauRange { lo: self.tau_m_min, hi: self.tau_m_max }
     }
@@ -173,6 +239,7 @@ impl LifConfig {
         if self.num_input == 0 {
             bail!("num_input must be positive");
         }
+        self.num_neurons()?;
         if !(self.delta_t.is_finite() && self.delta_t > 0.0) {
             bail!("delta_t = {} must be positive", self.delta_t);
         }

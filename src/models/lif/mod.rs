@@ -1,20 +1,27 @@
 //! The classic leaky integrate-and-fire neuron (LIF) and its adaptive-threshold variant (ALIF),
 //! the single-neuron baselines of the ELM paper's Table S4 (1280 and 1281 parameters at 1278
-//! inputs). Discrete time, dt = 1 ms; voltages in NeuronIO training units (see `config`):
+//! inputs), as a layer of independent neurons (one by default). Discrete time, dt = 1 ms;
+//! voltages in NeuronIO training units (see `config`). Per neuron j:
 //!
 //! ```text
-//! I_t     = w . x_t + b                                   synaptic current (w: 1278, b: 1)
-//! u_t     = alpha v_{t-1} + (1 - alpha) I_t               alpha = exp(-dt / tau_m)
+//! I_t     = w_j . x_t + b_j                               synaptic current (w_j: num_input, b_j: 1)
+//! u_t     = alpha v_{t-1} + (1 - alpha) I_t               alpha = exp(-dt / tau_m,j)
 //! x_t     = u_t - theta - beta a_t                        (ALIF; LIF: x_t = u_t - theta)
 //! s_t     = H(x_t)                                        surrogate derivative in backward
 //! v_t     = u_t - theta s_t                               soft reset
-//! a_{t+1} = rho a_t + (1 - rho) s_t                       rho = exp(-dt / tau_a)   (ALIF)
-//! y_t     = (k x_t, u_t)                                  spike logit, soma voltage
+//! a_{t+1} = rho a_t + (1 - rho) s_t                       rho = exp(-dt / tau_a,j)   (ALIF)
+//! y_t     = (k x_t, u_t)  or  u_t                         spike logit and membrane, or membrane
 //! tau     = tau_min + (tau_max - tau_min) sigmoid(proto)  for tau_m and tau_a
 //! ```
 //!
-//! Trainable: w, b, proto_tau_m (LIF: 1278 + 2 = 1280) and proto_tau_a (ALIF: 1281). Fixed:
-//! theta (the -55 mV soma cap), beta, the logit scale k and the surrogate's steepness.
+//! Trainable, per neuron: w_j, b_j, proto_tau_m (NeuronIO's one LIF neuron: 1278 + 2 = 1280) and
+//! proto_tau_a (ALIF: 1281). Fixed and shared: theta (the -55 mV soma cap), beta, the logit scale
+//! k and the surrogate's steepness. The neurons do not interact: a layer of N is N single neurons
+//! reading the same input, each with its own weights and time constants.
+//!
+//! Outputs (`LifOutputs`): in `spike-and-membrane` (the default) neuron j reports outputs 2j (its
+//! spike logit) and 2j + 1 (its membrane), so NeuronIO's (spike, soma) pair is neuron 0; in
+//! `membrane` neuron j reports output j, its membrane, the usual logit of a spiking classifier.
 //!
 //! Why these outputs: the soma output is the membrane itself, so the voltage fit costs no
 //! parameter and the counts stay those of the table; u_t is taken before the reset because it is
@@ -26,23 +33,21 @@
 //! backward pass (`detach_reset`, see `config`): the adaptation's path through the surrogate
 //! stays, the reset's goes.
 //!
-//! The current for all steps is one `engine::input_linear` product (sparse-aware: NeuronIO
-//! inputs cost only their non-zeros); only the scalar recurrence runs step by step.
+//! The currents of all neurons for all steps are one `engine::input_linear` product
+//! (sparse-aware: NeuronIO inputs cost only their non-zeros); only the scalar recurrences run step
+//! by step (`recurrence`).
 
 pub mod config;
 mod recurrence;
 mod sequence_model;
 
-pub use config::{Adaptation, LifConfig, SpikeFunction, TauRange};
+pub use config::{Adaptation, LifConfig, LifOutputs, SpikeFunction, TauRange};
 
 use crate::engine::kernels::sigmoid;
 use crate::engine::{input_linear, BufferPool, Inputs, ParamSet, Rng, Tensor};
 use crate::models::{check_backward, check_features};
 use anyhow::Result;
 use recurrence::{Dynamics, States};
-
-/// Outputs per step: spike logit and soma voltage.
-pub const NUM_OUTPUT: usize = 2;
 
 #[derive(Clone, Debug)]
 struct ParamIds {
@@ -55,8 +60,10 @@ struct ParamIds {
 #[derive(Clone, Debug)]
 pub struct Lif {
     pub config: LifConfig,
-    /// The resolved adaptation: `Some` makes this an ALIF neuron.
+    /// The resolved adaptation: `Some` makes this an ALIF layer.
     pub adaptation: Option<Adaptation>,
+    /// Neurons in the layer (`LifConfig::num_neurons`).
+    neurons: usize,
     pub params: ParamSet,
     ids: ParamIds,
     pool: BufferPool,
@@ -64,7 +71,7 @@ pub struct Lif {
 
 /// What the forward pass keeps for the backward pass; buffers return to the pool on drop.
 pub struct LifForward {
-    /// Outputs, (batch, time, 2).
+    /// Outputs, (batch, time, num_output).
     pub y: Vec<f32>,
     batch: usize,
     time: usize,
@@ -95,99 +102,117 @@ fn tau_and_slope(range: TauRange, proto: f32) -> (f64, f64) {
 }
 
 impl Lif {
-    /// A fresh neuron: w and b as PyTorch initialises `nn.Linear(num_input, 1)` (uniform in
-    /// +-1/sqrt(num_input)), tau_m = tau_m_init, tau_a = tau_a_init. `adaptive` makes it an ALIF.
+    /// A fresh layer: w and b as PyTorch initialises `nn.Linear(num_input, neurons)` (uniform in
+    /// +-1/sqrt(num_input), the weights row by row, then the biases), tau_m = tau_m_init and
+    /// tau_a = tau_a_init for every neuron. `adaptive` makes it an ALIF layer. With one neuron the
+    /// draws are those of the single neuron this model was before it became a layer.
     pub fn new(config: LifConfig, adaptive: bool, seed: u64) -> Result<Self> {
         config.validate(adaptive)?;
         let adaptation = config.adaptation(adaptive)?;
+        let neurons = config.num_neurons()?;
         let mut rng = Rng::new(seed);
         let n = config.num_input;
         let bound = 1.0 / (n as f32).sqrt();
-        let w: Vec<f32> = (0..n).map(|_| rng.uniform(-bound, bound)).collect();
-        let b = rng.uniform(-bound, bound);
+        let w: Vec<f32> = (0..neurons * n).map(|_| rng.uniform(-bound, bound)).collect();
+        let b: Vec<f32> = (0..neurons).map(|_| rng.uniform(-bound, bound)).collect();
         let mut params = ParamSet::default();
-        let weight = params.push("input.weight", Tensor::from_vec(&[1, n], w)?, true);
-        let bias = params.push("input.bias", Tensor::full(&[1], b), true);
+        let weight = params.push("input.weight", Tensor::from_vec(&[neurons, n], w)?, true);
+        let bias = params.push("input.bias", Tensor::from_vec(&[neurons], b)?, true);
         let proto_m = config.tau_m_range().proto_of(config.tau_m_init);
-        let proto_tau_m = params.push("_proto_tau_m", Tensor::full(&[1], proto_m), true);
+        let proto_tau_m = params.push("_proto_tau_m", Tensor::full(&[neurons], proto_m), true);
         let proto_tau_a = adaptation.map(|a| {
             let proto = TauRange { lo: a.tau_min, hi: a.tau_max }.proto_of(a.tau_init);
-            params.push("_proto_tau_a", Tensor::full(&[1], proto), true)
+            params.push("_proto_tau_a", Tensor::full(&[neurons], proto), true)
         });
         let ids = ParamIds { weight, bias, proto_tau_m, proto_tau_a };
-        Ok(Self { config, adaptation, params, ids, pool: BufferPool::default() })
+        Ok(Self { config, adaptation, neurons, params, ids, pool: BufferPool::default() })
     }
 
     pub fn is_adaptive(&self) -> bool {
         self.adaptation.is_some()
     }
 
-    /// The current membrane time constant (ms).
-    pub fn tau_m(&self) -> f64 {
-        tau_and_slope(self.config.tau_m_range(), self.params.get(self.ids.proto_tau_m).data()[0]).0
+    /// Neurons in the layer.
+    pub fn num_neurons(&self) -> usize {
+        self.neurons
     }
 
-    /// The current adaptation time constant (ms), for an ALIF.
-    pub fn tau_a(&self) -> Option<f64> {
+    /// The current membrane time constant of every neuron (ms).
+    pub fn tau_m(&self) -> Vec<f64> {
+        let range = self.config.tau_m_range();
+        self.params.get(self.ids.proto_tau_m).data().iter().map(|&p| tau_and_slope(range, p).0).collect()
+    }
+
+    /// The current adaptation time constant of every neuron (ms), for an ALIF layer.
+    pub fn tau_a(&self) -> Option<Vec<f64>> {
         let (a, id) = (self.adaptation?, self.ids.proto_tau_a?);
-        Some(tau_and_slope(TauRange { lo: a.tau_min, hi: a.tau_max }, self.params.get(id).data()[0]).0)
+        let range = TauRange { lo: a.tau_min, hi: a.tau_max };
+        Some(self.params.get(id).data().iter().map(|&p| tau_and_slope(range, p).0).collect())
     }
 
     fn dynamics(&self) -> Dynamics {
         let c = &self.config;
-        let alpha = (-c.delta_t / self.tau_m()).exp() as f32;
-        let adaptation = self.adaptation.zip(self.tau_a()).map(|(a, tau_a)| {
-            let rho = (-c.delta_t / tau_a).exp() as f32;
-            (rho, a.strength as f32)
-        });
+        let decay =
+            |taus: Vec<f64>| -> Vec<f32> { taus.into_iter().map(|tau| (-c.delta_t / tau).exp() as f32).collect() };
+        let adaptation = self.adaptation.zip(self.tau_a()).map(|(a, tau_a)| (decay(tau_a), a.strength as f32));
         Dynamics {
-            alpha,
+            alpha: decay(self.tau_m()),
             threshold: c.threshold as f32,
             logit_scale: c.spike_logit_scale as f32,
             steepness: c.surrogate_steepness as f32,
             spike_function: c.spike_function,
             reset_gradient: !c.detach_reset,
             adaptation,
+            outputs: c.outputs,
         }
     }
 
     pub fn forward(&self, x: &Inputs) -> Result<LifForward> {
         let (batch, time) = check_features(x, self.config.num_input)?;
-        let rows = batch * time;
-        let mut current = self.pool.any(rows);
+        let (rows, neurons) = (batch * time, self.neurons);
+        let mut current = self.pool.any(rows * neurons);
         let (w, b) = (self.params.get(self.ids.weight).data(), self.params.get(self.ids.bias).data());
-        input_linear::forward(x, w, Some(b), 1, &mut current);
+        input_linear::forward(x, w, Some(b), neurons, &mut current);
         let mut states = States {
-            membrane: self.pool.any(rows),
-            spikes: self.pool.any(rows),
-            adaptation: if self.is_adaptive() { self.pool.any(rows) } else { Vec::new() },
+            membrane: self.pool.any(rows * neurons),
+            spikes: self.pool.any(rows * neurons),
+            adaptation: if self.is_adaptive() { self.pool.any(rows * neurons) } else { Vec::new() },
         };
-        let mut y = self.pool.any(rows * NUM_OUTPUT);
+        let mut y = self.pool.any(rows * self.config.num_output);
         recurrence::forward(&self.dynamics(), &current, time, &mut states, &mut y);
         Ok(LifForward { y, batch, time, current, states, pool: self.pool.clone() })
     }
 
     /// Gradients of `sum(y * dy)` for every parameter, aligned with `params`.
     pub fn backward(&self, pass: &LifForward, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
-        let (batch, time) = check_backward(x, self.config.num_input, (pass.batch, pass.time), dy, NUM_OUTPUT)?;
-        let rows = batch * time;
+        let c = &self.config;
+        let (batch, time) = check_backward(x, c.num_input, (pass.batch, pass.time), dy, c.num_output)?;
+        let (rows, neurons) = (batch * time, self.neurons);
         let d = self.dynamics();
-        let sweep = recurrence::backward(&d, &pass.current, &pass.states, dy, time, self.pool.any(rows));
+        let sweep = recurrence::backward(&d, &pass.current, &pass.states, dy, time, self.pool.any(rows * neurons));
         let mut grads = self.params.zeros_like();
-        input_linear::weight_gradient(x, &sweep.current_grad, 1, grads[self.ids.weight].data_mut());
-        grads[self.ids.bias].data_mut()[0] = sweep.current_grad.iter().map(|&g| g as f64).sum::<f64>() as f32;
+        input_linear::weight_gradient(x, &sweep.current_grad, neurons, grads[self.ids.weight].data_mut());
+        // Each bias gets its neuron's column of dL/dI, summed in row order in f64.
+        for (j, g) in grads[self.ids.bias].data_mut().iter_mut().enumerate() {
+            *g = sweep.current_grad.iter().skip(j).step_by(neurons).map(|&g| g as f64).sum::<f64>() as f32;
+        }
         self.pool.recycle(sweep.current_grad);
 
         // alpha = exp(-dt / tau): d alpha / d tau = alpha dt / tau^2; likewise rho.
-        let dt = self.config.delta_t;
-        let (tau_m, slope_m) =
-            tau_and_slope(self.config.tau_m_range(), self.params.get(self.ids.proto_tau_m).data()[0]);
-        grads[self.ids.proto_tau_m].data_mut()[0] =
-            (sweep.alpha_grad * d.alpha as f64 * dt / (tau_m * tau_m) * slope_m) as f32;
-        if let (Some(a), Some(id), Some((rho, _))) = (self.adaptation, self.ids.proto_tau_a, d.adaptation) {
-            let (tau_a, slope_a) =
-                tau_and_slope(TauRange { lo: a.tau_min, hi: a.tau_max }, self.params.get(id).data()[0]);
-            grads[id].data_mut()[0] = (sweep.rho_grad * rho as f64 * dt / (tau_a * tau_a) * slope_a) as f32;
+        let dt = c.delta_t;
+        let range_m = c.tau_m_range();
+        let proto_m = self.params.get(self.ids.proto_tau_m).data();
+        for (j, g) in grads[self.ids.proto_tau_m].data_mut().iter_mut().enumerate() {
+            let (tau_m, slope_m) = tau_and_slope(range_m, proto_m[j]);
+            *g = (sweep.alpha_grad[j] * d.alpha[j] as f64 * dt / (tau_m * tau_m) * slope_m) as f32;
+        }
+        if let (Some(a), Some(id), Some((rho, _))) = (self.adaptation, self.ids.proto_tau_a, &d.adaptation) {
+            let range_a = TauRange { lo: a.tau_min, hi: a.tau_max };
+            let proto_a = self.params.get(id).data();
+            for (j, g) in grads[id].data_mut().iter_mut().enumerate() {
+                let (tau_a, slope_a) = tau_and_slope(range_a, proto_a[j]);
+                *g = (sweep.rho_grad[j] * rho[j] as f64 * dt / (tau_a * tau_a) * slope_a) as f32;
+            }
         }
         Ok(grads)
     }

@@ -1,10 +1,11 @@
-//! The sequential part of the LIF/ALIF neuron: the membrane, spike, reset and adaptation of one
-//! scalar neuron per sample, step by step, and its reverse sweep (BPTT).
+//! The sequential part of the LIF/ALIF layer: the membrane, spike, reset and adaptation of every
+//! neuron of every sample, step by step, and its reverse sweep (BPTT).
 //!
-//! The synaptic current I_t is computed for all steps beforehand (it does not depend on the
-//! state), so a step here is a handful of scalar operations; the sweep runs over the samples one
-//! after the other (a scalar chain has nothing to split across threads that would pay for itself).
-//! Per step, with v_{-1} = a_0 = 0:
+//! The synaptic currents I_t are computed for all steps beforehand (they do not depend on the
+//! state), so a step here is a handful of scalar operations per neuron. Neurons are independent:
+//! within a step the loop runs over them side by side (rows are (sample, step), columns neurons,
+//! so a step's neurons are contiguous), and the sweep runs over the samples one after the other
+//! (the chains are too short to pay for threads). Per neuron and step, with v_{-1} = a_0 = 0:
 //!
 //! ```text
 //! u_t     = alpha v_{t-1} + (1 - alpha) I_t          membrane before reset
@@ -12,30 +13,36 @@
 //! s_t     = H(x_t)                                   or the smooth S(x_t); dS/dx = surrogate
 //! v_t     = u_t - theta s_t                          soft reset: subtract the base threshold
 //! a_{t+1} = rho a_t + (1 - rho) s_t                  ALIF only (beta = 0 and a = 0 for LIF)
-//! y_t     = (k x_t, u_t)                             spike logit, soma voltage
+//! y_t     = (k x_t, u_t) or u_t                      per `LifOutputs`
 //! ```
 //!
 //! The reverse sweep carries the adjoints of v_t and a_{t+1} backwards; the spike's adjoint
 //! passes through the surrogate into x_t. With `detach_reset` the reset's term of that adjoint is
 //! left out (the membrane then sees the reset only in the forward pass).
 
-use super::config::SpikeFunction;
+use super::config::{LifOutputs, SpikeFunction};
 
 /// The per-pass constants of the dynamics.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct Dynamics {
-    pub alpha: f32,
+    /// alpha = exp(-dt / tau_m) of every neuron.
+    pub alpha: Vec<f32>,
     pub threshold: f32,
     pub logit_scale: f32,
     pub steepness: f32,
     pub spike_function: SpikeFunction,
     /// Whether the backward pass follows the reset v_t = u_t - theta s_t into s_t.
     pub reset_gradient: bool,
-    /// (rho, beta) of an ALIF neuron.
-    pub adaptation: Option<(f32, f32)>,
+    /// rho = exp(-dt / tau_a) of every neuron and the shared beta, of an ALIF layer.
+    pub adaptation: Option<(Vec<f32>, f32)>,
+    pub outputs: LifOutputs,
 }
 
 impl Dynamics {
+    fn neurons(&self) -> usize {
+        self.alpha.len()
+    }
+
     #[inline]
     fn spike(&self, x: f32) -> f32 {
         match self.spike_function {
@@ -63,7 +70,8 @@ impl Dynamics {
     }
 }
 
-/// Per-row states the backward pass needs, rows = (batch, time) row-major.
+/// Per-(row, neuron) states the backward pass needs; rows = (batch, time) row-major, neurons
+/// within a row contiguous.
 pub(super) struct States {
     pub membrane: Vec<f32>,
     pub spikes: Vec<f32>,
@@ -71,42 +79,63 @@ pub(super) struct States {
     pub adaptation: Vec<f32>,
 }
 
-/// Runs the neuron over every sample; `y` receives (rows, 2) outputs.
+/// Samples in a batch whose currents are `current` (rows x neurons).
+fn samples(current: &[f32], time: usize, neurons: usize) -> usize {
+    if time == 0 {
+        0
+    } else {
+        current.len() / (time * neurons)
+    }
+}
+
+/// Runs the layer over every sample; `y` receives (rows, num_output) outputs.
 pub(super) fn forward(d: &Dynamics, current: &[f32], time: usize, states: &mut States, y: &mut [f32]) {
-    let beta_rho = d.adaptation;
-    for (sample, input) in current.chunks_exact(time.max(1)).enumerate() {
-        let base = sample * time;
-        let (mut v, mut a) = (0.0f32, 0.0f32);
-        for (t, &i) in input.iter().enumerate() {
-            let r = base + t;
-            let u = d.alpha * v + (1.0 - d.alpha) * i;
-            let threshold = match beta_rho {
-                Some((_, beta)) => d.threshold + beta * a,
-                None => d.threshold,
-            };
-            let x = u - threshold;
-            let s = d.spike(x);
-            states.membrane[r] = u;
-            states.spikes[r] = s;
-            y[2 * r] = d.logit_scale * x;
-            y[2 * r + 1] = u;
-            v = u - d.threshold * s;
-            if let Some((rho, _)) = beta_rho {
-                states.adaptation[r] = a;
-                a = rho * a + (1.0 - rho) * s;
+    let n = d.neurons();
+    let (mut v, mut a) = (vec![0.0f32; n], vec![0.0f32; n]);
+    for sample in 0..samples(current, time, n) {
+        v.fill(0.0);
+        a.fill(0.0);
+        for t in 0..time {
+            let row = (sample * time + t) * n;
+            for j in 0..n {
+                let r = row + j;
+                let alpha = d.alpha[j];
+                let u = alpha * v[j] + (1.0 - alpha) * current[r];
+                let threshold = match &d.adaptation {
+                    Some((_, beta)) => d.threshold + beta * a[j],
+                    None => d.threshold,
+                };
+                let x = u - threshold;
+                let s = d.spike(x);
+                states.membrane[r] = u;
+                states.spikes[r] = s;
+                match d.outputs {
+                    LifOutputs::SpikeAndMembrane => {
+                        y[2 * r] = d.logit_scale * x;
+                        y[2 * r + 1] = u;
+                    }
+                    LifOutputs::Membrane => y[r] = u,
+                }
+                v[j] = u - d.threshold * s;
+                if let Some((rho, _)) = &d.adaptation {
+                    states.adaptation[r] = a[j];
+                    a[j] = rho[j] * a[j] + (1.0 - rho[j]) * s;
+                }
             }
         }
     }
 }
 
-/// What the reverse sweep returns: dL/dI per row and the gradients of the two decays.
+/// What the reverse sweep returns: dL/dI per (row, neuron) and, per neuron, the gradients of
+/// the two decays.
 pub(super) struct Sweep {
     pub current_grad: Vec<f32>,
-    pub alpha_grad: f64,
-    pub rho_grad: f64,
+    pub alpha_grad: Vec<f64>,
+    pub rho_grad: Vec<f64>,
 }
 
-/// The reverse sweep: `dy` is dL/dy (rows, 2); `current_grad` must hold `rows` values.
+/// The reverse sweep: `dy` is dL/dy (rows, num_output); `current_grad` must hold rows x neurons
+/// values.
 pub(super) fn backward(
     d: &Dynamics,
     current: &[f32],
@@ -115,32 +144,46 @@ pub(super) fn backward(
     time: usize,
     mut current_grad: Vec<f32>,
 ) -> Sweep {
-    let (mut alpha_grad, mut rho_grad) = (0.0f64, 0.0f64);
-    let (rho, beta) = d.adaptation.unwrap_or((0.0, 0.0));
+    let n = d.neurons();
+    let (mut alpha_grad, mut rho_grad) = (vec![0.0f64; n], vec![0.0f64; n]);
     let adaptive = d.adaptation.is_some();
-    for sample in 0..current.len() / time.max(1) {
-        let base = sample * time;
-        // Adjoints carried backwards: of v_t (from u_{t+1}) and of a_{t+1}.
-        let (mut dv, mut da_next) = (0.0f32, 0.0f32);
+    // A LIF is an ALIF with beta = 0 and rho = 0, whose adaptation stays 0.
+    let (rho, beta) = match &d.adaptation {
+        Some((rho, beta)) => (rho.clone(), *beta),
+        None => (vec![0.0; n], 0.0),
+    };
+    // Adjoints carried backwards, per neuron: of v_t (from u_{t+1}) and of a_{t+1}.
+    let (mut dv, mut da_next) = (vec![0.0f32; n], vec![0.0f32; n]);
+    for sample in 0..samples(current, time, n) {
+        dv.fill(0.0);
+        da_next.fill(0.0);
         for t in (0..time).rev() {
-            let r = base + t;
-            let u = states.membrane[r];
-            let s = states.spikes[r];
-            let a = if adaptive { states.adaptation[r] } else { 0.0 };
-            let x = u - d.threshold - beta * a;
-            // s_t feeds the reset (v_t = u_t - theta s_t) and the next adaptation.
-            let reset = if d.reset_gradient { -d.threshold * dv } else { 0.0 };
-            let ds = reset + (1.0 - rho) * da_next;
-            let dx = d.logit_scale * dy[2 * r] + d.surrogate(x) * ds;
-            let du = dy[2 * r + 1] + dv + dx;
-            if adaptive {
-                rho_grad += (da_next * (a - s)) as f64;
-                da_next = rho * da_next - beta * dx;
+            let row = (sample * time + t) * n;
+            for j in 0..n {
+                let r = row + j;
+                let u = states.membrane[r];
+                let s = states.spikes[r];
+                let a = if adaptive { states.adaptation[r] } else { 0.0 };
+                let x = u - d.threshold - beta * a;
+                let (dy_logit, dy_membrane) = match d.outputs {
+                    LifOutputs::SpikeAndMembrane => (dy[2 * r], dy[2 * r + 1]),
+                    LifOutputs::Membrane => (0.0, dy[r]),
+                };
+                // s_t feeds the reset (v_t = u_t - theta s_t) and the next adaptation.
+                let reset = if d.reset_gradient { -d.threshold * dv[j] } else { 0.0 };
+                let ds = reset + (1.0 - rho[j]) * da_next[j];
+                let dx = d.logit_scale * dy_logit + d.surrogate(x) * ds;
+                let du = dy_membrane + dv[j] + dx;
+                if adaptive {
+                    rho_grad[j] += (da_next[j] * (a - s)) as f64;
+                    da_next[j] = rho[j] * da_next[j] - beta * dx;
+                }
+                let v_prev = if t > 0 { states.membrane[r - n] - d.threshold * states.spikes[r - n] } else { 0.0 };
+                let alpha = d.alpha[j];
+                alpha_grad[j] += (du * (v_prev - current[r])) as f64;
+                current_grad[r] = (1.0 - alpha) * du;
+                dv[j] = alpha * du;
             }
-            let v_prev = if t > 0 { states.membrane[r - 1] - d.threshold * states.spikes[r - 1] } else { 0.0 };
-            alpha_grad += (du * (v_prev - current[r])) as f64;
-            current_grad[r] = (1.0 - d.alpha) * du;
-            dv = d.alpha * du;
         }
     }
     Sweep { current_grad, alpha_grad, rho_grad }

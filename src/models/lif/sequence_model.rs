@@ -1,8 +1,9 @@
-//! The LIF/ALIF neuron behind the harness's `SequenceModel` surface, and its FLOP count.
+//! The LIF/ALIF layer behind the harness's `SequenceModel` surface, and its FLOP count.
 
-use super::{Lif, LifForward, NUM_OUTPUT};
+use super::{Lif, LifForward, LifOutputs};
 use crate::engine::{Inputs, ParamSet, Tensor};
 use crate::models::{downcast_pass, FlopCount, ForwardPass, ModelConfig, SequenceModel};
+use crate::nn::Readout;
 use anyhow::Result;
 use std::any::Any;
 
@@ -27,13 +28,16 @@ impl SequenceModel for Lif {
         self.config.num_input
     }
     fn num_output(&self) -> usize {
-        NUM_OUTPUT
+        self.config.num_output
     }
     fn params(&self) -> &ParamSet {
         &self.params
     }
     fn params_mut(&mut self) -> &mut ParamSet {
         &mut self.params
+    }
+    fn readout(&self) -> Readout {
+        self.config.readout
     }
     fn forward_steps(&self, x: &Inputs) -> Result<Box<dyn ForwardPass>> {
         Ok(Box::new(Lif::forward(self, x)?))
@@ -51,28 +55,32 @@ impl SequenceModel for Lif {
 }
 
 /// FLOPs of one sample's forward pass as the model is defined (every input, every step; sparse
-/// inputs make the engine do less). Per step, with n inputs:
+/// inputs make the engine do less). Per neuron and step, with n inputs:
 ///
 /// ```text
 /// synaptic current  w . x_t + b                 2n  (the bias starts the sum, as in every model)
 /// membrane          alpha v + (1 - alpha) I     3   (1 - alpha is computed once per pass)
 /// spike             u - theta, compare          2
 /// reset             u - theta s                 2
-/// spike logit       k x                         1   (the voltage output is u itself: 0)
+/// spike logit       k x                         1   (spike-and-membrane only; the membrane output is u: 0)
 /// adaptation        theta + beta a (2), rho a + (1 - rho) s (3)     5   (ALIF only)
 /// ```
 ///
-/// LIF: T (2n + 8); ALIF: T (2n + 13). Per-pass constants (the two exp and sigmoid) are not per
+/// With N neurons, LIF: T N (2n + 8); ALIF: T N (2n + 13); one less per neuron and step in
+/// `membrane` mode. Per-pass constants (the exp and sigmoid of the time constants) are not per
 /// sample and are left out, as in the ELM's count.
 fn lif_flops(lif: &Lif, time: usize) -> FlopCount {
-    let t = time as u64;
+    // Every count below is per neuron and step.
+    let t = time as u64 * lif.num_neurons() as u64;
     let n = lif.config.num_input as u64;
     let mut f = FlopCount::default();
     f.add("synaptic current", t * 2 * n);
     f.add("membrane", t * 3);
     f.add("spike", t * 2);
     f.add("reset", t * 2);
-    f.add("spike logit", t);
+    if lif.config.outputs == LifOutputs::SpikeAndMembrane {
+        f.add("spike logit", t);
+    }
     if lif.is_adaptive() {
         f.add("adaptation", t * 5);
     }

@@ -25,6 +25,15 @@ pub struct LstmConfig {
     /// Which steps' outputs the model reports.
     #[serde(default, skip_serializing_if = "Readout::is_per_step")]
     pub readout: Readout,
+    /// The probability of dropping a hidden unit from the recurrent input in training
+    /// (variational: one mask per sample for the whole sequence; see `recurrent_dropout`). 0, the
+    /// default, trains without it and leaves older configs (and their hashes) as they were.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub recurrent_dropout: f64,
+}
+
+fn is_zero(p: &f64) -> bool {
+    *p == 0.0
 }
 
 /// How the gate biases start.
@@ -39,7 +48,15 @@ pub enum LstmInit {
 impl LstmConfig {
     /// A plain LSTM config with one bias per gate.
     pub fn new(num_input: usize, num_output: usize, hidden_size: usize) -> Self {
-        Self { num_input, num_output, hidden_size, two_biases: false, chrono_t_max: None, readout: Readout::PerStep }
+        Self {
+            num_input,
+            num_output,
+            hidden_size,
+            two_biases: false,
+            chrono_t_max: None,
+            readout: Readout::PerStep,
+            recurrent_dropout: 0.0,
+        }
     }
 
     /// The initialisation for a config of kind `chrono-lstm` (`chrono`) or `lstm`, after checking
@@ -52,6 +69,11 @@ impl LstmConfig {
                 self.num_output,
                 self.hidden_size
             );
+        }
+        let p = self.recurrent_dropout;
+        // p = 1 would drop every unit and scale the rest by 1/0.
+        if !(p.is_finite() && (0.0..1.0).contains(&p)) {
+            bail!("recurrent_dropout = {p} must be a probability in [0, 1)");
         }
         match (chrono, self.chrono_t_max) {
             (false, None) => Ok(LstmInit::PyTorch),

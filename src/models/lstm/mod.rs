@@ -13,11 +13,16 @@
 //! `engine::input_linear`); only h_{t-1} W_hh^T and the cell run step by step (`recurrence`,
 //! `cell`). The readout and, in the backward pass, every weight gradient are GEMMs over all
 //! (sample, step) rows after the sweep.
+//!
+//! Training may drop hidden units from the recurrent input (`recurrent_dropout`, variational:
+//! W_hh (m * h_{t-1}) with one mask m per sample for the whole sequence; `recurrent_dropout`
+//! module), through `Lstm::forward_train`; `Lstm::forward` is the evaluation pass, without it.
 
 mod cell;
 pub mod config;
 mod init;
 mod recurrence;
+mod recurrent_dropout;
 mod sequence_model;
 
 pub use config::{LstmConfig, LstmInit};
@@ -54,6 +59,8 @@ pub struct LstmForward {
     batch: usize,
     time: usize,
     states: recurrence::States,
+    /// The recurrent dropout mask of a training pass, (batch, H).
+    mask: Option<Vec<f32>>,
     pool: BufferPool,
 }
 
@@ -61,6 +68,9 @@ impl Drop for LstmForward {
     fn drop(&mut self) {
         self.pool.recycle(std::mem::take(&mut self.y));
         self.states.recycle(&self.pool);
+        if let Some(mask) = self.mask.take() {
+            self.pool.recycle(mask);
+        }
     }
 }
 
@@ -85,8 +95,24 @@ impl Lstm {
         4 * (hs * (d + hs) + hs) + out * (hs + 1)
     }
 
-    /// The forward pass.
+    /// The forward pass (evaluation: no dropout).
     pub fn forward(&self, x: &Inputs) -> Result<LstmForward> {
+        self.forward_with_mask(x, None)
+    }
+
+    /// The forward pass in training: with `recurrent_dropout` > 0, every sample's mask is drawn
+    /// from `seed` (and its place in the batch); without, this is `forward`.
+    pub fn forward_train(&self, x: &Inputs, seed: u64) -> Result<LstmForward> {
+        let p = self.config.recurrent_dropout;
+        if p == 0.0 {
+            return self.forward(x);
+        }
+        let (batch, _) = check_features(x, self.config.num_input)?;
+        let mask = recurrent_dropout::masks(p, seed, batch, self.config.hidden_size, &self.pool);
+        self.forward_with_mask(x, Some(mask))
+    }
+
+    fn forward_with_mask(&self, x: &Inputs, mask: Option<Vec<f32>>) -> Result<LstmForward> {
         let (batch, time) = check_features(x, self.config.num_input)?;
         let (hs, out) = (self.config.hidden_size, self.config.num_output);
         let rows = batch * time;
@@ -101,7 +127,7 @@ impl Lstm {
 
         let mut w_hh_t = self.pool.any(4 * hs * hs);
         transpose_into(self.params.get(self.ids.w_hh).data(), 4 * hs, hs, &mut w_hh_t);
-        let states = recurrence::forward(gates, &w_hh_t, hs, batch, time, &self.pool);
+        let states = recurrence::forward(gates, &w_hh_t, hs, batch, time, mask.as_deref(), &self.pool);
         self.pool.recycle(w_hh_t);
 
         // y = H W_y^T + b_y over all rows at once.
@@ -116,7 +142,7 @@ impl Lstm {
             1.0,
             MatMut::new(&mut y, rows, out),
         );
-        Ok(LstmForward { y, batch, time, states, pool: self.pool.clone() })
+        Ok(LstmForward { y, batch, time, states, mask, pool: self.pool.clone() })
     }
 
     /// Gradients of `sum(y * dy)` with respect to every parameter, and to the input when
@@ -155,23 +181,40 @@ impl Lstm {
 
         let mut dz = self.pool.any(rows * 4 * hs);
         let w_hh = self.params.get(ids.w_hh).data();
-        recurrence::backward(&pass.states, w_hh, hs, batch, time, &mut dh, &mut dz, &self.pool);
+        let mask = pass.mask.as_deref();
+        recurrence::backward(&pass.states, w_hh, hs, batch, time, mask, &mut dh, &mut dz, &self.pool);
         self.pool.recycle(dh);
 
         // dW_ih = dZ^T X over all rows (sparse inputs: only their non-zeros).
         input_linear::weight_gradient(x, &dz, 4 * hs, grads[ids.w_ih].data_mut());
-        // dW_hh = sum over t >= 1 of dz_t^T h_{t-1}: per sample, steps 1.. of dZ against steps
-        // ..T-1 of H, each a GEMM over T - 1 rows (h_{-1} = 0 contributes nothing).
+        // dW_hh = sum over t >= 1 of dz_t^T h_{t-1} (m * h_{t-1} under recurrent dropout): per
+        // sample, steps 1.. of dZ against steps ..T-1 of H, each a GEMM over T - 1 rows
+        // (h_{-1} = 0 contributes nothing).
         if time > 1 {
             let dw_hh = grads[ids.w_hh].data_mut();
+            let mut dropped = mask.map(|_| self.pool.any((time - 1) * hs));
             for b in 0..batch {
+                let h_prev = &hidden[b * time * hs..(b * time + time - 1) * hs];
+                let h_prev = match (mask, dropped.as_mut()) {
+                    (Some(mask), Some(dropped)) => {
+                        let m = &mask[b * hs..(b + 1) * hs];
+                        for (out, h) in dropped.chunks_exact_mut(hs).zip(h_prev.chunks_exact(hs)) {
+                            recurrent_dropout::apply(m, h, out);
+                        }
+                        &dropped[..]
+                    }
+                    _ => h_prev,
+                };
                 gemm(
                     1.0,
                     MatRef::new(&dz[(b * time + 1) * 4 * hs..], time - 1, 4 * hs).t(),
-                    MatRef::new(&hidden[b * time * hs..], time - 1, hs),
+                    MatRef::new(h_prev, time - 1, hs),
                     1.0,
                     MatMut::new(dw_hh, 4 * hs, hs),
                 );
+            }
+            if let Some(dropped) = dropped {
+                self.pool.recycle(dropped);
             }
         }
         // Both biases enter z unscaled: each gets the column sums of dZ.

@@ -1,13 +1,16 @@
 //! The sequential part of the LSTM: per step, h_{t-1} W_hh^T added into the precomputed input
 //! projection as a small GEMM over a group of samples, then the elementwise cell (`cell`); and
-//! the reverse sweep, which hands dz_t W_hh back to h_{t-1} the same way.
+//! the reverse sweep, which hands dz_t W_hh back to h_{t-1} the same way. In training with
+//! recurrent dropout the product reads (m * h_{t-1}) instead, formed per step in a scratch buffer
+//! of the group, and the reverse sweep multiplies dz_t W_hh by the same mask.
 //!
 //! All buffers are laid out (batch, time, ...), so step t of a group of samples is a strided
 //! matrix view (row stride time * width) and the GEMM reads and writes the buffers in place: no
-//! copies and no allocation inside the time loop. A rayon task steps a fixed group of `GROUP`
-//! samples: groups never depend on the thread count, so neither do the results.
+//! copies (but the masked state under dropout) and no allocation inside the time loop. A rayon
+//! task steps a fixed group of `GROUP` samples: groups never depend on the thread count, so
+//! neither do the results.
 
-use super::cell;
+use super::{cell, recurrent_dropout};
 use crate::engine::{gemm, BufferPool, MatMut, MatRef};
 use rayon::prelude::*;
 
@@ -35,15 +38,23 @@ impl States {
     }
 }
 
+/// The mask rows of the samples of group `g` (of `n` samples), if there is a mask.
+fn group_mask(mask: Option<&[f32]>, g: usize, n: usize, hs: usize) -> Option<&[f32]> {
+    mask.map(|m| &m[g * GROUP * hs..(g * GROUP + n) * hs])
+}
+
 /// Runs the recurrence. `gates` holds the input projection (with the biases) for every
 /// (sample, step) and leaves holding the gate activations. `w_hh_t` is W_hh transposed, (H, 4H)
-/// row-major, so that the step's right-hand side has contiguous rows.
+/// row-major, so that the step's right-hand side has contiguous rows. `mask` is the recurrent
+/// dropout mask, (batch, H), in training.
+#[allow(clippy::too_many_arguments)]
 pub fn forward(
     gates: Vec<f32>,
     w_hh_t: &[f32],
     hidden_size: usize,
     batch: usize,
     time: usize,
+    mask: Option<&[f32]>,
     pool: &BufferPool,
 ) -> States {
     let hs = hidden_size;
@@ -62,14 +73,30 @@ pub fn forward(
         .zip(st.cell.par_chunks_mut(GROUP * time * hs))
         .zip(st.tanh_cell.par_chunks_mut(GROUP * time * hs))
         .zip(st.hidden.par_chunks_mut(GROUP * time * hs))
-        .for_each(|(((gates, cell), tanh_cell), hidden)| {
+        .enumerate()
+        .for_each(|(g, (((gates, cell), tanh_cell), hidden))| {
             let n = cell.len() / (time * hs);
+            let mask = group_mask(mask, g, n, hs);
+            // The masked recurrent input of the step, (n, H); allocated once per group.
+            let mut dropped = mask.map(|_| pool.any(n * hs));
             for t in 0..time {
                 if t > 0 {
                     // z_t += h_{t-1} W_hh^T for the group's n samples at once.
-                    let h_prev = MatRef::with_row_stride(&hidden[(t - 1) * hs..], n, hs, time * hs);
                     let z = MatMut::with_row_stride(&mut gates[t * 4 * hs..], n, 4 * hs, time * 4 * hs);
-                    gemm(1.0, h_prev, w, 1.0, z);
+                    match (mask, dropped.as_mut()) {
+                        (Some(mask), Some(dropped)) => {
+                            for i in 0..n {
+                                let h_prev = &hidden[(i * time + t - 1) * hs..(i * time + t) * hs];
+                                let rows = i * hs..(i + 1) * hs;
+                                recurrent_dropout::apply(&mask[rows.clone()], h_prev, &mut dropped[rows]);
+                            }
+                            gemm(1.0, MatRef::new(dropped, n, hs), w, 1.0, z);
+                        }
+                        _ => {
+                            let h_prev = MatRef::with_row_stride(&hidden[(t - 1) * hs..], n, hs, time * hs);
+                            gemm(1.0, h_prev, w, 1.0, z);
+                        }
+                    }
                 }
                 for i in 0..n {
                     let row = i * time + t;
@@ -84,13 +111,17 @@ pub fn forward(
                     );
                 }
             }
+            if let Some(dropped) = dropped {
+                pool.recycle(dropped);
+            }
         });
     st
 }
 
 /// The reverse sweep. `dh` holds the readout's gradient of every h_t on entry and the full
 /// gradient (readout plus later steps) on exit; `dz` receives the gradient of every gate
-/// pre-activation, (batch, time, 4H). `w_hh` is W_hh as stored, (4H, H).
+/// pre-activation, (batch, time, 4H). `w_hh` is W_hh as stored, (4H, H); `mask` the forward
+/// pass's recurrent dropout mask.
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
     st: &States,
@@ -98,6 +129,7 @@ pub fn backward(
     hidden_size: usize,
     batch: usize,
     time: usize,
+    mask: Option<&[f32]>,
     dh: &mut [f32],
     dz: &mut [f32],
     pool: &BufferPool,
@@ -115,8 +147,12 @@ pub fn backward(
         .zip(st.gates.par_chunks(GROUP * time * 4 * hs))
         .zip(st.cell.par_chunks(GROUP * time * hs))
         .zip(st.tanh_cell.par_chunks(GROUP * time * hs))
-        .for_each(|(((((dz, dh), dc), gates), cell), tanh_cell)| {
+        .enumerate()
+        .for_each(|(g, (((((dz, dh), dc), gates), cell), tanh_cell))| {
             let n = dc.len() / hs;
+            let mask = group_mask(mask, g, n, hs);
+            // dz_t W_hh before the mask, (n, H); allocated once per group.
+            let mut unmasked = mask.map(|_| pool.any(n * hs));
             for t in (0..time).rev() {
                 for i in 0..n {
                     let row = i * time + t;
@@ -131,11 +167,28 @@ pub fn backward(
                     );
                 }
                 if t > 0 {
-                    // dh_{t-1} += dz_t W_hh for the group's n samples at once.
+                    // dh_{t-1} += dz_t W_hh (times the mask) for the group's n samples at once.
                     let dz_t = MatRef::with_row_stride(&dz[t * 4 * hs..], n, 4 * hs, time * 4 * hs);
-                    let dh_prev = MatMut::with_row_stride(&mut dh[(t - 1) * hs..], n, hs, time * hs);
-                    gemm(1.0, dz_t, w, 1.0, dh_prev);
+                    match (mask, unmasked.as_mut()) {
+                        (Some(mask), Some(unmasked)) => {
+                            gemm(1.0, dz_t, w, 0.0, MatMut::new(unmasked, n, hs));
+                            for i in 0..n {
+                                let dh_prev = &mut dh[(i * time + t - 1) * hs..(i * time + t) * hs];
+                                let rows = i * hs..(i + 1) * hs;
+                                for ((d, m), u) in dh_prev.iter_mut().zip(&mask[rows.clone()]).zip(&unmasked[rows]) {
+                                    *d += m * u;
+                                }
+                            }
+                        }
+                        _ => {
+                            let dh_prev = MatMut::with_row_stride(&mut dh[(t - 1) * hs..], n, hs, time * hs);
+                            gemm(1.0, dz_t, w, 1.0, dh_prev);
+                        }
+                    }
                 }
+            }
+            if let Some(unmasked) = unmasked {
+                pool.recycle(unmasked);
             }
         });
     pool.recycle(dc);

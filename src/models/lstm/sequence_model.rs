@@ -41,6 +41,9 @@ impl SequenceModel for Lstm {
     fn forward_steps(&self, x: &Inputs) -> Result<Box<dyn ForwardPass>> {
         Ok(Box::new(Lstm::forward(self, x)?))
     }
+    fn forward_steps_train(&self, x: &Inputs, seed: u64) -> Result<Box<dyn ForwardPass>> {
+        Ok(Box::new(Lstm::forward_train(self, x, seed)?))
+    }
     fn backward_steps(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
         let pass = downcast_pass::<LstmForward>(pass, "lstm")?;
         Ok(Lstm::backward(self, pass, x, dy, false)?.params)
@@ -72,6 +75,7 @@ impl SequenceModel for Lstm {
 /// Total 8 H (D + H) + 9 H + 2 H O per step with one bias (the same convention as the ELM's, and
 /// what a counted plain execution performs: tests/flop_count.rs). The paper's column (Appendix F)
 /// is 2 (params) + 13 H per step for all six sizes: 12 H + 2 O per step above ours (0.1% at H = 50).
+/// Recurrent dropout is training-only and not counted (the evaluation pass has none).
 fn lstm_flops(lstm: &Lstm, time: usize) -> FlopCount {
     let c = &lstm.config;
     let t = time as u64;

@@ -4,6 +4,7 @@
 
 use super::presets::{self, Preset, DEFAULT_PRESET};
 use crate::engine::kernels::Activation;
+use crate::nn::Readout;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
@@ -37,10 +38,28 @@ pub struct TcnConfig {
     pub dilation_base: Option<usize>,
     #[serde(default = "default_activation")]
     pub activation: Activation,
+    /// Outputs per step: channels of the 1x1 head. The default 2 is NeuronIO's spike logit and
+    /// soma voltage (and keeps the configs, and hashes, written before the key existed).
+    #[serde(default = "default_num_output", skip_serializing_if = "is_default_num_output")]
+    pub num_output: usize,
+    /// Which steps' outputs the model reports.
+    #[serde(default, skip_serializing_if = "Readout::is_per_step")]
+    pub readout: Readout,
 }
 
 fn default_activation() -> Activation {
     Activation::Relu
+}
+
+/// NeuronIO's spike and soma heads.
+pub const DEFAULT_NUM_OUTPUT: usize = 2;
+
+fn default_num_output() -> usize {
+    DEFAULT_NUM_OUTPUT
+}
+
+fn is_default_num_output(n: &usize) -> bool {
+    *n == DEFAULT_NUM_OUTPUT
 }
 
 /// One causal convolution: `inputs` channels in, `outputs` out, `kernel` taps `dilation` apart.
@@ -93,6 +112,9 @@ impl TcnConfig {
         if self.num_input == 0 {
             bail!("num_input must be positive");
         }
+        if self.num_output == 0 {
+            bail!("num_output must be positive");
+        }
         for (name, value) in
             [("num_layers", depth), ("num_filters", width), ("first_filter_size", first), ("filter_size", later)]
         {
@@ -138,14 +160,14 @@ impl TcnConfig {
     }
 
     /// Trainable scalars by the architecture alone, without building the model: every
-    /// convolution's K C_in C_out weights and C_out biases, and the two heads' C_L + 1 each.
+    /// convolution's K C_in C_out weights and C_out biases, and the num_output heads' C_L + 1 each.
     /// (Keras's count of the same network adds 2 C_out trainable batch-norm scalars per layer,
     /// which elmbench leaves out, and its dendritic head.)
     pub fn param_count(&self) -> Result<usize> {
         let layers = self.layers()?;
         let conv: usize = layers.iter().map(|l| l.kernel * l.inputs * l.outputs + l.outputs).sum();
         let width = layers.last().map_or(0, |l| l.outputs);
-        Ok(conv + super::NUM_OUTPUT * (width + 1))
+        Ok(conv + self.num_output * (width + 1))
     }
 
     pub fn validate(&self) -> Result<()> {

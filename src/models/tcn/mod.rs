@@ -1,12 +1,12 @@
 //! The temporal convolutional network of Beniaguev, Segev & London (2021, "Single cortical neurons
 //! as deep artificial neural networks"; SelfishGene/neuron_as_deep_net `fit_CNN.py`): a stack of
-//! causal (dilated) 1-D convolutions with ReLU, then per-step 1x1 heads for the spike logit and
-//! the soma voltage.
+//! causal (dilated) 1-D convolutions with ReLU, then a per-step 1x1 head of `num_output` channels
+//! (NeuronIO's two: the spike logit and the soma voltage).
 //!
 //! ```text
 //! h_0 = x                                                  (batch, time, num_input)
 //! h_l = act(b_l + sum_k W_l[k] h_{l-1}[t - (K_l - 1 - k) d_l])   zero before the first step
-//! y_t = (w_spike . h_L[t] + b_spike, w_soma . h_L[t] + b_soma)
+//! y_t = W_head h_L[t] + b_head                             (num_output; NeuronIO: spike, soma)
 //! ```
 //!
 //! Differences from the Keras model, on purpose:
@@ -20,6 +20,10 @@
 //! - No dendritic-voltage head (NeuronIO here has two outputs). The spike head emits a logit (the
 //!   loss applies the sigmoid); heads keep their init: spike weights N(0, 0.001) and bias -2, soma
 //!   weights N(0, 0.03) and bias 0, truncated at two standard deviations as Keras truncates.
+//!   Other head sizes (`num_output` != 2, a classifier's logits) get every row the soma head's
+//!   N(0, 0.03) and bias 0: the -2 encodes NeuronIO's spike rate (sigmoid(-2) = 0.12), a prior
+//!   that means nothing for another task's outputs, and zero biases with small weights start a
+//!   classifier near the uniform prediction.
 //! - No L2 penalty (theirs is 1e-8 per weight).
 //!
 //! Each layer is one GEMM over all (batch, time) rows and taps followed by a shifted sum
@@ -28,9 +32,10 @@
 //! (NeuronIO's are ~2% non-zero). Long batches go in blocks of samples (`sample_blocks`).
 //!
 //! Tensors: `layer_{l}.weight` (K, C_out, C_in), taps from the oldest to the present, and
-//! `layer_{l}.bias` (C_out), named after the Keras layers; `head.weight` (2, C) and `head.bias`
-//! (2), row 0 their `spikes` layer, row 1 `somatic`. The (K, C_out, C_in) order makes each
-//! layer's weights the (K * C_out, C_in) matrix that `causal_conv` multiplies by, without a copy.
+//! `layer_{l}.bias` (C_out), named after the Keras layers; `head.weight` (num_output, C) and
+//! `head.bias` (num_output), NeuronIO's two rows their `spikes` layer and `somatic`. The
+//! (K, C_out, C_in) order makes each layer's weights the (K * C_out, C_in) matrix that
+//! `causal_conv` multiplies by, without a copy.
 
 pub mod causal_conv;
 pub mod config;
@@ -45,9 +50,6 @@ use crate::engine::{gemm, input_linear, BufferPool, Inputs, MatMut, MatRef, Para
 use crate::models::{check_backward, check_features};
 use anyhow::{bail, Result};
 use sample_blocks::{blocks, max_block_rows, InputBlock};
-
-/// Outputs per step: spike logit and soma voltage.
-pub const NUM_OUTPUT: usize = 2;
 
 #[derive(Clone, Debug)]
 pub struct Tcn {
@@ -64,7 +66,7 @@ pub struct Tcn {
 /// What the forward pass keeps: every layer's pre-activation and activation. Buffers return to
 /// the pool on drop.
 pub struct TcnForward {
-    /// Outputs, (batch, time, 2).
+    /// Outputs, (batch, time, num_output).
     pub y: Vec<f32>,
     batch: usize,
     time: usize,
@@ -92,6 +94,20 @@ fn truncated_normal(rng: &mut Rng, std: f64) -> f32 {
     }
 }
 
+/// The head's weights (num_output, width) and biases. Two outputs are NeuronIO's heads as
+/// Beniaguev initialises them (spike: N(0, 0.001), bias -2; soma: N(0, 0.03), bias 0); any other
+/// number gets the soma head's init on every row (see the module notes for why).
+fn initial_head(rng: &mut Rng, num_output: usize, width: usize) -> (Vec<f32>, Vec<f32>) {
+    let mut weight = Vec::with_capacity(num_output * width);
+    if num_output == config::DEFAULT_NUM_OUTPUT {
+        weight.extend((0..width).map(|_| truncated_normal(rng, 0.001)));
+        weight.extend((0..width).map(|_| truncated_normal(rng, 0.03)));
+        return (weight, vec![-2.0, 0.0]);
+    }
+    weight.extend((0..num_output * width).map(|_| truncated_normal(rng, 0.03)));
+    (weight, vec![0.0; num_output])
+}
+
 impl Tcn {
     pub fn new(config: TcnConfig, seed: u64) -> Result<Self> {
         let layers = config.layers()?;
@@ -110,11 +126,9 @@ impl Tcn {
             ));
         }
         let width = layers.last().map_or(config.num_input, |l| l.outputs);
-        let mut head = Vec::with_capacity(NUM_OUTPUT * width);
-        head.extend((0..width).map(|_| truncated_normal(&mut rng, 0.001)));
-        head.extend((0..width).map(|_| truncated_normal(&mut rng, 0.03)));
-        let head_weight = params.push("head.weight", Tensor::from_vec(&[NUM_OUTPUT, width], head)?, true);
-        let head_bias = params.push("head.bias", Tensor::from_vec(&[NUM_OUTPUT], vec![-2.0, 0.0])?, true);
+        let (head, bias) = initial_head(&mut rng, config.num_output, width);
+        let head_weight = params.push("head.weight", Tensor::from_vec(&[config.num_output, width], head)?, true);
+        let head_bias = params.push("head.bias", Tensor::from_vec(&[config.num_output], bias)?, true);
         Ok(Self { config, params, layers, conv_ids, head_weight, head_bias, pool: BufferPool::default() })
     }
 
@@ -163,16 +177,16 @@ impl Tcn {
         let (Some(h), Some(last)) = (post_all.last(), self.layers.last()) else {
             bail!("the TCN has no layers");
         };
-        let width = last.outputs;
-        let mut y = self.pool.any(rows * NUM_OUTPUT);
+        let (width, out) = (last.outputs, self.config.num_output);
+        let mut y = self.pool.any(rows * out);
         let head_bias = self.params.get(self.head_bias).data();
-        y.chunks_exact_mut(NUM_OUTPUT).for_each(|row| row.copy_from_slice(head_bias));
+        y.chunks_exact_mut(out).for_each(|row| row.copy_from_slice(head_bias));
         gemm(
             1.0,
             MatRef::new(h, rows, width),
-            MatRef::new(self.params.get(self.head_weight).data(), NUM_OUTPUT, width).t(),
+            MatRef::new(self.params.get(self.head_weight).data(), out, width).t(),
             1.0,
-            MatMut::new(&mut y, rows, NUM_OUTPUT),
+            MatMut::new(&mut y, rows, out),
         );
         Ok(TcnForward { y, batch, time, pre: pre_all, post: post_all, pool: self.pool.clone() })
     }
@@ -180,7 +194,8 @@ impl Tcn {
     /// Gradients of `sum(y * dy)` for every parameter, aligned with `params`. The input gradient
     /// is not formed (training does not need it).
     pub fn backward(&self, pass: &TcnForward, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
-        let (batch, time) = check_backward(x, self.config.num_input, (pass.batch, pass.time), dy, NUM_OUTPUT)?;
+        let out = self.config.num_output;
+        let (batch, time) = check_backward(x, self.config.num_input, (pass.batch, pass.time), dy, out)?;
         let rows = batch * time;
         let (Some(last), Some(h_last)) = (self.layers.last(), pass.post.last()) else {
             bail!("the TCN has no layers");
@@ -191,17 +206,17 @@ impl Tcn {
         // Heads: dW = dY^T h_L, db = column sums of dY, dh_L = dY W.
         gemm(
             1.0,
-            MatRef::new(dy, rows, NUM_OUTPUT).t(),
+            MatRef::new(dy, rows, out).t(),
             MatRef::new(h_last, rows, width),
             0.0,
-            MatMut::new(grads[self.head_weight].data_mut(), NUM_OUTPUT, width),
+            MatMut::new(grads[self.head_weight].data_mut(), out, width),
         );
-        add_column_sums(dy, NUM_OUTPUT, grads[self.head_bias].data_mut());
+        add_column_sums(dy, out, grads[self.head_bias].data_mut());
         let mut dh = self.pool.any(rows * width);
         gemm(
             1.0,
-            MatRef::new(dy, rows, NUM_OUTPUT),
-            MatRef::new(self.params.get(self.head_weight).data(), NUM_OUTPUT, width),
+            MatRef::new(dy, rows, out),
+            MatRef::new(self.params.get(self.head_weight).data(), out, width),
             0.0,
             MatMut::new(&mut dh, rows, width),
         );

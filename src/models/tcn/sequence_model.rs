@@ -1,9 +1,10 @@
 //! The TCN behind the harness's `SequenceModel` surface, and its FLOP count.
 
-use super::{Tcn, TcnForward, NUM_OUTPUT};
+use super::{Tcn, TcnForward};
 use crate::engine::kernels::Activation;
 use crate::engine::{Inputs, ParamSet, Tensor};
 use crate::models::{downcast_pass, FlopCount, ForwardPass, ModelConfig, SequenceModel};
+use crate::nn::Readout;
 use anyhow::Result;
 use std::any::Any;
 
@@ -24,13 +25,16 @@ impl SequenceModel for Tcn {
         self.config.num_input
     }
     fn num_output(&self) -> usize {
-        NUM_OUTPUT
+        self.config.num_output
     }
     fn params(&self) -> &ParamSet {
         &self.params
     }
     fn params_mut(&mut self) -> &mut ParamSet {
         &mut self.params
+    }
+    fn readout(&self) -> Readout {
+        self.config.readout
     }
     fn forward_steps(&self, x: &Inputs) -> Result<Box<dyn ForwardPass>> {
         Ok(Box::new(Tcn::forward(self, x)?))
@@ -54,7 +58,7 @@ impl SequenceModel for Tcn {
 /// ```text
 /// convolution l     2 K_l C_in C_out (the bias starts each sum, as in every model)
 /// activation l      C_out (ReLU) or 2 C_out (SiLU: a sigmoid, one op, and a multiply)
-/// heads             2 * 2 C_L
+/// head              2 C_L per output (num_output of them)
 /// ```
 ///
 /// A counted plain execution performs exactly this many operations (tests/flop_count.rs).
@@ -71,6 +75,6 @@ fn tcn_flops(tcn: &Tcn, time: usize) -> FlopCount {
         f.add(&format!("activation {}", l + 1), t * activation * cout);
     }
     let width = tcn.layers().last().map_or(0, |l| l.outputs) as u64;
-    f.add("heads", t * NUM_OUTPUT as u64 * 2 * width);
+    f.add("heads", t * tcn.config.num_output as u64 * 2 * width);
     f
 }
