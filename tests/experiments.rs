@@ -183,16 +183,23 @@ fn every_golden_selects_planned_configurations() {
     assert!(files >= 12, "only {files} experiment golden files");
 }
 
-/// Every shipped training configuration loads (unknown keys would fail) and builds its model.
+/// Every shipped training configuration loads (unknown keys would fail) and builds its model,
+/// with the interface its task needs, and the same model as the task's preset of its kind.
 #[test]
 fn every_training_config_loads_and_builds() {
     let mut n = 0;
-    for entry in std::fs::read_dir(root().join("configs/neuronio")).unwrap() {
-        let path = entry.unwrap().path();
-        let config = elmbench::train::config::TrainConfig::load(&path, &[]).unwrap();
-        let model = config.model.build(0).unwrap();
-        assert_eq!(model.num_input(), 1278, "{}", path.display());
-        n += 1;
+    for (folder, inputs) in [("configs/neuronio", 1278), ("configs/shd", 700)] {
+        for entry in std::fs::read_dir(root().join(folder)).unwrap() {
+            let path = entry.unwrap().path();
+            let config = elmbench::train::config::TrainConfig::load(&path, &[]).unwrap();
+            let model = config.model.build(0).unwrap();
+            assert_eq!(model.num_input(), inputs, "{}", path.display());
+            if folder == "configs/shd" {
+                let preset = config.task.model_preset(config.model.kind()).unwrap();
+                assert_eq!(config.model, preset, "{}: differs from the task's preset", path.display());
+            }
+            n += 1;
+        }
     }
-    assert!(n >= 6, "only {n} configs");
+    assert!(n >= 10, "only {n} configs");
 }

@@ -382,3 +382,82 @@ fn tcn_formula_equals_the_count() {
         naive_tcn,
     );
 }
+
+/// The SNN from its equations on one sample (see `models::snn`): every synapse of every neuron at
+/// every step, the recurrent layer before the output layer; the signed, rectified weights and the
+/// decays are per-pass constants (not counted), and so is r theta.
+fn naive_snn(model: &dyn SequenceModel, x: &[f32], time: usize) -> Vec<f32> {
+    let ModelConfig::Snn(config) = model.config() else { panic!("not an SNN") };
+    let buffers = model.buffers();
+    let Buffer::I64(pre) = &buffers[0].1 else { panic!("presynaptic indices") };
+    let Buffer::Bool(inhibitory) = &buffers[1].1 else { panic!("inhibitory mask") };
+    let (n_in, n, k, o) = (config.num_input, config.num_neurons, config.synapses_per_neuron, config.num_output);
+    let r = n - o;
+    let proto = param(model, "_proto_w_s");
+    let w: Vec<f32> = (0..n * k)
+        .map(|syn| {
+            let p = pre[syn] as usize;
+            let sign = if p >= n_in && inhibitory[p - n_in] { -1.0 } else { 1.0 };
+            sign * proto[syn].max(0.0)
+        })
+        .collect();
+    let (lo, hi, dt) = (config.tau_m_min, config.tau_m_max, config.delta_t);
+    let alpha: Vec<f32> = param(model, "_proto_tau_m")
+        .iter()
+        .map(|&q| (-dt / (lo + (hi - lo) * sigmoid(q) as f64)).exp() as f32)
+        .collect();
+    let kappa = (-dt / config.tau_out).exp() as f32;
+    let (theta, reset) = (c(config.threshold as f32), c((config.reset_fraction * config.threshold) as f32));
+    let (mut v, mut s_prev, mut y) = (vec![c(0.0); n], vec![c(0.0); n], vec![c(0.0); o]);
+    let (mut out, mut spiked) = (Vec::new(), false);
+    for t in 0..time {
+        let mut s_now = vec![c(0.0); n];
+        for neuron in 0..n {
+            let source = |syn: usize| {
+                let p = pre[syn] as usize;
+                if p < n_in {
+                    c(x[t * n_in + p])
+                } else if (p - n_in < r) == (neuron < r) {
+                    s_prev[p - n_in]
+                } else {
+                    s_now[p - n_in]
+                }
+            };
+            let first = neuron * k;
+            let current =
+                (first + 1..first + k).fold(c(w[first]) * source(first), |acc, syn| acc + c(w[syn]) * source(syn));
+            let u = c(alpha[neuron]) * v[neuron] + current;
+            let distance = u - theta;
+            tick(); // the threshold comparison
+            let spike = c(if distance.0 >= 0.0 { 1.0 } else { 0.0 });
+            v[neuron] = u - reset * spike;
+            s_now[neuron] = spike;
+            spiked |= spike.0 > 0.0;
+        }
+        for (i, yi) in y.iter_mut().enumerate() {
+            *yi = c(kappa) * *yi + c(1.0 - kappa) * s_now[r + i];
+            out.push(yi.0);
+        }
+        s_prev = s_now;
+    }
+    assert!(spiked, "the network never spiked: the spike and reset paths were not exercised");
+    if config.readout == elmbench::nn::Readout::Mean {
+        return (0..o)
+            .map(|i| {
+                let sum = (1..time).fold(c(out[i]), |acc, t| acc + c(out[t * o + i]));
+                (sum / c(time as f32)).0
+            })
+            .collect();
+    }
+    out
+}
+
+#[test]
+fn snn_formula_equals_the_count() {
+    let snn = serde_json::json!({"kind": "snn", "num_input": 9, "num_output": 2, "num_neurons": 8,
+        "synapses_per_neuron": 5, "threshold": 0.15, "weight_init_gain": 0.8});
+    check(snn.clone(), naive_snn);
+    let mut mean = snn;
+    mean["readout"] = "mean".into();
+    check(mean, naive_snn);
+}

@@ -93,8 +93,12 @@ impl GradCheck {
         let steps = model.readout().steps(self.time);
         assert_eq!(pass.output().len(), self.batch * steps * model.num_output(), "{label}: reported outputs");
         let g: Vec<f32> = (0..pass.output().len()).map(|_| rng.normal() as f32).collect();
+        // The loss whose gradient `backward` returns: the outputs against g, plus any loss the
+        // model adds itself (the SNN's spike penalty).
         let loss = |m: &dyn SequenceModel| -> f64 {
-            run_forward(m).output().iter().zip(&g).map(|(y, g)| *y as f64 * *g as f64).sum()
+            let pass = run_forward(m);
+            let outputs: f64 = pass.output().iter().zip(&g).map(|(y, g)| *y as f64 * *g as f64).sum();
+            outputs + pass.auxiliary_loss()
         };
         let grads = model.backward(pass.as_ref(), &input, &g).unwrap();
         assert_eq!(grads.len(), model.params().len(), "{label}: one gradient per parameter");

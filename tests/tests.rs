@@ -41,6 +41,8 @@ mod shd_binning;
 mod shd_export;
 mod shd_reader;
 mod shd_synthetic;
+mod snn_gradcheck;
+mod snn_model;
 mod support;
 mod tcn_gradcheck;
 mod tcn_model;

@@ -4,6 +4,7 @@
 use super::elm::{Elm, ElmConfig};
 use super::lif::{Lif, LifConfig};
 use super::lstm::{Lstm, LstmConfig};
+use super::snn::{Snn, SnnConfig};
 use super::tcn::{Tcn, TcnConfig};
 use super::SequenceModel;
 use crate::nn::Readout;
@@ -36,6 +37,8 @@ pub enum ModelConfig {
     Alif(LifConfig),
     /// Beniaguev et al.'s temporal convolutional network.
     Tcn(TcnConfig),
+    /// The paper's LIF-based spiking network for SHD (500 neurons, 100 random synapses each).
+    Snn(SnnConfig),
 }
 
 impl ModelConfig {
@@ -49,6 +52,7 @@ impl ModelConfig {
             ModelConfig::Lif(_) => "lif",
             ModelConfig::Alif(_) => "alif",
             ModelConfig::Tcn(_) => "tcn",
+            ModelConfig::Snn(_) => "snn",
         }
     }
 
@@ -65,6 +69,7 @@ impl ModelConfig {
             ModelConfig::Lif(c) => Box::new(Lif::new(c.clone(), false, seed)?),
             ModelConfig::Alif(c) => Box::new(Lif::new(c.clone(), true, seed)?),
             ModelConfig::Tcn(c) => Box::new(Tcn::new(c.clone(), seed)?),
+            ModelConfig::Snn(c) => Box::new(Snn::new(c.clone(), seed)?),
         })
     }
 
@@ -76,6 +81,7 @@ impl ModelConfig {
             ModelConfig::Lif(c) => c.validate(false),
             ModelConfig::Alif(c) => c.validate(true),
             ModelConfig::Tcn(c) => c.validate(),
+            ModelConfig::Snn(c) => c.validate(),
         }
     }
 
@@ -85,6 +91,7 @@ impl ModelConfig {
             ModelConfig::Lstm(c) | ModelConfig::ChronoLstm(c) => c.num_input,
             ModelConfig::Lif(c) | ModelConfig::Alif(c) => c.num_input,
             ModelConfig::Tcn(c) => c.num_input,
+            ModelConfig::Snn(c) => c.num_input,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod elm;
 pub mod lif;
 pub mod lstm;
 pub mod model;
+pub mod snn;
 pub mod tcn;
 
 pub use config::{ModelConfig, ModelInterface};
@@ -20,6 +21,10 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("lif", "Leaky integrate-and-fire neurons: learnable synapses, membrane tau and bias; surrogate-gradient spikes"),
     ("alif", "LIF neurons with a spike-driven adaptive threshold whose time constant is learnable"),
     ("tcn", "Beniaguev et al.'s temporal convolutional network (causal dilated convolutions, ReLU)"),
+    (
+        "snn",
+        "LIF spiking network of the SHD experiments: 500 neurons, 100 random Dale's-law synapses each, learnable tau",
+    ),
 ];
 
 pub fn model_names() -> Vec<&'static str> {

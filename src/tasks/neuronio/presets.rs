@@ -5,6 +5,7 @@
 use crate::models::elm::{ElmConfig, RoutingKind};
 use crate::models::lif::LifConfig;
 use crate::models::lstm::LstmConfig;
+use crate::models::snn::SnnConfig;
 use crate::models::tcn::TcnConfig;
 use crate::models::ModelConfig;
 use anyhow::{bail, Result};
@@ -39,6 +40,8 @@ pub fn model_preset(kind: &str) -> Result<ModelConfig> {
         "alif" => ModelConfig::Alif(LifConfig::new(1278)),
         // Beniaguev et al.'s 7 layers x 128 filters of 35 ms (9.2M parameters; see tcn::presets).
         "tcn" => ModelConfig::Tcn(TcnConfig::new(1278)),
+        // The SHD network on NeuronIO's shape, so that every model kind has a preset here.
+        "snn" => ModelConfig::Snn(SnnConfig::new(1278, 2)),
         other => bail!("unknown model `{other}`; models: {}", crate::models::model_names().join(", ")),
     })
 }
