@@ -3,8 +3,8 @@
 
     scripts/paper_goldens.py tests/fixtures/paper tests/fixtures/reference/official_models/eval_results.csv
 
-Writes golden/fig2.paper.toml, golden/tableS4.paper.toml, golden/fig3.paper.toml and
-golden/fig4.paper.toml. Tolerances: three standard deviations of the paper's spread over its runs,
+Writes golden/fig2.paper.toml, golden/tableS4.paper.toml, golden/fig3.paper.toml,
+golden/fig4.paper.toml and golden/fig5.paper.toml. Tolerances: three standard deviations of the paper's spread over its runs,
 at least 0.002 AUC and 0.02 RMSE (the printed precision and a run-to-run floor); where the paper
 prints no spread (Table S4), the floors alone; the official models' single runs get twice the floors. Figures 3 and 4 print no
 numbers in the text, so their paper goldens hold only the claims the paper makes, as bounds.
@@ -85,3 +85,22 @@ fig4 = [header.format(name="fig4").replace("the paper's numbers", "the paper's c
 bound(fig4, {"group": "synapses", "config": "45 branches x 100"}, "test_soma_rmse", "less_than",
       {"group": "synapses", "config": "45 branches x 30"}, "paper figure 4: more synapses per branch fit better")
 open("golden/fig4.paper.toml", "w").write("\n".join(fig4))
+
+# Figure 5 / appendix F: SHD and SHD-Adding accuracies (train, valid, test; mean and std over 5
+# runs, printed to two decimals). tolerance = max(3 std, 0.02): a printed 0.00 std is rounding.
+fig5 = [header.format(name="fig5").replace("NeuronIO", "SHD")
+        .replace("tolerance = max(3 x the paper's std over runs, 0.002 AUC / 0.02 RMSE)",
+                 "tolerance = max(3 x the paper's std over runs, 0.02)")]
+models = {"B-ELM": "branch-elm", "ELM": "elm", "LSTM": "lstm", "SNN": "snn"}
+for fname, prefix in [("appF_shd.csv", "shd"), ("appF_shd_adding.csv", "adding")]:
+    for row in csv.DictReader(open(f"{paper_dir}/{fname}")):
+        sel = {"group": f"{prefix}-{models[row['model']]}", "config": f"{row['bin_ms']} ms"}
+        for split in ["test", "valid", "train"]:
+            mean, std = row[f"{split}_acc_mean"], row[f"{split}_acc_std"]
+            entry(fig5, sel, f"{split}_accuracy", mean, max(3 * float(std), 0.02),
+                  f"paper appendix F ({fname}), mean of 5 runs, std {std}")
+bound(fig5, {"group": "adding-elm", "config": "2 ms"}, "test_accuracy", "greater_than",
+      {"group": "adding-lstm", "config": "2 ms"}, "paper figure 5: at 2 ms bins the ELM solves SHD-Adding, the LSTM does not")
+bound(fig5, {"group": "shd-elm", "config": "2 ms"}, "test_accuracy", "greater_than",
+      {"group": "shd-snn", "config": "2 ms"}, "paper figure 5: the ELM beats the SNN on SHD")
+open("golden/fig5.paper.toml", "w").write("\n".join(fig5))

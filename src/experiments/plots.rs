@@ -101,8 +101,8 @@ where
             let mut chart = $chart;
             chart
                 .configure_mesh()
-                .x_desc(plot.x.as_str())
-                .y_desc(plot.y.as_str())
+                .x_desc(plot.x_label.as_deref().unwrap_or(&plot.x))
+                .y_desc(plot.y_label.as_deref().unwrap_or(&plot.y))
                 .x_labels(8)
                 .x_label_formatter(&|v| compact(*v))
                 .light_line_style(RGBColor(235, 235, 235))

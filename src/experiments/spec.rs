@@ -34,6 +34,8 @@
 //! x = "params"                       # a runs.csv column or a swept model key
 //! y = "test_auc"
 //! log_x = true
+//! x_label = "parameters"             # axis titles (default: the column names)
+//! y_label = "spike AUC"
 //! groups = ["elm", "branch-elm"]     # default: all
 //! ```
 //!
@@ -112,6 +114,8 @@ pub struct PlotSpec {
     pub y: String,
     #[serde(default)]
     pub log_x: bool,
+    pub x_label: Option<String>,
+    pub y_label: Option<String>,
     pub groups: Option<Vec<String>>,
     pub title: Option<String>,
 }
