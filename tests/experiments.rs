@@ -205,3 +205,31 @@ fn every_training_config_loads_and_builds() {
     }
     assert!(n >= 10, "only {n} configs");
 }
+
+/// Task settings swept as `task.<key>` reach the task, and the task's preset gives the model its
+/// interface: SHD-Adding at 10 ms bins is 200 steps, the ELM's dt is 10 ms, it has 19 outputs read
+/// at the last step; the SNN groups train without input dropout at their own learning rate.
+#[test]
+fn task_settings_sweep_into_the_task_and_the_models_interface() {
+    use elmbench::models::ModelConfig;
+    use elmbench::nn::Readout;
+    use elmbench::tasks::TaskConfig;
+    let spec = ExperimentSpec::load(root(), "fig5").unwrap();
+    let p = plan(&spec, "paper", None).unwrap();
+    let run = p.runs.iter().find(|r| r.group == "adding-elm" && r.label == "10 ms").unwrap();
+    let TaskConfig::ShdAdding(settings) = &run.config.task else { panic!("{:?}", run.config.task) };
+    assert_eq!(settings.bin_ms, 10);
+    assert_eq!(run.config.task.steps_per_sample(), 200);
+    let ModelConfig::Elm(elm) = &run.config.model else { panic!("{:?}", run.config.model) };
+    assert_eq!((elm.delta_t, elm.num_input, elm.num_output, elm.readout), (10.0, 700, 19, Readout::LastStep));
+    let snn = p.runs.iter().find(|r| r.group == "shd-snn" && r.label == "2 ms").unwrap();
+    let TaskConfig::Shd(settings) = &snn.config.task else { panic!("{:?}", snn.config.task) };
+    assert_eq!((settings.bin_ms, settings.input_dropout), (2, 0.0));
+    assert_eq!(snn.config.train.learning_rate, 2e-3);
+    assert_eq!(p.runs.iter().filter(|r| r.group == "adding-snn").count(), 4 * 5, "the SNN's four bin sizes, 5 seeds");
+    // The same configuration at another seed shares its hash; another bin size does not.
+    let other_seed = p.runs.iter().find(|r| r.group == "adding-elm" && r.label == "10 ms" && r.seed == 1).unwrap();
+    let other_bin = p.runs.iter().find(|r| r.group == "adding-elm" && r.label == "20 ms").unwrap();
+    assert_eq!(run.config_hash, other_seed.config_hash);
+    assert_ne!(run.config_hash, other_bin.config_hash);
+}

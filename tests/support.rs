@@ -105,3 +105,14 @@ pub fn smoke_neuronio() -> &'static Path {
     })
     .path()
 }
+
+/// A smoke-tier synthetic SHD (seed 1), made once for all SHD training tests of the binary.
+pub fn smoke_shd() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        elmbench::tasks::shd::synthetic::synthesize(dir.path(), elmbench::tasks::Tier::Smoke, 1).unwrap();
+        dir
+    })
+    .path()
+}

@@ -41,6 +41,7 @@ mod shd_binning;
 mod shd_export;
 mod shd_reader;
 mod shd_synthetic;
+mod shd_training;
 mod snn_gradcheck;
 mod snn_model;
 mod support;
