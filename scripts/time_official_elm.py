@@ -5,7 +5,8 @@ ratios in the README. Nothing of the official code is copied here: pass the path
 
 SHD shape (Figure 5): batch 8, 700 channels, 1000 steps at 1 ms bins, 20 classes, cross-entropy on
 the last output, Adamax, as the official notebook `train_elm_on_shd.ipynb` trains it; inputs are
-2 % non-zero ones (SHD counts). `--model branch-elm` uses 100 branches x 15 random synapses.
+2 % non-zero ones (SHD counts). `--model branch-elm` uses 100 branches x 15 random synapses;
+`--model lstm` times `torch.nn.LSTM(700, 250)` + `nn.Linear` (the paper's SHD LSTM) instead.
 NeuronIO shape: batch 8 x 500 steps, 1278 signed spike inputs, spike + soma outputs, MSE, Adam.
 Prints one JSON line: median, min and max seconds over the timed steps.
 """
@@ -23,7 +24,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--elm-repo", required=True)
     p.add_argument("--task", default="shd", choices=["shd", "neuronio"])
-    p.add_argument("--model", default="elm", choices=["elm", "branch-elm"])
+    p.add_argument("--model", default="elm", choices=["elm", "branch-elm", "lstm"])
     p.add_argument("--bin-ms", type=float, default=1.0)
     p.add_argument("--time", type=int, default=None)
     p.add_argument("--batch", type=int, default=8)
@@ -43,7 +44,18 @@ def main():
                       memory_tau_max=150.0, delta_t=a.bin_ms)
         if a.model == "branch-elm":
             kwargs.update(num_branch=100, num_synapse_per_branch=15, input_to_synapse_routing="random_routing")
-        model = ELM(**kwargs)
+        if a.model == "lstm":
+            class Lstm(torch.nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.lstm = torch.nn.LSTM(700, 250, batch_first=True)
+                    self.readout = torch.nn.Linear(250, 20)
+
+                def forward(self, x):
+                    return self.readout(self.lstm(x)[0])
+            model = Lstm()
+        else:
+            model = ELM(**kwargs)
         x = (torch.rand(a.batch, steps, 700) < a.density).float()
         y = torch.randint(0, 20, (a.batch,))
         optimizer = torch.optim.Adamax(model.parameters(), lr=5e-3)

@@ -12,7 +12,7 @@ use elmbench::models::{FlopCount, ForwardPass, ModelConfig, SequenceModel};
 use elmbench::nn::Readout;
 
 #[derive(Clone, Copy, Debug)]
-enum Fault {
+pub enum Fault {
     /// The gradient of the named tensor, scaled by 1.1.
     ScaledGradient(&'static str),
     /// The forward pass reads out the mean over time; the backward pass spreads the gradient as
@@ -22,9 +22,9 @@ enum Fault {
     MaskForgotten,
 }
 
-struct Faulty {
-    inner: Box<dyn SequenceModel>,
-    fault: Fault,
+pub struct Faulty {
+    pub inner: Box<dyn SequenceModel>,
+    pub fault: Fault,
 }
 
 impl SequenceModel for Faulty {

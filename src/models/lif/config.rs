@@ -12,21 +12,9 @@
 //! level at which the soma target is capped.
 
 use crate::nn::Readout;
+pub use crate::nn::SpikeFunction;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
-
-/// What the forward pass uses as the spike nonlinearity. The backward pass always uses the
-/// surrogate derivative; `smooth` makes the forward pass the surrogate's own primitive, so that
-/// the backward pass is the exact gradient (what the finite-difference checks verify).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SpikeFunction {
-    /// s = 1 when the membrane reaches the threshold, else 0 (the LIF neuron proper).
-    #[default]
-    Heaviside,
-    /// s = 1/2 + 1/2 * g x / (1 + g |x|), whose derivative is the fast-sigmoid surrogate.
-    Smooth,
-}
 
 /// What each neuron of the layer reports at every step.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,7 +20,8 @@
 //! passes through the surrogate into x_t. With `detach_reset` the reset's term of that adjoint is
 //! left out (the membrane then sees the reset only in the forward pass).
 
-use super::config::{LifOutputs, SpikeFunction};
+use super::config::LifOutputs;
+use crate::nn::Spike;
 
 /// The per-pass constants of the dynamics.
 #[derive(Clone, Debug)]
@@ -29,8 +30,7 @@ pub(super) struct Dynamics {
     pub alpha: Vec<f32>,
     pub threshold: f32,
     pub logit_scale: f32,
-    pub steepness: f32,
-    pub spike_function: SpikeFunction,
+    pub spike: Spike,
     /// Whether the backward pass follows the reset v_t = u_t - theta s_t into s_t.
     pub reset_gradient: bool,
     /// rho = exp(-dt / tau_a) of every neuron and the shared beta, of an ALIF layer.
@@ -41,32 +41,6 @@ pub(super) struct Dynamics {
 impl Dynamics {
     fn neurons(&self) -> usize {
         self.alpha.len()
-    }
-
-    #[inline]
-    fn spike(&self, x: f32) -> f32 {
-        match self.spike_function {
-            SpikeFunction::Heaviside => {
-                if x >= 0.0 {
-                    1.0
-                } else {
-                    0.0
-                }
-            }
-            SpikeFunction::Smooth => {
-                let g = self.steepness;
-                0.5 + 0.5 * g * x / (1.0 + g * x.abs())
-            }
-        }
-    }
-
-    /// The fast-sigmoid surrogate (g/2) / (1 + g|x|)^2: the derivative of `Smooth`, and of the
-    /// step function in the backward pass. It integrates to 1, like the step it stands in for.
-    #[inline]
-    fn surrogate(&self, x: f32) -> f32 {
-        let g = self.steepness;
-        let d = 1.0 + g * x.abs();
-        0.5 * g / (d * d)
     }
 }
 
@@ -106,7 +80,7 @@ pub(super) fn forward(d: &Dynamics, current: &[f32], time: usize, states: &mut S
                     None => d.threshold,
                 };
                 let x = u - threshold;
-                let s = d.spike(x);
+                let s = d.spike.value(x);
                 states.membrane[r] = u;
                 states.spikes[r] = s;
                 match d.outputs {
@@ -172,7 +146,7 @@ pub(super) fn backward(
                 // s_t feeds the reset (v_t = u_t - theta s_t) and the next adaptation.
                 let reset = if d.reset_gradient { -d.threshold * dv[j] } else { 0.0 };
                 let ds = reset + (1.0 - rho[j]) * da_next[j];
-                let dx = d.logit_scale * dy_logit + d.surrogate(x) * ds;
+                let dx = d.logit_scale * dy_logit + d.spike.surrogate(x) * ds;
                 let du = dy_membrane + dv[j] + dx;
                 if adaptive {
                     rho_grad[j] += (da_next[j] * (a - s)) as f64;

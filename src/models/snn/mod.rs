@@ -104,7 +104,6 @@ pub mod config;
 pub mod connectivity;
 mod recurrence;
 mod sequence_model;
-mod spike;
 mod synapses;
 
 pub use config::SnnConfig;
@@ -113,11 +112,11 @@ pub use connectivity::Connectivity;
 use crate::engine::kernels::sigmoid;
 use crate::engine::{BufferPool, Inputs, ParamSet, Tensor};
 use crate::models::check_features;
+use crate::nn::Spike;
 use anyhow::{bail, Result};
 use connectivity::Topology;
 use rayon::prelude::*;
 use recurrence::{Dynamics, LaneLayout, SweepScratch, LANES};
-use spike::Spike;
 use synapses::Weights;
 
 /// The network: its config, its trainable tensors (`_proto_w_s`, `_proto_tau_m`) and its wiring.

@@ -33,9 +33,9 @@
 //! outputs and the current gradients are in the model's (batch, time, ...) layout.
 
 use super::connectivity::{Outgoing, Topology};
-use super::spike::Spike;
 use super::synapses::Weights;
 use crate::engine::BufferPool;
+use crate::nn::Spike;
 
 /// Samples stepped together, as the LSTM steps its groups: few enough that a batch of 8 keeps
 /// two cores busy, and one SSE vector wide.
