@@ -30,6 +30,7 @@ fn exact_config(readout: Readout) -> SnnConfig {
     c.tau_m_init = 4.0;
     c.tau_m_max = 50.0;
     c.tau_out = 3.0;
+    c.output_gain = 2.5;
     c.spike_l1 = 0.5;
     c.surrogate_steepness = 3.0;
     c.spike_function = SpikeFunction::Smooth;

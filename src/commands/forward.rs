@@ -24,7 +24,8 @@ pub struct ForwardArgs {
     /// dtype (f64, f32, f16, bf16, i64, i32, i16, i8, u8, bool).
     #[arg(long)]
     pub input: PathBuf,
-    /// Where to write tensor `y` (batch, time, outputs) as f32 safetensors.
+    /// Where to write tensor `y` (batch, steps, outputs) as f32 safetensors (steps = time, or 1 for a
+    /// last-step or mean readout).
     #[arg(long)]
     pub output: PathBuf,
     /// NeuronIO evaluation outputs: sigmoid of the spike logit (y[..., 0]) and the soma in mV
@@ -63,7 +64,9 @@ pub fn run(args: ForwardArgs) -> Result<()> {
         neuronio_eval_transform(&mut y, outputs);
     }
     let bytes: Vec<u8> = y.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let view = TensorView::new(Dtype::F32, vec![batch, time, outputs], &bytes)?;
+    // A last-step or mean readout reports one step per sample.
+    let steps = model.readout().steps(time);
+    let view = TensorView::new(Dtype::F32, vec![batch, steps, outputs], &bytes)?;
     let metadata = HashMap::from([
         ("weights".to_string(), args.weights.display().to_string()),
         ("weights_format".to_string(), format!("{format:?}")),
@@ -71,7 +74,7 @@ pub fn run(args: ForwardArgs) -> Result<()> {
     ]);
     let out = safetensors::serialize([("y", view)], Some(metadata))?;
     crate::io::write_atomically(&args.output, &out)?;
-    eprintln!("wrote y {:?} to {}", [batch, time, outputs], args.output.display());
+    eprintln!("wrote y {:?} to {}", [batch, steps, outputs], args.output.display());
     Ok(())
 }
 

@@ -27,7 +27,7 @@
 //! u_t      = alpha v_{t-1} + I_t                      alpha = exp(-dt / tau_m[n]), v_{-1} = 0
 //! s_t      = H(u_t - theta)                           surrogate derivative in the backward pass
 //! v_t      = u_t - r theta s_t                        partial reset, r = 0.9
-//! y_t[o]   = kappa y_{t-1}[o] + (1 - kappa) s_t[R+o]  kappa = exp(-dt / tau_out), y_{-1} = 0
+//! y_t[o]   = kappa y_{t-1}[o] + g (1 - kappa) s_t[R+o]  kappa = exp(-dt / tau_out), y_{-1} = 0
 //! tau_m[n] = tau_min + (tau_max - tau_min) sigmoid(q_n)
 //! ```
 //!
@@ -65,9 +65,10 @@
 //!   sigmoid ("directly learnable like in the ELM neuron") with the ELM's SHD bounds: upper 1000
 //!   ms (the paper), lower 1 ms (the harness's ELM lower bound; the paper's 0 makes the decay's
 //!   derivative 0/0 at the bound). tau_out = 20 ms is fixed ("constant").
-//! - **What the output reads.** The output neurons' *spikes*, low-pass filtered with unit DC gain
-//!   (y is a spike rate in [0, 1] per step, whatever the bin size); the task's readout (last step
-//!   for the paper's "CE on the last output") picks from y, and the cross-entropy takes y as logits.
+//! - **What the output reads.** The output neurons' *spikes*, low-pass filtered with DC gain g
+//!   (`output_gain`; y is g times a spike rate in [0, 1] per step, whatever the bin size); the
+//!   task's readout (last step for the paper's "CE on the last output") picks from y, and the
+//!   cross-entropy takes y as logits. The SHD presets use g = 10 (see `SnnConfig::output_gain`).
 //!   A filtered membrane would be a non-spiking readout, which the text does not describe.
 //! - **Surrogate.** The fast sigmoid (g/2) / (1 + g |u - theta|)^2 (SuperSpike's shape, scaled to
 //!   integrate to 1) with g = 10 per unit of membrane: the single LIF's shape and steepness, so the
@@ -222,6 +223,7 @@ impl Snn {
             threshold: c.threshold as f32,
             reset: (c.reset_fraction * c.threshold) as f32,
             kappa: (-c.delta_t / c.tau_out).exp() as f32,
+            kick: ((1.0 - (-c.delta_t / c.tau_out).exp()) * c.output_gain) as f32,
             spike: Spike { function: c.spike_function, steepness: c.surrogate_steepness as f32 },
             reset_gradient: !c.detach_reset,
             penalty_gradient: (c.spike_l1 / entries) as f32,

@@ -10,7 +10,7 @@
 //! recurrent neurons n < R:   u = alpha_n v_{t-1} + I_t;  s = S(u - theta);  v_t = u - r theta s
 //! I_t   += W_immediate s_t                 recurrent -> output synapses (the spikes just made)
 //! output neurons n >= R:     the same update
-//! y_t    = kappa y_{t-1} + (1 - kappa) s_t (output neurons)
+//! y_t    = kappa y_{t-1} + gain (1 - kappa) s_t (output neurons)
 //! ```
 //!
 //! The reverse sweep, with dv the adjoint of v_t (from u_{t+1} = alpha v_t + ...) and ds that of
@@ -102,6 +102,8 @@ pub(super) struct Dynamics {
     pub reset: f32,
     /// exp(-dt / tau_out).
     pub kappa: f32,
+    /// What a spike adds to its filtered output: (1 - kappa) x the output gain.
+    pub kick: f32,
     pub spike: Spike,
     /// Whether the backward pass follows the reset into the spike.
     pub reset_gradient: bool,
@@ -233,7 +235,7 @@ pub(super) fn forward_group(
             let ys = &mut y[l * time * outputs..(l + 1) * time * outputs];
             for o in 0..outputs {
                 let previous = if t > 0 { ys[(t - 1) * outputs + o] } else { 0.0 };
-                ys[t * outputs + o] = d.kappa * previous + (1.0 - d.kappa) * s_now[(r + o) * LANES + l];
+                ys[t * outputs + o] = d.kappa * previous + d.kick * s_now[(r + o) * LANES + l];
             }
         }
     }
@@ -328,7 +330,7 @@ pub(super) fn backward_group(
         for o in 0..outputs {
             let (g, dso) = (lane(dy_filter, o), lane_mut(ds, r + o));
             for l in 0..LANES {
-                dso[l] += (1.0 - d.kappa) * g[l];
+                dso[l] += d.kick * g[l];
             }
         }
         if t + 1 < time {

@@ -42,6 +42,9 @@ pub fn model_preset(kind: &str, settings: &ShdSettings, classes: usize) -> Resul
         "lstm" => vec!["hidden_size=250", "recurrent_dropout=0.3"],
         // Chrono timescales up to the whole sequence (our choice; the paper did not run it here).
         "chrono-lstm" => vec!["hidden_size=250", chrono.as_str()],
+        // A fixed output gain of 10, so the filtered spike rates can act as logits (see
+        // SnnConfig::output_gain: our choice, the paper gives no scale).
+        "snn" => vec!["output_gain=10.0"],
         _ => Vec::new(),
     };
     let sets: Vec<String> = sets.into_iter().map(String::from).collect();
