@@ -9,6 +9,7 @@
 //! * `neuronio`: fit a detailed neuron's spikes and soma voltage (Figures 2-4, Table S4).
 //! * `shd`, `shd-adding`: spoken-digit classification from cochlear spikes (Figure 5).
 
+pub mod classification;
 pub mod config;
 pub mod data_source;
 pub mod neuronio;
