@@ -3,9 +3,10 @@
 //! which validation metric picks the best epoch, the model presets it needs, the length of a
 //! sample. `open` reads the data and gives the `Task` the trainer drives.
 
-use super::{neuronio, shd, Dataset, Task};
+use super::lra::{LraSettings, LraTask};
+use super::{classification, lra, neuronio, shd, Dataset, Task};
 use crate::models::ModelConfig;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -18,6 +19,18 @@ pub enum TaskConfig {
     Shd(shd::ShdSettings),
     /// Two SHD digits one after the other; the class is the sum of their values, 19 classes.
     ShdAdding(shd::ShdSettings),
+    /// LRA ListOps: the value of a nested MIN/MAX/MED/SM expression, 10 classes (Tay et al. 2021).
+    LraListops(LraSettings),
+    /// LRA Text: IMDB review sentiment from characters, 2 classes.
+    LraText(LraSettings),
+    /// LRA Retrieval: whether two AAN papers cite each other, from characters, 2 classes.
+    LraRetrieval(LraSettings),
+    /// LRA Image: grey CIFAR-10 pixel by pixel, 10 classes.
+    LraImage(LraSettings),
+    /// LRA Pathfinder: whether two dots lie on one dashed path, 32 x 32 pixels, 2 classes.
+    LraPathfinder(LraSettings),
+    /// LRA Path-X: Pathfinder at 128 x 128 pixels.
+    LraPathx(LraSettings),
 }
 
 impl Default for TaskConfig {
@@ -52,7 +65,17 @@ impl Selection {
 }
 
 /// The names every task's `name` may take.
-pub const TASK_NAMES: &[&str] = &["neuronio", "shd", "shd-adding"];
+pub const TASK_NAMES: &[&str] = &[
+    "neuronio",
+    "shd",
+    "shd-adding",
+    "lra-listops",
+    "lra-text",
+    "lra-retrieval",
+    "lra-image",
+    "lra-pathfinder",
+    "lra-pathx",
+];
 
 impl TaskConfig {
     /// A task with its default settings.
@@ -66,6 +89,25 @@ impl TaskConfig {
             TaskConfig::Neuronio(_) => "neuronio",
             TaskConfig::Shd(_) => "shd",
             TaskConfig::ShdAdding(_) => "shd-adding",
+            TaskConfig::LraListops(_) => "lra-listops",
+            TaskConfig::LraText(_) => "lra-text",
+            TaskConfig::LraRetrieval(_) => "lra-retrieval",
+            TaskConfig::LraImage(_) => "lra-image",
+            TaskConfig::LraPathfinder(_) => "lra-pathfinder",
+            TaskConfig::LraPathx(_) => "lra-pathx",
+        }
+    }
+
+    /// The LRA task and its settings, for the six LRA tasks.
+    pub fn lra(&self) -> Option<(LraTask, &LraSettings)> {
+        match self {
+            TaskConfig::LraListops(s) => Some((LraTask::ListOps, s)),
+            TaskConfig::LraText(s) => Some((LraTask::Text, s)),
+            TaskConfig::LraRetrieval(s) => Some((LraTask::Retrieval, s)),
+            TaskConfig::LraImage(s) => Some((LraTask::Image, s)),
+            TaskConfig::LraPathfinder(s) => Some((LraTask::Pathfinder, s)),
+            TaskConfig::LraPathx(s) => Some((LraTask::PathX, s)),
+            _ => None,
         }
     }
 
@@ -73,6 +115,11 @@ impl TaskConfig {
         match self {
             TaskConfig::Neuronio(_) => Dataset::Neuronio,
             TaskConfig::Shd(_) | TaskConfig::ShdAdding(_) => Dataset::Shd,
+            _ => match self.lra().map(|(task, _)| task) {
+                Some(LraTask::Image) => Dataset::Cifar10,
+                Some(LraTask::Text) => Dataset::Imdb,
+                _ => Dataset::Lra,
+            },
         }
     }
 
@@ -81,6 +128,7 @@ impl TaskConfig {
             TaskConfig::Neuronio(s) => s.validate(),
             TaskConfig::Shd(s) => s.validate(false),
             TaskConfig::ShdAdding(s) => s.validate(true),
+            _ => self.lra().map_or(Ok(()), |(task, s)| s.validate(task)),
         }
     }
 
@@ -88,7 +136,7 @@ impl TaskConfig {
     pub fn metrics(&self) -> &'static [&'static str] {
         match self {
             TaskConfig::Neuronio(_) => neuronio::METRICS,
-            TaskConfig::Shd(_) | TaskConfig::ShdAdding(_) => shd::METRICS,
+            _ => classification::METRICS,
         }
     }
 
@@ -97,14 +145,14 @@ impl TaskConfig {
     pub fn train_metrics(&self) -> &'static [&'static str] {
         match self {
             TaskConfig::Neuronio(_) => &[],
-            TaskConfig::Shd(_) | TaskConfig::ShdAdding(_) => shd::METRICS,
+            _ => classification::METRICS,
         }
     }
 
     pub fn selection(&self) -> Selection {
         match self {
             TaskConfig::Neuronio(_) => Selection { metric: "soma_rmse", better: Better::Lower },
-            TaskConfig::Shd(_) | TaskConfig::ShdAdding(_) => Selection { metric: "accuracy", better: Better::Higher },
+            _ => Selection { metric: "accuracy", better: Better::Higher },
         }
     }
 
@@ -114,6 +162,8 @@ impl TaskConfig {
             TaskConfig::Neuronio(s) => s.window,
             TaskConfig::Shd(s) => s.steps(),
             TaskConfig::ShdAdding(s) => 2 * s.steps(),
+            // Retrieval's model reads two documents of this length.
+            _ => self.lra().map_or(0, |(task, s)| s.steps(task) * if task == LraTask::Retrieval { 2 } else { 1 }),
         }
     }
 
@@ -124,6 +174,10 @@ impl TaskConfig {
             TaskConfig::Neuronio(_) => neuronio::model_preset(kind),
             TaskConfig::Shd(s) => shd::model_preset(kind, s, shd::NUM_CLASSES),
             TaskConfig::ShdAdding(s) => shd::model_preset(kind, s, shd::NUM_SUMS),
+            _ => {
+                let (task, settings) = self.lra().context("an LRA task")?;
+                lra::model_preset(kind, task, settings)
+            }
         }
     }
 
@@ -133,6 +187,14 @@ impl TaskConfig {
         Ok(match self {
             TaskConfig::Neuronio(s) => Box::new(neuronio::NeuronioTask::open(self.clone(), s, data_dir, quiet)?),
             TaskConfig::Shd(_) | TaskConfig::ShdAdding(_) => Box::new(shd::ShdTask::open(self.clone(), data_dir)?),
+            _ => Box::new(self.open_lra(data_dir, quiet)?),
         })
+    }
+
+    /// Opens an LRA task (its concrete type, for `elmbench export`).
+    pub fn open_lra(&self, data_dir: &Path, quiet: bool) -> Result<lra::Lra> {
+        self.validate()?;
+        let (task, settings) = self.lra().with_context(|| format!("`{}` is not an LRA task", self.name()))?;
+        lra::Lra::open(self.clone(), task, settings, data_dir, quiet)
     }
 }

@@ -1,7 +1,7 @@
 //! Which data a run saw, and finding it: the real dataset under the data root when it is there,
 //! otherwise a synthetic surrogate of the requested size, made on first use and said loudly.
 
-use super::{neuronio, shd};
+use super::{lra, neuronio, shd};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -52,6 +52,12 @@ impl DataSource {
 pub enum Dataset {
     Neuronio,
     Shd,
+    /// The LRA release: ListOps, Retrieval, Pathfinder, Path-X.
+    Lra,
+    /// CIFAR-10, LRA Image's source.
+    Cifar10,
+    /// IMDB reviews, LRA Text's source.
+    Imdb,
 }
 
 impl Dataset {
@@ -59,6 +65,19 @@ impl Dataset {
         match self {
             Dataset::Neuronio => "neuronio",
             Dataset::Shd => "shd",
+            Dataset::Lra => "lra",
+            Dataset::Cifar10 => "cifar10",
+            Dataset::Imdb => "imdb",
+        }
+    }
+
+    /// The folders under the data root its synthesizer writes: its own, and for the LRA family
+    /// all three (one `elmbench synth lra` writes the release, CIFAR-10 and IMDB together).
+    pub fn folders(&self) -> &'static [&'static str] {
+        match self {
+            Dataset::Neuronio => &["neuronio"],
+            Dataset::Shd => &["shd"],
+            Dataset::Lra | Dataset::Cifar10 | Dataset::Imdb => &["lra", "cifar10", "imdb"],
         }
     }
 
@@ -67,6 +86,9 @@ impl Dataset {
         match self {
             Dataset::Neuronio => neuronio::dataset::locate(data_dir).ok().map(|s| s.source),
             Dataset::Shd => shd::dataset::locate(data_dir).ok().map(|s| s.source),
+            Dataset::Lra => lra::listops::locate(data_dir).ok().and_then(|_| lra::data::folder_source(data_dir, "lra").ok()),
+            Dataset::Cifar10 => lra::image::locate(data_dir).ok().and_then(|_| lra::data::folder_source(data_dir, "cifar10").ok()),
+            Dataset::Imdb => lra::text::locate(data_dir).ok().and_then(|_| lra::data::folder_source(data_dir, "imdb").ok()),
         }
     }
 
@@ -74,6 +96,9 @@ impl Dataset {
         match self {
             Dataset::Neuronio => neuronio::synthesize::synthesize(data_dir, tier, seed).map(|_| ()),
             Dataset::Shd => shd::synthetic::synthesize(data_dir, tier, seed).map(|_| ()),
+            Dataset::Lra | Dataset::Cifar10 | Dataset::Imdb => {
+                anyhow::bail!("no LRA synthesizer yet ({data_dir:?} {tier:?} {seed})")
+            }
         }
     }
 }
@@ -103,9 +128,13 @@ pub fn resolve_data(dataset: Dataset, data_dir: &Path, tier: Tier) -> Result<Pat
         let staging = crate::io::temporary_sibling(&target)?;
         let _ = std::fs::remove_dir_all(&staging);
         std::fs::create_dir_all(&staging)?;
-        // The generators write `<root>/<name>`; build in the staging root, then move that folder.
+        // The generators write `<root>/<folder>`; each folder not there yet is moved into place
+        // (a concurrent caller may have moved its own copy first).
         let result = dataset.synthesize(&staging, tier, 0).and_then(|()| {
-            if std::fs::rename(staging.join(name), &target).is_err() && dataset.source(&synthetic).is_none() {
+            for folder in dataset.folders() {
+                let _ = std::fs::rename(staging.join(folder), synthetic.join(folder));
+            }
+            if dataset.source(&synthetic).is_none() {
                 anyhow::bail!("could not move the synthetic {name} data into {}", target.display());
             }
             Ok(())

@@ -28,21 +28,30 @@
 //! - `listops`, `text`, `retrieval`, `image`, `pathfinder` (+ `png_grey`): the readers.
 
 pub mod batch;
+pub mod data;
+pub mod export;
 pub mod image;
 mod lines;
 pub mod listops;
 pub mod locate;
 pub mod pathfinder;
 pub mod png_grey;
+pub mod presets;
 pub mod report;
 pub mod retrieval;
 pub mod sequences;
+pub mod settings;
+pub mod stream;
+pub mod task;
 pub mod text;
 pub mod vocab;
 
 pub use batch::one_hot_batch;
 pub use image::ImageData;
 pub use listops::ListOps;
+pub use presets::model_preset;
+pub use settings::LraSettings;
+pub use task::Lra;
 pub use pathfinder::{PathfinderIndex, PathfinderSplits, Resolution};
 pub use report::{ReadReport, Skipped};
 pub use retrieval::Retrieval;
@@ -98,6 +107,15 @@ impl LraTask {
             LraTask::Image => 1024,
             LraTask::Pathfinder => 1024,
             LraTask::PathX => 16_384,
+        }
+    }
+
+    /// The folder under the data root that `elmbench fetch` fills with this task's files.
+    pub fn folder(self) -> &'static str {
+        match self {
+            LraTask::Image => "cifar10",
+            LraTask::Text => "imdb",
+            _ => "lra",
         }
     }
 

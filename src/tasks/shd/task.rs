@@ -38,7 +38,7 @@ impl ShdTask {
         let (settings, adding) = match &config {
             TaskConfig::Shd(s) => (s.clone(), false),
             TaskConfig::ShdAdding(s) => (s.clone(), true),
-            TaskConfig::Neuronio(_) => bail!("not an SHD task"),
+            _ => bail!("not an SHD task"),
         };
         let files = locate(data_dir)?;
         let train_file = Arc::new(ShdFile::read(&files.train)?);
