@@ -17,6 +17,7 @@ mod lif_gradcheck;
 mod lif_model;
 mod lif_training;
 mod lra_export;
+mod lra_training;
 mod lstm_chrono;
 mod lstm_config;
 mod lstm_gradcheck;

@@ -86,9 +86,15 @@ impl Dataset {
         match self {
             Dataset::Neuronio => neuronio::dataset::locate(data_dir).ok().map(|s| s.source),
             Dataset::Shd => shd::dataset::locate(data_dir).ok().map(|s| s.source),
-            Dataset::Lra => lra::listops::locate(data_dir).ok().and_then(|_| lra::data::folder_source(data_dir, "lra").ok()),
-            Dataset::Cifar10 => lra::image::locate(data_dir).ok().and_then(|_| lra::data::folder_source(data_dir, "cifar10").ok()),
-            Dataset::Imdb => lra::text::locate(data_dir).ok().and_then(|_| lra::data::folder_source(data_dir, "imdb").ok()),
+            Dataset::Lra => {
+                lra::listops::locate(data_dir).ok().and_then(|_| lra::data::folder_source(data_dir, "lra").ok())
+            }
+            Dataset::Cifar10 => {
+                lra::image::locate(data_dir).ok().and_then(|_| lra::data::folder_source(data_dir, "cifar10").ok())
+            }
+            Dataset::Imdb => {
+                lra::text::locate(data_dir).ok().and_then(|_| lra::data::folder_source(data_dir, "imdb").ok())
+            }
         }
     }
 

@@ -15,7 +15,9 @@ use std::path::Path;
 /// The file beside synthetic data that says so (`elmbench synth lra`).
 const MARKER: &str = "SYNTHETIC.json";
 
-/// The splits of a task as its reader gives them.
+/// The splits of a task as its reader gives them. One value per opened task, so the variants'
+/// sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 enum Splits {
     ListOps(ListOps),
     Text(ImdbText),
@@ -202,7 +204,8 @@ pub fn downscale(grey: &[u8], side: usize, factor: usize) -> Vec<u8> {
         for bx in 0..small {
             let mut sum = 0u32;
             for y in by * factor..(by + 1) * factor {
-                sum += grey[y * side + bx * factor..y * side + (bx + 1) * factor].iter().map(|&v| v as u32).sum::<u32>();
+                sum +=
+                    grey[y * side + bx * factor..y * side + (bx + 1) * factor].iter().map(|&v| v as u32).sum::<u32>();
             }
             out.push(((sum + n / 2) / n) as u8);
         }

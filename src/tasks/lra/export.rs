@@ -53,7 +53,8 @@ pub fn export(task: &super::Lra, split: Split, limit: Option<usize>, output: &Pa
             for start in (0..items).step_by(PIECE) {
                 let picks: Vec<usize> = (start..(start + PIECE).min(items)).collect();
                 let batch = data.tokens(split, &picks)?;
-                let sequences = if k == 0 { &batch.first } else { batch.second.as_ref().context("second documents")? };
+                let sequences =
+                    if k == 0 { &batch.first } else { batch.second.as_ref().context("second documents")? };
                 for tokens in sequences {
                     write_row(&mut out, tokens, steps)?;
                 }

@@ -49,13 +49,13 @@ pub mod vocab;
 pub use batch::one_hot_batch;
 pub use image::ImageData;
 pub use listops::ListOps;
-pub use presets::model_preset;
-pub use settings::LraSettings;
-pub use task::Lra;
 pub use pathfinder::{PathfinderIndex, PathfinderSplits, Resolution};
+pub use presets::model_preset;
 pub use report::{ReadReport, Skipped};
 pub use retrieval::Retrieval;
 pub use sequences::{LraSplit, PairSplit, Sequences};
+pub use settings::LraSettings;
+pub use task::Lra;
 pub use text::ImdbText;
 pub use vocab::CharVocab;
 

@@ -21,7 +21,13 @@ pub struct Lra {
 }
 
 impl Lra {
-    pub fn open(config: TaskConfig, task: LraTask, settings: &LraSettings, data_dir: &Path, quiet: bool) -> Result<Self> {
+    pub fn open(
+        config: TaskConfig,
+        task: LraTask,
+        settings: &LraSettings,
+        data_dir: &Path,
+        quiet: bool,
+    ) -> Result<Self> {
         let data = LraData::open(task, settings, data_dir)?;
         if !quiet {
             eprintln!(
