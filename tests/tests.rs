@@ -16,6 +16,8 @@ mod hdf5_writer;
 mod lif_gradcheck;
 mod lif_model;
 mod lif_training;
+mod lra_bad_input;
+mod lra_readers;
 mod lstm_chrono;
 mod lstm_config;
 mod lstm_gradcheck;
