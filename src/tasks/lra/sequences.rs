@@ -18,6 +18,12 @@ impl Sequences {
         Self::default()
     }
 
+    /// Makes room for `sequences` more sequences of `tokens` tokens in all.
+    pub fn reserve(&mut self, sequences: usize, tokens: usize) {
+        self.ends.reserve_exact(sequences);
+        self.tokens.reserve_exact(tokens);
+    }
+
     /// Appends one sequence.
     pub fn push(&mut self, tokens: &[u8]) {
         self.tokens.extend_from_slice(tokens);
