@@ -180,5 +180,8 @@ pub fn render(spec: &ExperimentSpec, table: &TableSpec, rows: &[RunRow], root: &
         table.fail_margin * scale,
         table.columns.iter().map(|c| format!("{c} {:.0}", chance(c))).collect::<Vec<_>>().join(", ")
     );
+    if let Some(note) = spec.tier(tier).ok().and_then(|t| t.table_note) {
+        let _ = writeln!(out, "\nTier `{tier}`: {}", note.trim());
+    }
     Ok(out)
 }

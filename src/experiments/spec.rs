@@ -138,6 +138,9 @@ pub struct TierSpec {
     /// Per group: keys added to (or replacing) the group's `set`.
     #[serde(default)]
     pub set: BTreeMap<String, Settings>,
+    /// What the tier changes from the paper's protocol, printed under the experiment's table
+    /// (e.g. a downscaled Path-X), so a shrunken run is never read as the paper's.
+    pub table_note: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
