@@ -599,3 +599,76 @@ fn lra_task_sizes_match_the_paper() {
     assert_eq!(Resolution::Px128.levels(), 8);
     assert_eq!(listops::VOCAB_SIZE, 15);
 }
+
+/// 300 distinct characters (U+4E00..), the first k of them twice: more than a byte of provisional
+/// codes, so the readers take their second pass over the training text.
+fn many_characters(twice: usize) -> (String, Vec<char>) {
+    let chars: Vec<char> = (0x4E00u32..0x4E00 + 300).map(|c| char::from_u32(c).unwrap()).collect();
+    let mut text: String = chars.iter().collect();
+    text.extend(&chars[..twice]);
+    (text, chars)
+}
+
+#[test]
+fn lra_text_more_than_256_distinct_characters_and_the_size_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let (text, chars) = many_characters(10);
+    for split in ["train", "test"] {
+        for (folder, name) in [("pos", "0_8.txt"), ("neg", "0_3.txt")] {
+            let d = dir.path().join(format!("aclImdb/{split}/{folder}"));
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join(name), if folder == "pos" { text.as_str() } else { "ab" }).unwrap();
+        }
+    }
+    let data = ImdbText::read_with(&text::locate(dir.path()).unwrap(), 1, 169).unwrap();
+    // Counts: the first 10 CJK characters 2 each, the other 290 once, a and b once. Kept: the
+    // ten (count 2, code-point order), then 158 of the count-1 characters in code-point order:
+    // a, b, then U+4E0A.. (156 of them). Left out: 292 - 158 = 134.
+    assert_eq!(data.vocab.len(), 169);
+    assert_eq!(data.vocab.left_out(), 134);
+    let mut expected: Vec<String> = vec!["<unk>".into()];
+    expected.extend(chars[..10].iter().map(|c| c.to_string()));
+    expected.extend(["a".to_string(), "b".to_string()]);
+    expected.extend(chars[10..166].iter().map(|c| c.to_string()));
+    assert_eq!(data.vocab.entries(), expected);
+    // Tokens of the training review, as the vocabulary encodes them (first pass codes replaced).
+    let tokens = data.train.tokens(0);
+    assert_eq!(tokens.len(), 310);
+    for (k, c) in text.chars().enumerate() {
+        let want = expected.iter().position(|e| *e == c.to_string()).unwrap_or(0) as u8;
+        assert_eq!(tokens[k], want, "character {k}");
+    }
+    assert_eq!(data.train.tokens(1), &[11, 12]);
+    // 134 unknown in the train review and 134 in the test one.
+    assert_eq!(data.report.unknown_tokens, 2 * 134);
+    assert!(data.report.notes.iter().any(|n| n.contains("134 more qualified")), "{}", data.report);
+}
+
+#[test]
+fn lra_retrieval_more_than_256_distinct_characters_and_the_size_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("lra_release/tsv_data");
+    std::fs::create_dir_all(&folder).unwrap();
+    let (text, chars) = many_characters(0);
+    let body = format!("1\tA\tB\t{text}\tab\n0\tC\tD\tba\t{text}\n");
+    for name in ["train", "eval", "test"] {
+        std::fs::write(folder.join(format!("new_aan_pairs.{name}.tsv")), &body).unwrap();
+    }
+    let data = Retrieval::load(dir.path()).unwrap();
+    // Counts: every CJK character 2, a and b 2 each: all tied, so code-point order: a, b, then
+    // the first 102 CJK characters; 198 left out.
+    assert_eq!(data.vocab.len(), 105);
+    assert_eq!(data.vocab.left_out(), 198);
+    assert_eq!(data.vocab.index('a'), 1);
+    assert_eq!(data.vocab.index('b'), 2);
+    assert_eq!(data.vocab.index(chars[0]), 3);
+    assert_eq!(data.vocab.index(chars[101]), 104);
+    assert_eq!(data.vocab.index(chars[102]), UNK);
+    let (first, second) = data.train.tokens(0);
+    assert_eq!(second, &[1, 2]);
+    assert_eq!(first.len(), 300);
+    assert!(first.iter().enumerate().all(|(k, &t)| t as usize == if k < 102 { k + 3 } else { 0 }));
+    assert_eq!(data.train.tokens(1).0, &[2, 1]);
+    assert_eq!(data.train.tokens(1).1, first);
+    assert_eq!(data.report.unknown_tokens, 3 * 2 * 198, "198 a document, two documents a file, three files");
+}
