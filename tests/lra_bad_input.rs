@@ -139,6 +139,17 @@ fn lra_bad_retrieval_label_2() {
 }
 
 #[test]
+fn lra_bad_retrieval_line_too_long() {
+    // The bound is 64 MB a line (two whole papers are far below it): a line past it is refused,
+    // read no further than the bound.
+    let mut body = b"1\tA\tB\tx\ty\n1\tA\tB\t".to_vec();
+    body.resize(body.len() + (64 << 20) + 10, b'a');
+    body.extend_from_slice(b"\ty\n");
+    let (err, path) = retrieval_err(&body);
+    assert_names(err, &[&format!("{}:2:", path_str(&path)), "longer than"]);
+}
+
+#[test]
 fn lra_bad_retrieval_not_utf8() {
     let (err, path) = retrieval_err(b"1\tA\tB\tx\ty\n1\tA\tB\tcaf\xe9\ty\n");
     assert_names(err, &[&format!("{}:2:", path_str(&path)), "UTF-8"]);

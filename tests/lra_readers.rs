@@ -250,10 +250,24 @@ fn lra_pathfinder_pixels_equal_pil_decoded_png() {
 
 #[test]
 fn lra_path_x_index_holds_no_pixels_and_batches_are_u8() {
+    // An index of 20,000 listed images (the index reads metadata only; no image is opened):
+    // paths, offsets, labels and origins, tens of bytes an image against 16,384 pixels.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("lra_release/pathfinder128/curv_contour_length_14");
+    std::fs::create_dir_all(root.join("metadata")).unwrap();
+    for m in 0..20 {
+        let lines: String =
+            (0..1000).map(|k| format!("imgs/{m} sample_{k}.png {k} {} 1.0 14 4 2 0.5 1 1\n", k % 2)).collect();
+        std::fs::write(root.join(format!("metadata/{m}.npy")), lines).unwrap();
+    }
+    let big = PathfinderIndex::load(dir.path(), Resolution::Px128).unwrap();
+    assert_eq!(big.len(), 20_000);
+    assert_eq!(big.relative_path(19_999), "imgs/19/sample_999.png");
+    let per_image = big.heap_bytes() as f64 / big.len() as f64;
+    assert!(per_image < 48.0, "{per_image} heap bytes an image");
+    assert!(big.report.notes.iter().any(|n| n.contains("20000 images listed")), "{}", big.report);
+
     let index = PathfinderIndex::load(&lra_root(), Resolution::Px128).unwrap();
-    // Paths, offsets, labels and origins: tens of bytes an image, against 16,384 pixels.
-    let per_image = index.heap_bytes() as f64 / index.len() as f64;
-    assert!(per_image < 100.0, "{per_image} heap bytes an image");
     // decode_batch_into writes u8 tokens (8 levels) into the caller's byte buffer.
     let mut buffer: Vec<u8> = vec![0xFF; 2 * 16_384];
     index.decode_batch_into(&[0, 3], &mut buffer).unwrap();
@@ -469,9 +483,13 @@ fn lra_text_long_review_is_cut_to_4096_characters_and_counted() {
     }
     let data = ImdbText::read_with(&text::locate(dir.path()).unwrap(), 1, 169).unwrap();
     assert_eq!(data.train.tokens(0).len(), text::MAX_LEN);
-    assert_eq!(data.train.tokens(1).len(), "short\nline".len(), "CRLF read as Python's text mode");
+    // HF's imdb script yields `f.read().decode("utf-8")`: CRLF stays, 11 characters.
+    let crlf = data.train.tokens(1);
+    assert_eq!(crlf.len(), "short\r\nline".len());
+    assert_eq!(data.vocab.symbol(crlf[5]), Some('\r'));
+    assert_eq!(data.vocab.symbol(crlf[6]), Some('\n'));
     assert_eq!(data.report.truncated, 2, "one in train, one in test");
-    assert!(data.report.notes.iter().any(|n| n.contains("2 reviews had \\r")), "{}", data.report);
+    assert!(data.report.notes.iter().any(|n| n.contains("2 reviews hold \\r")), "{}", data.report);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -598,4 +616,77 @@ fn lra_task_sizes_match_the_paper() {
     assert_eq!(Resolution::Px32.levels(), 16);
     assert_eq!(Resolution::Px128.levels(), 8);
     assert_eq!(listops::VOCAB_SIZE, 15);
+}
+
+/// 300 distinct characters (U+4E00..), the first k of them twice: more than a byte of provisional
+/// codes, so the readers take their second pass over the training text.
+fn many_characters(twice: usize) -> (String, Vec<char>) {
+    let chars: Vec<char> = (0x4E00u32..0x4E00 + 300).map(|c| char::from_u32(c).unwrap()).collect();
+    let mut text: String = chars.iter().collect();
+    text.extend(&chars[..twice]);
+    (text, chars)
+}
+
+#[test]
+fn lra_text_more_than_256_distinct_characters_and_the_size_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let (text, chars) = many_characters(10);
+    for split in ["train", "test"] {
+        for (folder, name) in [("pos", "0_8.txt"), ("neg", "0_3.txt")] {
+            let d = dir.path().join(format!("aclImdb/{split}/{folder}"));
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join(name), if folder == "pos" { text.as_str() } else { "ab" }).unwrap();
+        }
+    }
+    let data = ImdbText::read_with(&text::locate(dir.path()).unwrap(), 1, 169).unwrap();
+    // Counts: the first 10 CJK characters 2 each, the other 290 once, a and b once. Kept: the
+    // ten (count 2, code-point order), then 158 of the count-1 characters in code-point order:
+    // a, b, then U+4E0A.. (156 of them). Left out: 292 - 158 = 134.
+    assert_eq!(data.vocab.len(), 169);
+    assert_eq!(data.vocab.left_out(), 134);
+    let mut expected: Vec<String> = vec!["<unk>".into()];
+    expected.extend(chars[..10].iter().map(|c| c.to_string()));
+    expected.extend(["a".to_string(), "b".to_string()]);
+    expected.extend(chars[10..166].iter().map(|c| c.to_string()));
+    assert_eq!(data.vocab.entries(), expected);
+    // Tokens of the training review, as the vocabulary encodes them (first pass codes replaced).
+    let tokens = data.train.tokens(0);
+    assert_eq!(tokens.len(), 310);
+    for (k, c) in text.chars().enumerate() {
+        let want = expected.iter().position(|e| *e == c.to_string()).unwrap_or(0) as u8;
+        assert_eq!(tokens[k], want, "character {k}");
+    }
+    assert_eq!(data.train.tokens(1), &[11, 12]);
+    // 134 unknown in the train review and 134 in the test one.
+    assert_eq!(data.report.unknown_tokens, 2 * 134);
+    assert!(data.report.notes.iter().any(|n| n.contains("134 more qualified")), "{}", data.report);
+}
+
+#[test]
+fn lra_retrieval_more_than_256_distinct_characters_and_the_size_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("lra_release/tsv_data");
+    std::fs::create_dir_all(&folder).unwrap();
+    let (text, chars) = many_characters(0);
+    let body = format!("1\tA\tB\t{text}\tab\n0\tC\tD\tba\t{text}\n");
+    for name in ["train", "eval", "test"] {
+        std::fs::write(folder.join(format!("new_aan_pairs.{name}.tsv")), &body).unwrap();
+    }
+    let data = Retrieval::load(dir.path()).unwrap();
+    // Counts: every CJK character 2, a and b 2 each: all tied, so code-point order: a, b, then
+    // the first 102 CJK characters; 198 left out.
+    assert_eq!(data.vocab.len(), 105);
+    assert_eq!(data.vocab.left_out(), 198);
+    assert_eq!(data.vocab.index('a'), 1);
+    assert_eq!(data.vocab.index('b'), 2);
+    assert_eq!(data.vocab.index(chars[0]), 3);
+    assert_eq!(data.vocab.index(chars[101]), 104);
+    assert_eq!(data.vocab.index(chars[102]), UNK);
+    let (first, second) = data.train.tokens(0);
+    assert_eq!(second, &[1, 2]);
+    assert_eq!(first.len(), 300);
+    assert!(first.iter().enumerate().all(|(k, &t)| t as usize == if k < 102 { k + 3 } else { 0 }));
+    assert_eq!(data.train.tokens(1).0, &[2, 1]);
+    assert_eq!(data.train.tokens(1).1, first);
+    assert_eq!(data.report.unknown_tokens, 3 * 2 * 198, "198 a document, two documents a file, three files");
 }

@@ -178,6 +178,10 @@ impl PathfinderIndex {
         if index.is_empty() {
             bail!("{}: the metadata lists no images", files.dir.join("metadata").display());
         }
+        index.paths.shrink_to_fit();
+        index.ends.shrink_to_fit();
+        index.labels.shrink_to_fit();
+        index.origins.shrink_to_fit();
         index.report.items = index.len();
         if index.len() != IMAGES {
             index.report.note(format!(
@@ -286,9 +290,17 @@ impl PathfinderIndex {
         self.resolution.task().input_size()
     }
 
-    /// Heap bytes of the index.
+    /// Heap bytes of the index (paths, offsets, labels, origins and the metadata file names; the
+    /// report aside): about 40 bytes an image, no pixels. Pixels exist only in the caller's
+    /// batch buffer, one `u8` a pixel (`decode_batch_into`).
     pub fn heap_bytes(&self) -> usize {
-        self.paths.capacity() + self.ends.capacity() * 4 + self.labels.capacity() + self.origins.capacity() * 8
+        let metadata: usize = self.metadata.iter().map(|p| p.as_os_str().len()).sum::<usize>()
+            + self.metadata.capacity() * std::mem::size_of::<PathBuf>();
+        self.paths.capacity()
+            + self.ends.capacity() * 4
+            + self.labels.capacity()
+            + self.origins.capacity() * std::mem::size_of::<Origin>()
+            + metadata
     }
 
     /// Image i's grey levels 0..=255, raster order, undecimated.

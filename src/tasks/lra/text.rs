@@ -2,12 +2,13 @@
 //! label 0 = neg, 1 = pos; `train/unsup` (unlabelled) is not read. LRA has no validation split
 //! here and validates on the test set; `split(Split::Valid)` does the same.
 //!
-//! Reviews are read as S4 gets them from Hugging Face's `imdb` script: `open(path,
-//! encoding="UTF-8").read()`, i.e. strict UTF-8 (a review that is not UTF-8 is an error naming
-//! the file, where Python would raise `UnicodeDecodeError`) with Python's text-mode newline
-//! translation (`\r\n` and a lone `\r` become `\n`; the report counts the reviews it changed),
-//! nothing stripped, `<br />` tags kept. Files are taken pos then neg, each in file-name order,
-//! as that script lists them.
+//! Reviews are read as S4 gets them from Hugging Face's `imdb` script, which takes each file
+//! from the tar archive and yields `f.read().decode("utf-8")`: strict UTF-8 (a review that is not
+//! UTF-8 is an error naming the file, where Python would raise `UnicodeDecodeError`) and the
+//! text verbatim, bytes decoded and nothing else: no newline translation (`\r` stays; the report
+//! counts reviews holding one), nothing stripped, `<br />` tags kept. Files are taken pos then
+//! neg, each in file-name order (HF's order is the archive's; the order of a split does not
+//! change its items).
 //!
 //! Tokens are characters (S4's `list(str)`), cut to T = 4,096, with the vocabulary of `vocab`
 //! built from the training reviews only: characters seen at least 15 times (S4's `min_freq`),
@@ -23,7 +24,6 @@ use super::vocab::{truncate_chars, CharVocab, FirstSeen, UNK};
 use super::LraTask;
 use crate::tasks::Split;
 use anyhow::{anyhow, bail, Result};
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 /// Characters kept per review.
@@ -101,29 +101,16 @@ fn review_file(path: &Path, name: &str, label: u8) -> Result<ReviewFile> {
     Ok(ReviewFile { path: path.to_path_buf(), label, id, rating })
 }
 
-/// A review as Python's text mode reads it: strict UTF-8, newlines translated. The flag says
-/// whether a newline was translated.
-pub fn read_review(path: &Path) -> Result<(String, bool)> {
+/// A review as HF's script reads it: the file's bytes, which must be UTF-8, verbatim.
+pub fn read_review(path: &Path) -> Result<String> {
     let len = std::fs::metadata(path).map_err(|e| anyhow!("{}: cannot read ({e})", path.display()))?.len();
     if len > MAX_REVIEW_BYTES {
         bail!("{}: {len} bytes, more than any review ({MAX_REVIEW_BYTES} at most)", path.display());
     }
     let bytes = std::fs::read(path).map_err(|e| anyhow!("{}: cannot read ({e})", path.display()))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
+    String::from_utf8(bytes).map_err(|e| {
         anyhow!("{}: not UTF-8 text (invalid byte at offset {})", path.display(), e.utf8_error().valid_up_to())
-    })?;
-    Ok(match translate_newlines(&text) {
-        Cow::Borrowed(_) => (text, false),
-        Cow::Owned(t) => (t, true),
     })
-}
-
-/// Python's universal newlines: `\r\n` and a lone `\r` become `\n`.
-pub fn translate_newlines(text: &str) -> Cow<'_, str> {
-    if !text.contains('\r') {
-        return Cow::Borrowed(text);
-    }
-    Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
 }
 
 /// Reads `files` in order, each cut to T and encoded by `encode` (which returns how many
@@ -131,13 +118,13 @@ pub fn translate_newlines(text: &str) -> Cow<'_, str> {
 fn read_reviews(
     files: &[ReviewFile],
     report: &mut ReadReport,
-    translated: &mut usize,
+    with_cr: &mut usize,
     mut encode: impl FnMut(&str, &mut Vec<u8>) -> usize,
 ) -> Result<LraSplit> {
     let mut split = LraSplit::default();
     for file in files {
-        let (text, changed) = read_review(&file.path)?;
-        *translated += changed as usize;
+        let text = read_review(&file.path)?;
+        *with_cr += text.contains('\r') as usize;
         let (kept, cut) = truncate_chars(&text, MAX_LEN);
         report.truncated += cut as usize;
         split.sequences.push_with(|out| report.unknown_tokens += encode(kept, out));
@@ -166,12 +153,12 @@ impl ImdbText {
     /// `max_entries` entries with `<unk>`.
     pub fn read_with(files: &ImdbFiles, min_count: u64, max_entries: usize) -> Result<Self> {
         let mut report = ReadReport::default();
-        let mut translated = 0;
+        let mut with_cr = 0;
         // One pass counts the training characters and writes provisional codes, recoded once the
         // vocabulary is known; only with more than 256 distinct characters are the reviews read
         // again.
         let mut first_seen = FirstSeen::new();
-        let mut train = read_reviews(&files.train, &mut report, &mut translated, |text, out| {
+        let mut train = read_reviews(&files.train, &mut report, &mut with_cr, |text, out| {
             first_seen.encode_into(text, out);
             0
         })?;
@@ -184,7 +171,7 @@ impl ImdbText {
                 report.unknown_tokens += again.unknown_tokens;
             }
         }
-        let test = read_reviews(&files.test, &mut report, &mut translated, |text, out| vocab.encode_into(text, out))?;
+        let test = read_reviews(&files.test, &mut report, &mut with_cr, |text, out| vocab.encode_into(text, out))?;
         report.items = train.len() + test.len();
         report.note(format!(
             "vocabulary: {} entries (<unk> + {} of the {} characters in the training reviews, those seen at least {} \
@@ -199,8 +186,8 @@ impl ImdbText {
                 String::new()
             }
         ));
-        if translated > 0 {
-            report.note(format!("{translated} reviews had \\r newlines, translated to \\n as Python's text mode does"));
+        if with_cr > 0 {
+            report.note(format!("{with_cr} reviews hold \\r, kept verbatim as HF's bytes.decode(\"utf-8\") keeps it"));
         }
         for (name, split) in [("train", &train), ("test", &test)] {
             if split.len() != 2 * REVIEWS_PER_FOLDER {
