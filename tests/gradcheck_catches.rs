@@ -94,7 +94,7 @@ fn build(json: serde_json::Value) -> Box<dyn SequenceModel> {
 }
 
 /// Passes unbroken, fails broken, on dense and sparse inputs.
-fn caught(label: &str, json: serde_json::Value, fault: Fault, check: GradCheck) {
+pub fn caught(label: &str, json: serde_json::Value, fault: Fault, check: GradCheck) {
     for spikes in [false, true] {
         let check = GradCheck { spikes, ..check };
         let model = build(json.clone());

@@ -76,7 +76,8 @@ impl TrainStep {
         let model = config.build(seed)?;
         let inputs = random_spikes(batch, time, model.num_input(), density, signed, seed ^ 0x5eed);
         let mut rng = Rng::new(seed ^ 0x7a59);
-        let reported = batch * model.readout().steps(time) * model.num_output();
+        let (samples, steps) = model.reported_shape(batch, time);
+        let reported = samples * steps * model.num_output();
         let target = (0..reported).map(|_| rng.normal() as f32).collect();
         let optimizer = Optimizer::adam(model.params(), 5e-4);
         Ok(Self { model, optimizer, inputs, target })

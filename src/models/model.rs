@@ -91,6 +91,12 @@ pub trait SequenceModel: Send + Sync {
     fn readout(&self) -> Readout {
         Readout::PerStep
     }
+    /// What `forward` reports for `batch` input sequences of `time` steps: (samples, steps), each
+    /// of `num_output` values. One sample per sequence with the readout's steps, except for models
+    /// of pairs (the two-tower reads 2B sequences and reports B pairs).
+    fn reported_shape(&self, batch: usize, time: usize) -> (usize, usize) {
+        (batch, self.readout().steps(time))
+    }
     /// Outputs at every step, (batch, time, num_output).
     fn forward_steps(&self, x: &Inputs) -> Result<Box<dyn ForwardPass>>;
     /// Gradients of `sum(y * dy)` for every parameter, aligned with `params()` (zeros for fixed
