@@ -108,7 +108,7 @@ fn with_interface_fits_the_encoder_and_the_head() {
     // `--set` reaches the encoder's keys through the table.
     let set = retrieval().with_overrides(&["encoder.num_memory=20".into(), "hidden=32".into()]).unwrap();
     let model = set.build(0).unwrap();
-    assert_eq!(model.params().by_name("encoder.mlp.network.1.weight").unwrap().value.shape(), &[20, 40]);
+    assert_eq!(model.params().by_name("encoder.mlp.network.2.weight").unwrap().value.shape(), &[20, 40]);
     assert_eq!(model.params().by_name("head.hidden.weight").unwrap().value.shape(), &[32, 300]);
     // The config a checkpoint stores rebuilds the same config.
     let again: ModelConfig = serde_json::from_str(&serde_json::to_string(&model.config()).unwrap()).unwrap();
