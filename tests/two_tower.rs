@@ -5,7 +5,7 @@
 
 use crate::gradcheck_catches::{caught, Fault};
 use crate::model_gradcheck::GradCheck;
-use elmbench::bench::random_spikes;
+use elmbench::bench::{lra_bench_config, lra_shape, one_hot_tokens, random_spikes, TrainStep};
 use elmbench::engine::Inputs;
 use elmbench::models::{ModelConfig, ModelInterface, SequenceModel};
 use elmbench::nn::Readout;
@@ -50,7 +50,10 @@ fn the_retrieval_config_parses_and_counts_its_parameters_by_hand() {
     assert_eq!(model.param_count_paper_convention(), (255 * 300 + 300) + (300 * 150 + 150) + 7 * 150 + head);
     let names: Vec<&str> = model.params().iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names.first(), Some(&"encoder.mlp.network.0.weight"));
-    assert_eq!(&names[names.len() - 4..], ["head.hidden.weight", "head.hidden.bias", "head.output.weight", "head.output.bias"]);
+    assert_eq!(
+        &names[names.len() - 4..],
+        ["head.hidden.weight", "head.hidden.bias", "head.output.weight", "head.output.bias"]
+    );
     // The encoder as the two-tower fits it: its inputs, `latent` outputs, the last step.
     let ModelConfig::TwoTower(c) = &config else { panic!("a two-tower") };
     let ModelConfig::Elm(encoder) = c.encoder_config().unwrap() else { panic!("an ELM encoder") };
@@ -118,7 +121,8 @@ fn with_interface_fits_the_encoder_and_the_head() {
 /// The head in f64 from the encodings and the head's weights.
 fn head_by_hand(model: &dyn SequenceModel, encodings: &[f32], latent: usize) -> Vec<f64> {
     let p = |name: &str| model.params().by_name(name).unwrap().value.clone();
-    let (w1, b1, w2, b2) = (p("head.hidden.weight"), p("head.hidden.bias"), p("head.output.weight"), p("head.output.bias"));
+    let (w1, b1, w2, b2) =
+        (p("head.hidden.weight"), p("head.hidden.bias"), p("head.output.weight"), p("head.output.bias"));
     let (hidden, classes) = (w1.shape()[0], w2.shape()[0]);
     let pairs = encodings.len() / (2 * latent);
     let mut y = Vec::new();
@@ -140,7 +144,10 @@ fn head_by_hand(model: &dyn SequenceModel, encodings: &[f32], latent: usize) -> 
             })
             .collect();
         for c in 0..classes {
-            y.push(b2.data()[c] as f64 + h.iter().enumerate().map(|(j, h)| w2.data()[c * hidden + j] as f64 * h).sum::<f64>());
+            y.push(
+                b2.data()[c] as f64
+                    + h.iter().enumerate().map(|(j, h)| w2.data()[c * hidden + j] as f64 * h).sum::<f64>(),
+            );
         }
     }
     y
@@ -243,7 +250,13 @@ fn gradients_pass_the_finite_difference_check_with_elm_and_lstm_encoders() {
         "readout": "mean", "encoder": {"kind": "chrono-lstm", "hidden_size": 5, "chrono_t_max": 20.0}});
     let dropout = serde_json::json!({"kind": "two-tower", "num_input": 8, "latent": 4, "num_output": 2,
         "encoder": {"kind": "lstm", "hidden_size": 5, "recurrent_dropout": 0.3}});
-    for (label, json, train_seed) in [("elm", elm, None), ("chrono-lstm", chrono, None), ("lstm dropout", dropout, Some(5))] {
+    let plain_elm = small_elm_pair();
+    for (label, json, train_seed) in [
+        ("elm", plain_elm, None),
+        ("branch-elm", elm, None),
+        ("chrono-lstm", chrono, None),
+        ("lstm dropout", dropout, Some(5)),
+    ] {
         for spikes in [false, true] {
             let model = config(json.clone()).build(3).unwrap();
             let check = GradCheck { batch: 6, time: 12, spikes, train_seed, ..Default::default() };
@@ -259,4 +272,39 @@ fn a_wrong_head_or_encoder_gradient_is_caught() {
     for tensor in ["head.hidden.weight", "head.output.bias", "encoder.mlp.network.0.weight", "encoder._proto_w_s"] {
         caught(&format!("two-tower {tensor}"), small_elm_pair(), Fault::ScaledGradient(tensor), check);
     }
+}
+
+#[test]
+fn the_lra_bench_shapes_build_the_papers_elm_and_one_hot_inputs() {
+    // One non-zero per step, 1.0, within the columns.
+    let x = one_hot_tokens(3, 50, 16, 1);
+    assert_eq!(x.feature.len(), 150);
+    assert!(x.row_start.windows(2).all(|w| w[1] - w[0] == 1));
+    assert!(x.feature.iter().all(|&f| f < 16) && x.value.iter().all(|&v| v == 1.0));
+    let mut seen = [false; 16];
+    x.feature.iter().for_each(|&f| seen[f as usize] = true);
+    assert!(seen.iter().all(|&s| s), "150 draws reach all 16 columns");
+    // Image: the ELM of the LRA tables, memory taus up to T.
+    let image = lra_bench_config(lra_shape("lra-image").unwrap(), "elm", 1024, &[]).unwrap();
+    let ModelConfig::Elm(c) = &image else { panic!("an ELM") };
+    assert_eq!((c.num_input, c.num_output, c.num_memory, c.mlp_hidden_size()), (16, 10, 150, 300));
+    assert_eq!(
+        (c.mlp_num_layers, c.tau_s_value, c.lambda_value, c.memory_tau_min, c.memory_tau_max),
+        (1, 5.0, 5.0, 1.0, 1024.0)
+    );
+    assert_eq!(c.readout, Readout::LastStep);
+    assert!(lra_bench_config(lra_shape("listops").unwrap(), "lstm", 10, &[]).is_err());
+    assert!(lra_shape("lra-cifar").is_err());
+    // Retrieval: a two-tower around that ELM; a step on B pairs takes 2B one-hot documents.
+    let retrieval = lra_bench_config(lra_shape("lra-retrieval").unwrap(), "elm", 4000, &[]).unwrap();
+    let ModelConfig::TwoTower(t) = &retrieval else { panic!("a two-tower") };
+    assert_eq!((t.num_input, t.num_output, t.latent, t.hidden()), (105, 2, 75, 150));
+    let ModelConfig::Elm(e) = t.encoder_config().unwrap() else { panic!("an ELM encoder") };
+    assert_eq!((e.num_memory, e.memory_tau_max, e.num_output), (150, 4000.0, 75));
+    let small = lra_bench_config(lra_shape("retrieval").unwrap(), "elm", 12, &["encoder.num_memory=6".into()]).unwrap();
+    let model = small.build(0).unwrap();
+    let mut step = TrainStep::with_inputs(model, one_hot_tokens(4, 12, 105, 2), 0).unwrap();
+    let first = step.run().unwrap();
+    assert!(first.is_finite());
+    assert_ne!(step.run().unwrap(), first, "Adam moved the weights");
 }

@@ -183,7 +183,11 @@ pub fn run_train_step_bench(options: &TrainStepOptions) -> Result<StepTimings> {
             // A two-tower's batch is B pairs: 2B documents.
             let sequences = if shape == LraTask::Retrieval { 2 * options.batch } else { options.batch };
             let inputs = one_hot_tokens(sequences, options.time, model.num_input(), options.seed ^ 0x5eed);
-            (format!("lra-{}", shape.name()), 1.0 / model.num_input() as f64, TrainStep::with_inputs(model, inputs, options.seed)?)
+            (
+                format!("lra-{}", shape.name()),
+                1.0 / model.num_input() as f64,
+                TrainStep::with_inputs(model, inputs, options.seed)?,
+            )
         }
         None => {
             let config = bench_config(&options.task, &options.model, &options.overrides)?;
@@ -197,7 +201,10 @@ pub fn run_train_step_bench(options: &TrainStepOptions) -> Result<StepTimings> {
                 }
                 let signed = options.task.name() == "neuronio";
                 let n = model.num_input();
-                (random_spikes(options.batch, options.time, n, options.density, signed, options.seed ^ 0x5eed), options.density)
+                (
+                    random_spikes(options.batch, options.time, n, options.density, signed, options.seed ^ 0x5eed),
+                    options.density,
+                )
             };
             (options.task.name().to_string(), density, TrainStep::with_inputs(model, inputs, options.seed)?)
         }

@@ -11,7 +11,10 @@ pub mod tcn;
 pub mod two_tower;
 
 pub use config::{ModelConfig, ModelInterface};
-pub use model::{backward_through_readout, check_backward, check_features, downcast_pass, Buffer, FlopCount, ForwardPass, SequenceModel};
+pub use model::{
+    backward_through_readout, check_backward, check_features, downcast_pass, Buffer, FlopCount, ForwardPass,
+    SequenceModel,
+};
 
 /// Every model the harness can build, with a one-line description.
 pub const CATALOGUE: &[(&str, &str)] = &[

@@ -67,7 +67,14 @@ impl TwoTowerConfig {
     /// A two-tower around `encoder` (a table with `kind`), with the paper's latent size.
     pub fn new(num_input: usize, num_output: usize, encoder: Value) -> Result<Self> {
         let Value::Object(encoder) = encoder else { bail!("the encoder must be a table") };
-        Ok(Self { num_input, encoder, latent: defaults::latent(), hidden: None, num_output, readout: Readout::LastStep })
+        Ok(Self {
+            num_input,
+            encoder,
+            latent: defaults::latent(),
+            hidden: None,
+            num_output,
+            readout: Readout::LastStep,
+        })
     }
 
     pub fn hidden(&self) -> usize {

@@ -135,9 +135,7 @@ impl TwoTower {
     /// Pairs in a batch of `batch` sequences, or an error naming the convention.
     fn pairs(batch: usize) -> Result<usize> {
         if batch == 0 || batch % 2 != 0 {
-            bail!(
-                "a two-tower takes pairs: 2B sequences (the B first documents, then the B second ones); got {batch}"
-            );
+            bail!("a two-tower takes pairs: 2B sequences (the B first documents, then the B second ones); got {batch}");
         }
         Ok(batch / 2)
     }
