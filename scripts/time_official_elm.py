@@ -1,13 +1,19 @@
 """Seconds per training step of the official PyTorch ELM (AaronSpieler/elmneuron), for the speed
 ratios in the README. Nothing of the official code is copied here: pass the path of a checkout.
 
-    python scripts/time_official_elm.py --elm-repo PATH [--task shd|neuronio] [--bin-ms 1]
+    python scripts/time_official_elm.py --elm-repo PATH [--task shd|neuronio|lra-image|lra-listops|...] [--bin-ms 1]
 
 SHD shape (Figure 5): batch 8, 700 channels, 1000 steps at 1 ms bins, 20 classes, cross-entropy on
 the last output, Adamax, as the official notebook `train_elm_on_shd.ipynb` trains it; inputs are
 2 % non-zero ones (SHD counts). `--model branch-elm` uses 100 branches x 15 random synapses;
 `--model lstm` times `torch.nn.LSTM(700, 250)` + `nn.Linear` (the paper's SHD LSTM) instead.
 NeuronIO shape: batch 8 x 500 steps, 1278 signed spike inputs, spike + soma outputs, MSE, Adam.
+LRA shapes (the paper's LRA ELM: d_m 150, one MLP layer of 300, tau_s = lambda = 5, memory taus
+from 1 to T): one-hot tokens (exactly one non-zero per
+step, value 1, a uniformly random feature), cross-entropy on the last output, Adam lr 2e-4 (pass
+`--batch 32`); `lra-image`: 1,024 steps of 16 grey levels, 10 classes; `lra-listops`: 2,000 steps
+of 25 tokens, 10 classes; also lra-pathfinder, lra-text, lra-path-x (Retrieval's two-tower is not
+here). `--time` shortens the sequence (and memory_tau_max with it).
 Prints one JSON line: median, min and max seconds over the timed steps.
 """
 
@@ -19,11 +25,15 @@ import time
 
 import torch
 
+# (one-hot width, steps, classes), as `elmbench bench train-step --shape lra-...` uses them.
+LRA_SHAPES = {"lra-image": (16, 1024, 10), "lra-pathfinder": (16, 1024, 2), "lra-listops": (25, 2000, 10),
+              "lra-text": (169, 4096, 2), "lra-path-x": (8, 16384, 2)}
+
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--elm-repo", required=True)
-    p.add_argument("--task", default="shd", choices=["shd", "neuronio"])
+    p.add_argument("--task", default="shd", choices=["shd", "neuronio", *LRA_SHAPES])
     p.add_argument("--model", default="elm", choices=["elm", "branch-elm", "lstm"])
     p.add_argument("--bin-ms", type=float, default=1.0)
     p.add_argument("--time", type=int, default=None)
@@ -59,6 +69,18 @@ def main():
         x = (torch.rand(a.batch, steps, 700) < a.density).float()
         y = torch.randint(0, 20, (a.batch,))
         optimizer = torch.optim.Adamax(model.parameters(), lr=5e-3)
+        loss_of = lambda out: torch.nn.functional.cross_entropy(out[:, -1, :], y)  # noqa: E731
+    elif a.task.startswith("lra-"):
+        inputs, default_steps, classes = LRA_SHAPES[a.task]
+        steps = a.time or default_steps
+        if a.model != "elm":
+            p.error("the LRA shapes time the ELM only")
+        model = ELM(num_input=inputs, num_output=classes, num_memory=150, mlp_num_layers=1, mlp_hidden_size=300,
+                    lambda_value=5.0, tau_s_value=5.0, memory_tau_min=1.0, memory_tau_max=float(steps))
+        tokens = torch.randint(0, inputs, (a.batch, steps))
+        x = torch.nn.functional.one_hot(tokens, inputs).float()
+        y = torch.randint(0, classes, (a.batch,))
+        optimizer = torch.optim.Adam(model.parameters(), lr=2e-4)
         loss_of = lambda out: torch.nn.functional.cross_entropy(out[:, -1, :], y)  # noqa: E731
     else:
         steps = a.time or 500

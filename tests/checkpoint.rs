@@ -39,6 +39,35 @@ fn round_trip_is_exact() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
 
+/// A two-tower round-trips with its encoder's parameters under `encoder.` and the encoder's
+/// routing draw passing through as buffers.
+#[test]
+fn two_tower_round_trip_is_exact() {
+    let config: ModelConfig = serde_json::from_value(serde_json::json!({
+        "kind": "two-tower", "num_input": 30, "latent": 6, "hidden": 9, "num_output": 2,
+        "encoder": {"kind": "branch-elm", "num_memory": 7, "num_branch": 4, "num_synapse_per_branch": 8,
+            "input_to_synapse_routing": "random", "routing_seed": 42, "learn_memory_tau": true}}))
+    .unwrap();
+    let mut model = config.build(3).unwrap();
+    for (k, p) in model.params_mut().iter_mut().enumerate() {
+        for (i, v) in p.value.data_mut().iter_mut().enumerate() {
+            *v += ((i * 31 + k * 7) % 13) as f32 * 1e-3 - 6e-3;
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pairs.safetensors");
+    write_checkpoint(model.as_ref(), &path).unwrap();
+    let back = read_checkpoint(&path).unwrap();
+    assert_eq!(back.config(), config);
+    assert_eq!(back.params(), model.params());
+    assert_eq!(back.buffers(), model.buffers());
+    assert!(back.buffers().iter().any(|(name, _)| name == "encoder.input_to_synapse_indices"));
+    let x = spike_batch(4, 20, 30, 0.2, 1);
+    let (a, b) = (model.forward(&Inputs::Sparse(&x)).unwrap(), back.forward(&Inputs::Sparse(&x)).unwrap());
+    assert_eq!(a.output(), b.output());
+    assert_eq!(a.output().len(), 2 * 2);
+}
+
 #[test]
 fn bad_checkpoints_are_named_errors() {
     let dir = tempfile::tempdir().unwrap();

@@ -8,7 +8,7 @@
 use crate::model_gradcheck::GradCheck;
 use anyhow::Result;
 use elmbench::engine::{Inputs, ParamSet, Tensor};
-use elmbench::models::{FlopCount, ForwardPass, ModelConfig, SequenceModel};
+use elmbench::models::{backward_through_readout, FlopCount, ForwardPass, ModelConfig, SequenceModel};
 use elmbench::nn::Readout;
 
 #[derive(Clone, Copy, Debug)]
@@ -52,14 +52,31 @@ impl SequenceModel for Faulty {
     fn forward_steps_train(&self, x: &Inputs, seed: u64) -> Result<Box<dyn ForwardPass>> {
         self.inner.forward_steps_train(x, seed)
     }
-    fn backward_steps(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
+    fn reported_shape(&self, batch: usize, time: usize) -> (usize, usize) {
+        self.inner.reported_shape(batch, time)
+    }
+    // The reported outputs are the inner model's own (a two-tower applies no readout of the
+    // trait's); the wrong gradients come in below, after its own `backward` or in the steps'.
+    fn forward(&self, x: &Inputs) -> Result<Box<dyn ForwardPass>> {
+        self.inner.forward(x)
+    }
+    fn forward_train(&self, x: &Inputs, seed: u64) -> Result<Box<dyn ForwardPass>> {
+        self.inner.forward_train(x, seed)
+    }
+    fn backward(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
         match self.fault {
             Fault::ScaledGradient(name) => {
-                let mut grads = self.inner.backward_steps(pass, x, dy)?;
+                let mut grads = self.inner.backward(pass, x, dy)?;
                 let index = self.params().index_of(name).expect("a parameter of the model");
                 grads[index].data_mut().iter_mut().for_each(|g| *g *= 1.1);
                 Ok(grads)
             }
+            _ => backward_through_readout(self, pass, x, dy),
+        }
+    }
+    fn backward_steps(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
+        match self.fault {
+            Fault::ScaledGradient(_) => unreachable!("scaled in `backward`"),
             Fault::LastStepGradientForMean => {
                 // dy arrives spread as the mean spreads it (dy / T at every step); put it all
                 // on the last step instead, T dy / T.
@@ -94,7 +111,7 @@ fn build(json: serde_json::Value) -> Box<dyn SequenceModel> {
 }
 
 /// Passes unbroken, fails broken, on dense and sparse inputs.
-fn caught(label: &str, json: serde_json::Value, fault: Fault, check: GradCheck) {
+pub fn caught(label: &str, json: serde_json::Value, fault: Fault, check: GradCheck) {
     for spikes in [false, true] {
         let check = GradCheck { spikes, ..check };
         let model = build(json.clone());

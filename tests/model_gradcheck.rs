@@ -90,8 +90,8 @@ impl GradCheck {
             }
         };
         let pass = run_forward(model);
-        let steps = model.readout().steps(self.time);
-        assert_eq!(pass.output().len(), self.batch * steps * model.num_output(), "{label}: reported outputs");
+        let (samples, steps) = model.reported_shape(self.batch, self.time);
+        assert_eq!(pass.output().len(), samples * steps * model.num_output(), "{label}: reported outputs");
         let g: Vec<f32> = (0..pass.output().len()).map(|_| rng.normal() as f32).collect();
         // The loss whose gradient `backward` returns: the outputs against g, plus any loss the
         // model adds itself (the SNN's spike penalty).

@@ -23,13 +23,16 @@ fn every_kind_takes_700_inputs_20_outputs_and_the_last_step() {
         assert_eq!(config.num_output().unwrap(), 20, "{kind}");
         let model = config.build(1).unwrap();
         assert_eq!((model.num_input(), model.num_output(), model.readout()), (700, 20, Readout::LastStep), "{kind}");
-        // One step of 20 outputs per sample, through both passes.
+        // One step of 20 outputs per sample (per pair of sequences for the two-tower), through
+        // both passes.
+        let samples = if kind == "two-tower" { 1 } else { 2 };
+        assert_eq!(model.reported_shape(2, 6), (samples, 1), "{kind}");
         let input = Inputs::Sparse(&x);
         let pass = model.forward(&input).unwrap();
-        assert_eq!(pass.output().len(), 2 * 20, "{kind}");
+        assert_eq!(pass.output().len(), samples * 20, "{kind}");
         let train = model.forward_train(&input, 3).unwrap();
-        assert_eq!(train.output().len(), 2 * 20, "{kind}");
-        let grads = model.backward(train.as_ref(), &input, &[1.0; 40]).unwrap();
+        assert_eq!(train.output().len(), samples * 20, "{kind}");
+        let grads = model.backward(train.as_ref(), &input, &vec![1.0; samples * 20]).unwrap();
         assert_eq!(grads.len(), model.params().len(), "{kind}");
         // The settings survive a round trip through the config a checkpoint stores.
         let again: ModelConfig = serde_json::from_str(&serde_json::to_string(&model.config()).unwrap()).unwrap();

@@ -53,3 +53,4 @@ mod tcn_gradcheck;
 mod tcn_model;
 mod tcn_training;
 mod torch_pt;
+mod two_tower;

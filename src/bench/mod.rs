@@ -5,5 +5,6 @@
 mod train_step;
 
 pub use train_step::{
-    bench_config, random_spikes, run_train_step_bench, spike_batch, StepTimings, TrainStep, TrainStepOptions,
+    bench_config, lra_bench_config, lra_shape, one_hot_tokens, random_spikes, run_train_step_bench, spike_batch,
+    StepTimings, TrainStep, TrainStepOptions,
 };

@@ -1,6 +1,6 @@
 //! `elmbench bench`: speed measurements.
 
-use crate::bench::{run_train_step_bench, TrainStepOptions};
+use crate::bench::{lra_shape, run_train_step_bench, TrainStepOptions};
 use crate::tasks::TaskConfig;
 use anyhow::Result;
 use clap::{Args, Subcommand};
@@ -40,6 +40,18 @@ pub struct TrainStepArgs {
     /// SHD: +1).
     #[arg(long, default_value_t = 0.02)]
     pub density: f64,
+    /// One-hot inputs: exactly one non-zero (1.0) per step, at a uniformly random column of the
+    /// model's num_input (LRA's tokens); replaces --density.
+    #[arg(long)]
+    pub one_hot: bool,
+    /// An LRA shape with the paper's LRA ELM (d_m 150, MLP 300, tau_s 5, memory taus 1..T) and
+    /// one-hot inputs: lra-image (16 x 1,024, 10 classes), lra-pathfinder (16 x 1,024, 2),
+    /// lra-listops (25 x 2,000, 10), lra-text (169 x 4,096, 2), lra-retrieval (a two-tower
+    /// around that ELM, 105 x 4,000 a document, --batch pairs), lra-path-x (8 x 16,384, 2).
+    /// Replaces --task; --time and --set still apply (model --set keys are the ELM's, or the
+    /// two-tower's with `encoder.` keys for Retrieval).
+    #[arg(long)]
+    pub shape: Option<String>,
     /// Untimed steps before timing.
     #[arg(long, default_value_t = 3)]
     pub warmup: usize,
@@ -59,7 +71,11 @@ pub fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::TrainStep(args) => {
             let task = crate::overrides::apply(&TaskConfig::named(&args.task)?, &args.task_overrides)?;
             task.validate()?;
-            let time = args.time.unwrap_or_else(|| task.steps_per_sample());
+            let shape = args.shape.as_deref().map(lra_shape).transpose()?;
+            let time = args.time.unwrap_or_else(|| match shape {
+                Some(shape) => shape.seq_len(),
+                None => task.steps_per_sample(),
+            });
             let timings = run_train_step_bench(&TrainStepOptions {
                 task,
                 model: args.model,
@@ -70,6 +86,8 @@ pub fn run(command: BenchCommand) -> Result<()> {
                 warmup: args.warmup,
                 iterations: args.iterations,
                 seed: args.seed,
+                one_hot: args.one_hot,
+                shape,
             })?;
             if args.json {
                 println!("{}", serde_json::to_string(&timings)?);

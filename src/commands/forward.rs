@@ -64,9 +64,9 @@ pub fn run(args: ForwardArgs) -> Result<()> {
         neuronio_eval_transform(&mut y, outputs);
     }
     let bytes: Vec<u8> = y.iter().flat_map(|v| v.to_le_bytes()).collect();
-    // A last-step or mean readout reports one step per sample.
-    let steps = model.readout().steps(time);
-    let view = TensorView::new(Dtype::F32, vec![batch, steps, outputs], &bytes)?;
+    // A last-step or mean readout reports one step per sample; a two-tower one sample per pair.
+    let (samples, steps) = model.reported_shape(batch, time);
+    let view = TensorView::new(Dtype::F32, vec![samples, steps, outputs], &bytes)?;
     let metadata = HashMap::from([
         ("weights".to_string(), args.weights.display().to_string()),
         ("weights_format".to_string(), format!("{format:?}")),
@@ -74,7 +74,7 @@ pub fn run(args: ForwardArgs) -> Result<()> {
     ]);
     let out = safetensors::serialize([("y", view)], Some(metadata))?;
     crate::io::write_atomically(&args.output, &out)?;
-    eprintln!("wrote y {:?} to {}", [batch, steps, outputs], args.output.display());
+    eprintln!("wrote y {:?} to {}", [samples, steps, outputs], args.output.display());
     Ok(())
 }
 

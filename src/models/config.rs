@@ -6,6 +6,7 @@ use super::lif::{Lif, LifConfig};
 use super::lstm::{Lstm, LstmConfig};
 use super::snn::{Snn, SnnConfig};
 use super::tcn::{Tcn, TcnConfig};
+use super::two_tower::{TwoTower, TwoTowerConfig};
 use super::SequenceModel;
 use crate::nn::Readout;
 use anyhow::{Context, Result};
@@ -39,6 +40,9 @@ pub enum ModelConfig {
     Tcn(TcnConfig),
     /// The paper's LIF-based spiking network for SHD (500 neurons, 100 random synapses each).
     Snn(SnnConfig),
+    /// Pairs of documents through one shared encoder (any other kind), then a classifier on
+    /// [u, v, u * v, u - v]: LRA Retrieval's two-tower setup.
+    TwoTower(TwoTowerConfig),
 }
 
 impl ModelConfig {
@@ -53,6 +57,7 @@ impl ModelConfig {
             ModelConfig::Alif(_) => "alif",
             ModelConfig::Tcn(_) => "tcn",
             ModelConfig::Snn(_) => "snn",
+            ModelConfig::TwoTower(_) => "two-tower",
         }
     }
 
@@ -70,6 +75,7 @@ impl ModelConfig {
             ModelConfig::Alif(c) => Box::new(Lif::new(c.clone(), true, seed)?),
             ModelConfig::Tcn(c) => Box::new(Tcn::new(c.clone(), seed)?),
             ModelConfig::Snn(c) => Box::new(Snn::new(c.clone(), seed)?),
+            ModelConfig::TwoTower(c) => Box::new(TwoTower::new(c.clone(), seed)?),
         })
     }
 
@@ -82,6 +88,7 @@ impl ModelConfig {
             ModelConfig::Alif(c) => c.validate(true),
             ModelConfig::Tcn(c) => c.validate(),
             ModelConfig::Snn(c) => c.validate(),
+            ModelConfig::TwoTower(c) => c.validate(),
         }
     }
 
@@ -92,6 +99,7 @@ impl ModelConfig {
             ModelConfig::Lif(c) | ModelConfig::Alif(c) => c.num_input,
             ModelConfig::Tcn(c) => c.num_input,
             ModelConfig::Snn(c) => c.num_input,
+            ModelConfig::TwoTower(c) => c.num_input,
         }
     }
 

@@ -8,9 +8,13 @@ pub mod lstm;
 pub mod model;
 pub mod snn;
 pub mod tcn;
+pub mod two_tower;
 
 pub use config::{ModelConfig, ModelInterface};
-pub use model::{check_backward, check_features, downcast_pass, Buffer, FlopCount, ForwardPass, SequenceModel};
+pub use model::{
+    backward_through_readout, check_backward, check_features, downcast_pass, Buffer, FlopCount, ForwardPass,
+    SequenceModel,
+};
 
 /// Every model the harness can build, with a one-line description.
 pub const CATALOGUE: &[(&str, &str)] = &[
@@ -24,6 +28,10 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     (
         "snn",
         "LIF spiking network of the SHD experiments: 500 neurons, 100 random Dale's-law synapses each, learnable tau",
+    ),
+    (
+        "two-tower",
+        "pairs of documents (LRA Retrieval): one shared encoder of any kind, then an MLP on [u, v, u*v, u-v]",
     ),
 ];
 

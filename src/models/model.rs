@@ -123,14 +123,7 @@ pub trait SequenceModel: Send + Sync {
     }
     /// Gradients of `sum(y * dy)` for every parameter, where y are the reported outputs.
     fn backward(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
-        let readout = self.readout();
-        if readout == Readout::PerStep {
-            return self.backward_steps(pass, x, dy);
-        }
-        let pass = downcast_pass::<ReadoutPass>(pass, "readout")?;
-        let (batch, time) = pass.shape;
-        let dy_steps = readout.backward(dy, batch, time, self.num_output())?;
-        self.backward_steps(pass.inner.as_ref(), x, &dy_steps)
+        backward_through_readout(self, pass, x, dy)
     }
 
     /// Trainable scalars, counted as PyTorch counts them.
@@ -153,6 +146,25 @@ pub trait SequenceModel: Send + Sync {
         bail!("the model has no tensor named `{name}`")
     }
     fn clone_model(&self) -> Box<dyn SequenceModel>;
+}
+
+/// What the trait's default `backward` does: spreads `dy` over the steps as `model.readout()`
+/// reported them and runs `model.backward_steps` on the per-step pass inside. Public so that a
+/// wrapper overriding `backward` (a test's deliberately wrong model) can still reach it.
+pub fn backward_through_readout<M: SequenceModel + ?Sized>(
+    model: &M,
+    pass: &dyn ForwardPass,
+    x: &Inputs,
+    dy: &[f32],
+) -> Result<Vec<Tensor>> {
+    let readout = model.readout();
+    if readout == Readout::PerStep {
+        return model.backward_steps(pass, x, dy);
+    }
+    let pass = downcast_pass::<ReadoutPass>(pass, "readout")?;
+    let (batch, time) = pass.shape;
+    let dy_steps = readout.backward(dy, batch, time, model.num_output())?;
+    model.backward_steps(pass.inner.as_ref(), x, &dy_steps)
 }
 
 /// Recovers a model's concrete forward pass, with an error instead of a panic when a pass from

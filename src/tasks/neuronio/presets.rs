@@ -7,6 +7,7 @@ use crate::models::lif::LifConfig;
 use crate::models::lstm::LstmConfig;
 use crate::models::snn::SnnConfig;
 use crate::models::tcn::TcnConfig;
+use crate::models::two_tower::TwoTowerConfig;
 use crate::models::ModelConfig;
 use anyhow::{bail, Result};
 
@@ -42,6 +43,19 @@ pub fn model_preset(kind: &str) -> Result<ModelConfig> {
         "tcn" => ModelConfig::Tcn(TcnConfig::new(1278)),
         // The SHD network on NeuronIO's shape, so that every model kind has a preset here.
         "snn" => ModelConfig::Snn(SnnConfig::new(1278, 2)),
+        // Artificial, so that every kind has a preset here: the ELM above (d_m 100) as the shared
+        // encoder of pairs of NeuronIO windows, the paper's Retrieval latent size (75), one
+        // decision per pair. NeuronIO's task refuses it (it needs outputs at every step); it
+        // serves `report` and `bench`.
+        "two-tower" => {
+            elm.num_memory = 100;
+            let mut encoder = serde_json::to_value(ModelConfig::Elm(elm))?;
+            let table = encoder.as_object_mut().expect("a model config is a table");
+            for key in ["num_input", "num_output", "readout"] {
+                table.remove(key);
+            }
+            ModelConfig::TwoTower(TwoTowerConfig::new(1278, 2, encoder)?)
+        }
         other => bail!("unknown model `{other}`; models: {}", crate::models::model_names().join(", ")),
     })
 }

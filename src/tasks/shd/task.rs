@@ -122,10 +122,11 @@ impl Task for ShdTask {
 
     fn check_model(&self, model: &dyn SequenceModel) -> Result<()> {
         let classes = self.classes();
-        if model.num_input() != NUM_UNITS || model.num_output() != classes || model.readout().steps(2) != 1 {
+        // One reported step per sequence (a model of pairs, the two-tower, reports one per two).
+        if model.num_input() != NUM_UNITS || model.num_output() != classes || model.reported_shape(2, 2) != (2, 1) {
             bail!(
-                "{} needs a model of {NUM_UNITS} inputs and {classes} outputs read once per sample (readout \
-                 last-step or mean); this one maps {} inputs to {} outputs with readout {:?}",
+                "{} needs a model of {NUM_UNITS} inputs and {classes} outputs read once per sequence (readout \
+                 last-step or mean; not a model of pairs); this one maps {} inputs to {} outputs with readout {:?}",
                 self.config.name(),
                 model.num_input(),
                 model.num_output(),
