@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod data_source;
+pub mod lra;
 pub mod neuronio;
 pub mod shd;
 pub mod task;

@@ -1,0 +1,2 @@
+//! The Long Range Arena tasks (ListOps, Text, Retrieval, Image, Pathfinder-32, Path-X).
+pub mod synthetic;
