@@ -82,8 +82,17 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     }
     let rows = assemble(&args.results, &plan, &spec.metrics, &spec.title)?;
     let dir = tier_dir(&args.results, &plan);
+    if let Some(table) = &spec.table {
+        // The paper's layout after the per-configuration summary.
+        let text = crate::experiments::paper_table::render(&spec, table, &rows, &args.root, &args.tier)?;
+        let summary = dir.join("summary.md");
+        let mut full = std::fs::read_to_string(&summary)?;
+        full.push_str(&text);
+        crate::io::write_atomically(&summary, full.as_bytes())?;
+    }
     if args.run_index.is_none() {
         crate::experiments::plots::draw(&spec, &rows, &dir)?;
+        crate::experiments::plots::draw_table(&spec, &rows, &dir, &args.root)?;
     }
     let failed = rows.iter().filter(|r| r.status == "failed").count();
     println!("{}", std::fs::read_to_string(dir.join("summary.md"))?);

@@ -155,3 +155,138 @@ pub fn draw(spec: &ExperimentSpec, rows: &[RunRow], dir: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// The `[table]` as a figure: x the table's columns, y its metric; our trained rows as filled
+/// points with mean +- std bars, the paper's rows as crosses in the same colour
+/// where a row carries the same name, in grey shades otherwise. Written as `<dir>/table.png|svg`.
+pub fn draw_table(spec: &ExperimentSpec, rows: &[RunRow], dir: &Path, root: &Path) -> Result<()> {
+    let Some(table) = &spec.table else { return Ok(()) };
+    let trained = super::paper_table::trained_cells(spec, table, rows);
+    let cited = super::paper_table::cited_rows(table, root)?;
+    if trained.is_empty() {
+        return Ok(());
+    }
+    let synthetic = rows.iter().any(|r| r.data_source.starts_with("synthetic"));
+    let mut title = format!("{}: {} per task", spec.title, table.metric);
+    if synthetic {
+        title.push_str(" (SYNTHETIC data; crosses: the paper)");
+    } else {
+        title.push_str(" (crosses: the paper)");
+    }
+    let png = dir.join("table.png");
+    let svg = dir.join("table.svg");
+    let data = TableFigure { table, trained: &trained, cited: &cited, title: &title };
+    draw_table_on(BitMapBackend::new(&png, (1000, 600)).into_drawing_area(), &data)
+        .with_context(|| format!("drawing {}", png.display()))?;
+    draw_table_on(SVGBackend::new(&svg, (1000, 600)).into_drawing_area(), &data)
+        .with_context(|| format!("drawing {}", svg.display()))
+}
+
+struct TableFigure<'a> {
+    table: &'a super::spec::TableSpec,
+    trained: &'a [(String, BTreeMap<String, super::paper_table::Cell>)],
+    cited: &'a [super::paper_table::CitedRow],
+    title: &'a str,
+}
+
+fn draw_table_on<DB: DrawingBackend>(area: DrawingArea<DB, Shift>, f: &TableFigure) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("{e:?}");
+    area.fill(&WHITE).map_err(err)?;
+    let columns = &f.table.columns;
+    let scale = f.table.scale;
+    let mut top = 0.0f64;
+    for (_, cells) in f.trained {
+        for c in cells.values() {
+            top = top.max((c.mean + c.std) * scale);
+        }
+    }
+    for r in f.cited {
+        for v in r.values.values().flatten() {
+            top = top.max(*v);
+        }
+    }
+    let mut chart = ChartBuilder::on(&area)
+        .caption(f.title, ("sans-serif", 20))
+        .margin(14)
+        .x_label_area_size(42)
+        .y_label_area_size(64)
+        .build_cartesian_2d(-0.5f64..columns.len() as f64 - 0.5, 0.0f64..(top * 1.08).max(1.0))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_labels(columns.len())
+        .x_label_formatter(&|v| {
+            let i = v.round();
+            if (v - i).abs() < 1e-6 && i >= 0.0 {
+                columns.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc(format!("{} x {scale}", f.table.metric))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(err)?;
+    let offset = |k: usize, n: usize| (k as f64 - (n as f64 - 1.0) / 2.0) * 0.12;
+    for (k, (name, cells)) in f.trained.iter().enumerate() {
+        let color = Palette99::pick(k).to_rgba();
+        let dx = offset(k, f.trained.len());
+        let points: Vec<(f64, f64, f64)> = columns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| cells.get(c).map(|cell| (i as f64 + dx, cell.mean * scale, cell.std * scale)))
+            .collect();
+        chart
+            .draw_series(points.iter().map(|p| Circle::new((p.0, p.1), 5, color.filled())))
+            .map_err(err)?
+            .label(format!("{name} (elmbench)"))
+            .legend(move |(x, y)| Circle::new((x + 9, y), 5, color.filled()));
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(|p| PathElement::new(vec![(p.0, p.1 - p.2), (p.0, p.1 + p.2)], color.stroke_width(2))),
+            )
+            .map_err(err)?;
+        if let Some(paper) = f.cited.iter().find(|r| &r.model == name) {
+            let marks: Vec<(f64, f64)> = columns
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| paper.values.get(c).copied().flatten().map(|v| (i as f64 + dx, v)))
+                .collect();
+            chart
+                .draw_series(marks.iter().map(|p| Cross::new(*p, 7, color.stroke_width(2))))
+                .map_err(err)?
+                .label(format!("{name} (paper)"))
+                .legend(move |(x, y)| Cross::new((x + 9, y), 6, color.stroke_width(2)));
+        }
+    }
+    let others: Vec<&super::paper_table::CitedRow> =
+        f.cited.iter().filter(|r| !f.trained.iter().any(|(name, _)| name == &r.model)).collect();
+    for (j, row) in others.iter().enumerate() {
+        let shade = 90 + (j as u8).saturating_mul(35);
+        let color = RGBColor(shade, shade, shade);
+        let marks: Vec<(f64, f64)> = columns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| row.values.get(c).copied().flatten().map(|v| (i as f64 + 0.3, v)))
+            .collect();
+        chart
+            .draw_series(marks.iter().map(|p| Cross::new(*p, 5, color.stroke_width(1))))
+            .map_err(err)?
+            .label(format!("{} (cited)", row.model))
+            .legend(move |(x, y)| Cross::new((x + 9, y), 5, color.stroke_width(1)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+        .map_err(err)?;
+    area.present().map_err(err)?;
+    Ok(())
+}

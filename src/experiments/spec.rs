@@ -20,6 +20,8 @@
 //! cases = [{ num_branch = 15 }]      # ... or an explicit list of settings (not both)
 //! label = "d_m={num_memory}"         # row label; default: the swept settings
 //! train = { learning_rate = 5e-3 }   # training settings of this group (over [train] and the tier's)
+//! table_row = "ELM"                  # with [table]: this group's row and column
+//! table_column = "image"
 //!
 //! [tiers.smoke]                      # per-tier overrides: smoke, quick, paper
 //! seeds = 1
@@ -28,6 +30,14 @@
 //! groups = ["branch-elm"]            # run only these groups
 //! sweep = { branch-elm = { num_memory = [10] } }   # replace a group's sweep values
 //! set = { branch-elm = { "task.valid_files" = 1 } }  # add to (or replace) a group's fixed keys
+//!
+//! [table]                            # a table laid out like the paper's (summary.md and a figure)
+//! metric = "test_accuracy"           # the cells: mean +- std over seeds of this column
+//! scale = 100.0                      # printed as percent
+//! columns = ["image", "listops"]     # one per task; groups name theirs with `table_column`
+//! chance = { image = 0.1 }           # a cell within `fail_margin` of chance prints FAIL
+//! fail_margin = 0.01
+//! cited = "tests/fixtures/paper/table1_lra.csv"   # rows of the paper (model, source, columns...)
 //!
 //! [[plot]]                           # figures written as PNG and SVG
 //! name = "fig2c"
@@ -69,6 +79,27 @@ pub struct ExperimentSpec {
     pub tiers: BTreeMap<String, TierSpec>,
     #[serde(default)]
     pub plot: Vec<PlotSpec>,
+    pub table: Option<TableSpec>,
+}
+
+/// A results table laid out like one of the paper's: rows of models, a column per task.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSpec {
+    pub metric: String,
+    #[serde(default = "unit_scale")]
+    pub scale: f64,
+    pub columns: Vec<String>,
+    #[serde(default)]
+    pub chance: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub fail_margin: f64,
+    /// A CSV of the paper's rows: `model`, `source`, one column per table column, `params_note`.
+    pub cited: Option<String>,
+}
+
+fn unit_scale() -> f64 {
+    1.0
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -88,6 +119,9 @@ pub struct GroupSpec {
     /// Training settings for this group only (e.g. its learning rate), applied last.
     #[serde(default)]
     pub train: Settings,
+    /// With a [table]: the row and column this group's runs fill.
+    pub table_row: Option<String>,
+    pub table_column: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -171,6 +205,17 @@ impl ExperimentSpec {
             if let Some(d) = &t.data {
                 if !TIERS.contains(&d.as_str()) {
                     bail!("tiers.{tier}.data = {d:?} is not a tier");
+                }
+            }
+        }
+        if let Some(table) = &self.table {
+            for g in &self.group {
+                match (&g.table_row, &g.table_column) {
+                    (Some(_), Some(c)) if !table.columns.contains(c) => {
+                        bail!("group `{}`: table_column `{c}` is not one of [table] columns", g.name)
+                    }
+                    (Some(_), Some(_)) | (None, None) => {}
+                    _ => bail!("group `{}` names only one of table_row and table_column", g.name),
                 }
             }
         }

@@ -97,7 +97,7 @@ impl TaskConfig {
     pub fn train_metrics(&self) -> &'static [&'static str] {
         match self {
             TaskConfig::Neuronio(_) => &[],
-            TaskConfig::Shd(_) | TaskConfig::ShdAdding(_) => shd::TRAIN_METRICS,
+            TaskConfig::Shd(_) | TaskConfig::ShdAdding(_) => shd::METRICS,
         }
     }
 

@@ -8,7 +8,9 @@
 //!
 //! * `neuronio`: fit a detailed neuron's spikes and soma voltage (Figures 2-4, Table S4).
 //! * `shd`, `shd-adding`: spoken-digit classification from cochlear spikes (Figure 5).
+//! * `lra`: the six Long Range Arena tasks' real files, read into token sequences (Table 1).
 
+pub mod classification;
 pub mod config;
 pub mod data_source;
 pub mod lra;

@@ -10,10 +10,10 @@
 use super::stream::{drop_inputs, BatchBuilder, Item};
 use super::ShdFile;
 use crate::engine::numpy_random::NumpyGenerator;
-use crate::engine::{Inputs, Rng, SparseSequences};
-use crate::metrics::{accuracy, predicted_class, Metrics};
+use crate::engine::{Rng, SparseSequences};
+use crate::metrics::Metrics;
 use crate::models::SequenceModel;
-use crate::train::loss::cross_entropy;
+use crate::tasks::classification::Scorer;
 use anyhow::{bail, Result};
 use std::sync::Arc;
 
@@ -74,27 +74,7 @@ pub fn evaluate(
     if set.items.is_empty() {
         bail!("nothing to evaluate in {}", set.file.path().display());
     }
-    let (mut predicted, mut labels) = (Vec::with_capacity(set.items.len()), Vec::with_capacity(set.items.len()));
-    let mut loss_sum = 0.0;
-    for_each_batch(set, builder, dropout, |x, chunk_labels| {
-        let pass = model.forward(&Inputs::Sparse(&x))?;
-        let logits = pass.output();
-        if logits.len() != chunk_labels.len() * classes {
-            bail!("the model reports {} values for {} items of {classes} classes", logits.len(), chunk_labels.len());
-        }
-        let (loss, _) = cross_entropy(logits, &chunk_labels, classes);
-        if !loss.is_finite() {
-            bail!("the model's outputs give a non-finite loss");
-        }
-        loss_sum += loss * chunk_labels.len() as f64;
-        for (row, &label) in logits.chunks_exact(classes).zip(&chunk_labels) {
-            predicted.push(predicted_class(row).unwrap_or(usize::MAX));
-            labels.push(label as usize);
-        }
-        Ok(())
-    })?;
-    let mut m = Metrics::new();
-    m.set("accuracy", accuracy(&predicted, &labels)?);
-    m.set("loss", loss_sum / set.items.len() as f64);
-    Ok(m)
+    let mut scorer = Scorer::default();
+    for_each_batch(set, builder, dropout, |x, labels| scorer.score(model, &x, &labels, classes))?;
+    scorer.metrics()
 }

@@ -48,8 +48,6 @@ pub const TEST_SAMPLES: usize = 2264;
 pub const EARLIER_TRAIN_SAMPLES: usize = 8332;
 pub const EARLIER_TEST_SAMPLES: usize = 2088;
 
-/// Metrics of the validation and test splits: accuracy and the mean cross-entropy.
-pub const METRICS: &[&str] = &["accuracy", "loss"];
-/// Running metrics of the training batches (with input dropout), as the official notebook reports
-/// its training accuracy.
-pub const TRAIN_METRICS: &[&str] = &["accuracy", "loss"];
+/// Metrics of the validation and test splits (accuracy and the mean cross-entropy) and, as the
+/// official notebook reports its training accuracy, of the training batches (with input dropout).
+pub use crate::tasks::classification::METRICS;

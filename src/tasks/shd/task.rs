@@ -9,10 +9,10 @@ use super::settings::ADDING_PAIR_BATCH;
 use super::split::validation_split;
 use super::stream::{BatchBuilder, Item, ShdStream};
 use super::{Binning, ShdFile, ShdSettings, NUM_CLASSES, NUM_SUMS, NUM_UNITS};
-use crate::metrics::{predicted_class, Metrics};
+use crate::metrics::Metrics;
 use crate::models::SequenceModel;
-use crate::tasks::{Batch, BatchLoss, DataSource, Split, Targets, Task, TaskConfig, TrainStream};
-use crate::train::loss::cross_entropy;
+use crate::tasks::classification::classification_loss;
+use crate::tasks::{Batch, BatchLoss, DataSource, Split, Task, TaskConfig, TrainStream};
 use anyhow::{bail, Result};
 use std::sync::Arc;
 
@@ -156,18 +156,7 @@ impl Task for ShdTask {
     }
 
     fn loss(&self, outputs: &[f32], batch: &Batch) -> Result<BatchLoss> {
-        let Targets::Classes(labels) = &batch.targets else { bail!("SHD batches carry classes") };
-        let classes = self.classes();
-        if outputs.len() != labels.len() * classes || labels.iter().any(|&l| l as usize >= classes) {
-            bail!("SHD loss: {} outputs for {} samples of {classes} classes", outputs.len(), labels.len());
-        }
-        let (loss, grad) = cross_entropy(outputs, labels, classes);
-        let correct = outputs
-            .chunks_exact(classes)
-            .zip(labels)
-            .filter(|(row, &label)| predicted_class(row) == Some(label as usize))
-            .count();
-        Ok(BatchLoss { loss, grad, correct: Some(correct) })
+        classification_loss(outputs, batch, self.classes())
     }
 
     fn evaluate(&self, model: &dyn SequenceModel, split: Split) -> Result<Metrics> {
