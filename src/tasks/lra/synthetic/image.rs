@@ -368,12 +368,16 @@ fn mix(a: Rgb, b: Rgb, t: f64) -> Rgb {
 /// The scene as a full image.
 fn background(scene: Scene, rng: &mut Rng) -> Vec<Rgb> {
     let mut img = vec![[0.0; 3]; PIXELS];
-    let sky_top = jitter(rng, *pick(rng, &[[0.45, 0.62, 0.9], [0.7, 0.75, 0.8], [0.85, 0.6, 0.45], [0.3, 0.35, 0.5]]), 0.1);
+    let sky_choice = *pick(rng, &[[0.45, 0.62, 0.9], [0.7, 0.75, 0.8], [0.85, 0.6, 0.45], [0.3, 0.35, 0.5]]);
+    let sky_top = jitter(rng, sky_choice, 0.1);
     let sky_low = mix(sky_top, [0.95, 0.95, 0.95], uniform(rng, 0.2, 0.7));
     let horizon = uniform(rng, 0.2, 0.6) * SIDE as f64;
     let ground = match scene {
         Scene::Road => jitter(rng, [0.4, 0.4, 0.42], 0.12),
-        Scene::Grass => jitter(rng, *pick(rng, &[[0.3, 0.5, 0.2], [0.55, 0.5, 0.3], [0.4, 0.35, 0.25]]), 0.1),
+        Scene::Grass => {
+            let c = *pick(rng, &[[0.3, 0.5, 0.2], [0.55, 0.5, 0.3], [0.4, 0.35, 0.25]]);
+            jitter(rng, c, 0.1)
+        }
         Scene::Water => jitter(rng, [0.2, 0.35, 0.55], 0.12),
         _ => jitter(rng, [0.6, 0.5, 0.4], 0.3),
     };
@@ -473,7 +477,8 @@ pub fn render(knobs: &Knobs, class: usize, rng: &mut Rng) -> Vec<u8> {
     let centre = (16.0 + uniform(rng, -knobs.shift, knobs.shift), 16.0 + uniform(rng, -knobs.shift, knobs.shift));
     let angle = uniform(rng, -knobs.rotation, knobs.rotation);
     let mirror = if chance(rng, 0.5) { -1.0 } else { 1.0 };
-    let mut body = jitter(rng, *pick(rng, palette(class)), 0.08);
+    let body_choice = *pick(rng, palette(class));
+    let mut body = jitter(rng, body_choice, 0.08);
     let behind = {
         let (cx, cy) = ((centre.0 as usize).min(SIDE - 1), (centre.1 as usize).min(SIDE - 1));
         luma(img[cy * SIDE + cx])

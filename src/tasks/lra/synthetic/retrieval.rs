@@ -215,10 +215,10 @@ fn paper(world: &World, knobs: &Knobs, rng: &mut Rng, topic: usize, year: u32) -
     }
     let words = &TOPICS[topic].1;
     let title = match rng.below(4) {
-        0 => format!("{}: {} {} for {}", terms[0], capitalised(pick(rng, words)), pick(rng, &["Models", "Learning", "Features", "Search"]), capitalised(TOPICS[topic].0)),
+        0 => format!("{}: {} {} for {}", terms[0], capitalised(*pick(rng, words)), pick(rng, &["Models", "Learning", "Features", "Search"]), capitalised(TOPICS[topic].0)),
         1 => format!("Improving {} with {}", capitalised(TOPICS[topic].0), terms[0]),
-        2 => format!("A {} Approach to {} {}", terms[0], capitalised(pick(rng, words)), capitalised(pick(rng, words))),
-        _ => format!("{} and {} in {}", capitalised(pick(rng, words)), terms[0], capitalised(TOPICS[topic].0)),
+        2 => format!("A {} Approach to {} {}", terms[0], capitalised(*pick(rng, words)), capitalised(*pick(rng, words))),
+        _ => format!("{} and {} in {}", capitalised(*pick(rng, words)), terms[0], capitalised(TOPICS[topic].0)),
     };
     Paper { id, topic, year, authors, terms, title }
 }
@@ -276,7 +276,7 @@ fn reference_entry(world: &World, rng: &mut Rng, p: &Paper) -> String {
 /// A sentence of the paper's own content.
 fn own_sentence(rng: &mut Rng, p: &Paper) -> String {
     let words = &TOPICS[p.topic].1;
-    let (w1, w2) = (pick(rng, words), pick(rng, words));
+    let (w1, w2) = (*pick(rng, words), *pick(rng, words));
     let term = pick(rng, &p.terms);
     let n = 2 + rng.below(9);
     let score = format!("{}.{}", 50 + rng.below(45), rng.below(10));
