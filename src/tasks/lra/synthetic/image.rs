@@ -15,6 +15,10 @@
 //! share parts on purpose (car and truck: boxes on wheels; cat and dog: round faces; deer and
 //! horse: four-legged bodies; airplane and bird: things in the sky), as real CIFAR's do.
 //!
+//! The smoke and quick tiers ([`Knobs::for_tier`]) draw no objects: each class is a coarse
+//! brightness layout ([`LAYOUTS`], a 2 x 4 grid of dark, mid and light cells) in a random tint,
+//! so a model trained for a minute can tell the classes apart.
+//!
 //! Labels are exactly balanced per split (a seeded shuffle of 0..9 repeated), as the real test
 //! batch is.
 
@@ -57,12 +61,89 @@ pub struct Knobs {
     pub noise: f64,
     /// Least grey-level difference between the object and the scene behind its centre.
     pub min_contrast: f64,
+    /// What the images show: drawn objects in scenes, or the classes' coarse brightness layouts.
+    pub style: Style,
+}
+
+/// How a class shows in its images.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Style {
+    /// A drawn object of the class in a scene (the paper tier).
+    Scenes,
+    /// The class's coarse brightness layout ([`LAYOUTS`]), with a random tint, blur of the cell
+    /// edges, brightness change and noise (the smoke and quick tiers): a strong, simple signal.
+    Layout,
 }
 
 impl Default for Knobs {
     fn default() -> Self {
-        Self { scale: [9.0, 14.0], shift: 5.0, rotation: 0.3, typical_scene: 0.7, clutter: 3, noise: 0.04, min_contrast: 0.15 }
+        Self {
+            scale: [9.0, 14.0],
+            shift: 5.0,
+            rotation: 0.3,
+            typical_scene: 0.7,
+            clutter: 3,
+            noise: 0.04,
+            min_contrast: 0.15,
+            style: Style::Scenes,
+        }
     }
+}
+
+impl Knobs {
+    /// Scenes for the paper tier, layouts for the smoke and quick tiers.
+    pub fn for_tier(tier: Tier) -> Self {
+        match tier {
+            Tier::Paper => Self::default(),
+            Tier::Smoke | Tier::Quick => Self { style: Style::Layout, noise: 0.05, ..Self::default() },
+        }
+    }
+}
+
+/// Brightness layouts of the classes: a 2 x 4 grid of cells (16 x 8 pixels), levels 0 dark,
+/// 1 mid, 2 light; the top row, then the bottom row. The bottom rows alone differ between every
+/// two classes, so the last 512 pixels of the sequence tell the class.
+pub const LAYOUTS: [[[u8; 4]; 2]; 10] = [
+    [[2, 2, 1, 1], [0, 0, 2, 2]],
+    [[0, 0, 1, 2], [2, 2, 0, 0]],
+    [[1, 2, 1, 2], [0, 2, 0, 2]],
+    [[2, 1, 2, 1], [2, 0, 2, 0]],
+    [[1, 1, 1, 1], [0, 2, 2, 0]],
+    [[0, 2, 2, 0], [2, 0, 0, 2]],
+    [[2, 2, 2, 2], [1, 1, 1, 1]],
+    [[2, 0, 0, 2], [0, 0, 0, 0]],
+    [[0, 0, 0, 0], [2, 2, 2, 2]],
+    [[1, 0, 1, 0], [1, 2, 0, 1]],
+];
+/// Grey levels of the layout levels (intensities in [0, 1]).
+const LAYOUT_LEVELS: [f64; 3] = [0.15, 0.5, 0.85];
+
+/// A layout image of `class`: the cells' levels with jittered cell edges (+-2 pixels), per-cell
+/// level jitter, a random colour tint of about the same grey level, then the usual exposure and
+/// noise (in `render`).
+fn layout(class: usize, rng: &mut Rng) -> Vec<Rgb> {
+    let split_y = 16.0 + uniform(rng, -2.0, 2.0);
+    let split_x: Vec<f64> = (1..4).map(|k| 8.0 * k as f64 + uniform(rng, -2.0, 2.0)).collect();
+    let mut level = [[0f64; 4]; 2];
+    for (r, row) in LAYOUTS[class].iter().enumerate() {
+        for (c, &l) in row.iter().enumerate() {
+            level[r][c] = (LAYOUT_LEVELS[l as usize] + uniform(rng, -0.07, 0.07)).clamp(0.0, 1.0);
+        }
+    }
+    // A tint: channel weights that leave the grey level about unchanged.
+    let tint = [uniform(rng, -0.15, 0.15), uniform(rng, -0.08, 0.08)];
+    let tint = [tint[0], tint[1], -(0.299 * tint[0] + 0.587 * tint[1]) / 0.114];
+    let mut img = vec![[0.0; 3]; PIXELS];
+    for y in 0..SIDE {
+        let r = ((y as f64 + 0.5) >= split_y) as usize;
+        for x in 0..SIDE {
+            let c = split_x.iter().filter(|&&b| (x as f64 + 0.5) >= b).count();
+            let v = level[r][c];
+            img[y * SIDE + x] = [0, 1, 2].map(|k| (v + tint[k] * v.min(1.0 - v)).clamp(0.0, 1.0));
+        }
+    }
+    img
 }
 
 impl Knobs {
@@ -456,6 +537,10 @@ fn paint(img: &mut [Rgb], shapes: &[(Shape, Rgb)], to_object: impl Fn(f64, f64) 
 
 /// Record `index` of a split: the image's R, G, B planes (1024 bytes each) for `class`.
 pub fn render(knobs: &Knobs, class: usize, rng: &mut Rng) -> Vec<u8> {
+    if knobs.style == Style::Layout {
+        let img = layout(class, rng);
+        return expose(knobs, &img, rng);
+    }
     let scene = if chance(rng, knobs.typical_scene) { usual_scene(class) } else { *pick(rng, &SCENES) };
     let mut img = background(scene, rng);
 
@@ -511,7 +596,11 @@ pub fn render(knobs: &Knobs, class: usize, rng: &mut Rng) -> Vec<u8> {
         (mirror * (cos * dx + sin * dy), -sin * dx + cos * dy)
     });
 
-    // Exposure and sensor noise.
+    expose(knobs, &img, rng)
+}
+
+/// Exposure and sensor noise; the R, G, B planes.
+fn expose(knobs: &Knobs, img: &[Rgb], rng: &mut Rng) -> Vec<u8> {
     let gain = uniform(rng, 0.8, 1.2);
     let offset = uniform(rng, -0.08, 0.08);
     let mut planes = vec![0u8; 3 * PIXELS];

@@ -19,6 +19,7 @@
 //! abandoned as soon as it reaches `max_length` tokens (it would be rejected anyway), which
 //! changes nothing about the accepted trees' distribution.
 //! Splits are consecutive runs of the accepted trees: train, then val, then test.
+//! The smoke and quick tiers narrow the accepted lengths only ([`Knobs::for_tier`]).
 
 use super::{check_range, create, create_dir, finish, item_rng, progress, Stream, CHUNK};
 use crate::engine::Rng;
@@ -170,13 +171,23 @@ pub struct Knobs {
 }
 
 impl Default for Knobs {
-    /// The LRA generator's defaults; every tier uses them.
+    /// The LRA generator's defaults (the paper tier).
     fn default() -> Self {
         Self { value_p: 0.25, max_depth: 10, max_args: 10, min_length: 500, max_length: 2000 }
     }
 }
 
 impl Knobs {
+    /// The paper tier keeps the LRA generator's limits; the smoke and quick tiers keep its
+    /// algorithm, depth and argument limits but accept only 50 < length < 600, so a model trained
+    /// for a minute sees short trees (mean about 200 tokens) whose value it can learn.
+    pub fn for_tier(tier: Tier) -> Self {
+        match tier {
+            Tier::Paper => Self::default(),
+            Tier::Smoke | Tier::Quick => Self { min_length: 50, max_length: 600, ..Self::default() },
+        }
+    }
+
     pub fn validate(&self) -> Result<()> {
         check_range("value_p", self.value_p, 0.01, 1.0)?;
         check_range("max_depth", self.max_depth as f64, 2.0, 64.0)?;

@@ -20,16 +20,28 @@
 //!
 //! | task | smoke | quick | paper (the real sets) |
 //! |---|---|---|---|
-//! | ListOps | 24 / 8 / 8 | 4,000 / 500 / 500 | 96,000 / 2,000 / 2,000 |
+//! | ListOps | 24 / 8 / 8 | 10,000 / 1,000 / 1,000 | 96,000 / 2,000 / 2,000 |
 //! | Text (reviews per `{train,test}/{pos,neg}`) | 8 | 2,500 | 12,500 |
-//! | Retrieval | 16 / 8 / 8 | 4,000 / 500 / 500 | 147,086 / 18,090 / 17,437 |
-//! | Image (records per `data_batch_k`, 5 of them; test) | 20; 20 | 1,000; 1,000 | 10,000; 10,000 |
-//! | Pathfinder-32 images | 24 | 10,000 | 200,000 |
-//! | Path-X images | 8 | 1,000 | 200,000 |
+//! | Retrieval | 16 / 8 / 8 | 10,000 / 1,000 / 1,000 | 147,086 / 18,090 / 17,437 |
+//! | Image (records per `data_batch_k`, 5 of them; test) | 20; 20 | 2,000; 2,000 | 10,000; 10,000 |
+//! | Pathfinder-32 images (the reader splits 80/10/10) | 24 | 20,000 | 200,000 |
+//! | Path-X images | 8 | 2,000 | 200,000 |
 //!
-//! Every tier uses the real generators' settings (ListOps keeps 500 < length < 2000, Pathfinder
-//! keeps 14 paddles per contour, ...): only the counts change.
+//! Items and class signal per tier ([`Knobs::for_tier`]; smoke uses the quick knobs):
 //!
+//! | task | quick and smoke | paper |
+//! |---|---|---|
+//! | ListOps | the LRA algorithm, depth 10, 2-10 args, 50 < length < 600 tokens (mean about 200) | the LRA generator: 500 < length < 2,000 |
+//! | Text | 300-1,000 characters; half the sentences opinions, all of the label's polarity, from 8 words each, no negations; ends `Verdict: <word>.` | about 250-6,000 characters (median 950), a third opinions agreeing 70-84%, a fifth negated, 32 words each |
+//! | Retrieval | documents of about 350-1,000 characters from 4 topics; label 1 exactly when both share a topic (its words, rare terms) and paper 1 cites paper 2 | about 800-14,000 characters (median 3,000), 16 topics, label 1 = paper 1 cites paper 2 (noisy: weak citations, shared topics by chance) |
+//! | Image | the class's coarse brightness layout (2 x 4 cells, dark / mid / light; the bottom half alone tells the class), tint, jitter, noise | a drawn object of the class in a scene, with clutter |
+//! | Pathfinder-32 | 1-pixel paddles at full brightness, 8 a contour, one 3-paddle distractor, at most 6 single paddles | LRA's: 0.5-pixel paddles, 14 a contour |
+//! | Path-X | 2-pixel paddles, 10 a contour | LRA's: 1.5-pixel paddles, 14 a contour |
+//!
+//! The folders and file formats are the real ones in every tier (Pathfinder's stay under
+//! `curv_contour_length_14`, where the readers look; the metadata records the contour length
+//! actually drawn).
+
 //! Determinism: every item (tree, review, pair, image) draws from its own random stream
 //! `(seed, task, split, index)`, so the bytes written depend on (tier, seed, knobs) only, never
 //! on the number of threads. Items are generated in parallel chunks and written in order.
@@ -116,13 +128,13 @@ pub fn sizes(tier: Tier) -> Sizes {
         // A few thousand items per task: enough for a small model to get clearly above chance
         // (Path-X excepted: 1,000 images of 16,384 pixels are for exercising the pipeline).
         Tier::Quick => Sizes {
-            listops: [4000, 500, 500],
+            listops: [10_000, 1000, 1000],
             text_per_folder: 2500,
-            retrieval: [4000, 500, 500],
-            image_per_batch: 1000,
-            image_test: 1000,
-            pathfinder32: 10_000,
-            pathx: 1000,
+            retrieval: [10_000, 1000, 1000],
+            image_per_batch: 2000,
+            image_test: 2000,
+            pathfinder32: 20_000,
+            pathx: 2000,
         },
         // The real sets (DATASETS.md 3.2-3.6 and 4).
         Tier::Paper => Sizes {
@@ -149,19 +161,26 @@ pub struct Knobs {
 }
 
 impl Default for Knobs {
+    /// The paper tier's.
     fn default() -> Self {
-        Self {
-            listops: listops::Knobs::default(),
-            text: text::Knobs::default(),
-            retrieval: retrieval::Knobs::default(),
-            image: image::Knobs::default(),
-            pathfinder32: pathfinder::Knobs::pathfinder32(),
-            pathx: pathfinder::Knobs::pathx(),
-        }
+        Self::for_tier(Tier::Paper)
     }
 }
 
 impl Knobs {
+    /// The knobs of a tier (see the module's table): the real generators' for the paper tier,
+    /// strong and simple class signals for the smoke and quick tiers.
+    pub fn for_tier(tier: Tier) -> Self {
+        Self {
+            listops: listops::Knobs::for_tier(tier),
+            text: text::Knobs::for_tier(tier),
+            retrieval: retrieval::Knobs::for_tier(tier),
+            image: image::Knobs::for_tier(tier),
+            pathfinder32: pathfinder::Knobs::for_tier(tier, 32),
+            pathx: pathfinder::Knobs::for_tier(tier, 128),
+        }
+    }
+
     /// Refuses values a generator cannot work with, naming the task and the knob.
     pub fn validate(&self) -> Result<()> {
         self.listops.validate().context("ListOps knobs")?;
@@ -370,9 +389,9 @@ fn write_imdb(staging: &Path, tier: Tier, seed: u64, knobs: &Knobs, report: &mut
     Ok(m)
 }
 
-/// Writes all three dataset roots (`lra`, `cifar10`, `imdb`) with the default knobs.
+/// Writes all three dataset roots (`lra`, `cifar10`, `imdb`) with the tier's knobs.
 pub fn synthesize(data_dir: &Path, tier: Tier, seed: u64) -> Result<Report> {
-    synthesize_with(data_dir, tier, seed, &Knobs::default(), &Part::ALL)
+    synthesize_with(data_dir, tier, seed, &Knobs::for_tier(tier), &Part::ALL)
 }
 
 /// Writes the given dataset roots under `data_dir`. Each is built in a staging folder beside its

@@ -146,6 +146,37 @@ impl Knobs {
         }
     }
 
+    /// Pathfinder-32 for the smoke and quick tiers: the same generator with clearer contours,
+    /// 1-pixel paddles at full brightness, 8 paddles a contour (the baseline difficulty has 6,
+    /// the hard one 14), a 3-paddle distractor contour and at most 6 single paddles, so a model
+    /// trained for a minute can follow them.
+    pub fn pathfinder32_quick() -> Self {
+        Self {
+            contour_length: 8,
+            distractor_length: 3,
+            single_paddles: 6,
+            paddle_thickness: 1.0,
+            paddle_gain: 1.0,
+            ..Self::pathfinder32()
+        }
+    }
+
+    /// Path-X for the smoke and quick tiers: 2-pixel paddles, 10 paddles a contour, fewer
+    /// single paddles (Path-X stays hard: 16,384 steps).
+    pub fn pathx_quick() -> Self {
+        Self { contour_length: 10, single_paddles: 60, paddle_thickness: 2.0, ..Self::pathx() }
+    }
+
+    /// The settings of a tier: LRA's for the paper tier, the clearer ones otherwise.
+    pub fn for_tier(tier: Tier, size: usize) -> Self {
+        match (tier, size) {
+            (Tier::Paper, 32) => Self::pathfinder32(),
+            (Tier::Paper, _) => Self::pathx(),
+            (_, 32) => Self::pathfinder32_quick(),
+            _ => Self::pathx_quick(),
+        }
+    }
+
     /// `pathfinder<size>`.
     pub fn folder(&self) -> String {
         format!("pathfinder{}", self.size)
@@ -205,7 +236,6 @@ struct Patch {
     x0: usize,
     y0: usize,
     w: usize,
-    h: usize,
     values: Vec<f32>,
 }
 
@@ -238,7 +268,7 @@ fn rasterise(size: usize, s: usize, bounds: [f64; 4], gain: f64, inside: impl Fn
             values[py * w + px] = ((hits as f64 / (s * s) as f64) * gain).min(1.0) as f32;
         }
     }
-    Patch { x0, y0, w, h, values }
+    Patch { x0, y0, w, values }
 }
 
 /// Distance from (x, y) to the segment a-b.

@@ -22,6 +22,9 @@
 //! citations of other papers of the same topic share rare terms and surnames with paper 2 by
 //! chance, and cited papers share their citer's topic more often (`same_topic`), as real
 //! citations do.
+//!
+//! The smoke and quick tiers ([`Knobs::for_tier`]) make it simple: short documents, 4 topics,
+//! and label 1 exactly when both papers share a topic (its words and rare terms).
 
 use super::{chance, check_range, create, create_dir, finish, item_rng, pick, progress, Stream, CHUNK};
 use crate::engine::Rng;
@@ -64,6 +67,8 @@ pub struct Knobs {
     pub weak_citation: f64,
     /// Share of lines whose label is printed as a float.
     pub float_labels: f64,
+    /// Topics used (the first of the 16).
+    pub topics: usize,
 }
 
 impl Default for Knobs {
@@ -81,6 +86,32 @@ impl Default for Knobs {
             same_topic: [0.5, 0.8],
             weak_citation: 0.2,
             float_labels: 0.5,
+            topics: TOPICS.len(),
+        }
+    }
+}
+
+impl Knobs {
+    /// The paper tier: long documents and noisy citation evidence (the defaults). The smoke and
+    /// quick tiers: documents of about 400-1,000 characters from 4 topics, and the two papers
+    /// share their topic exactly when the label is 1, so the label is "the two documents use the
+    /// same topic words and rare terms" (and the citation of paper 2 by paper 1 on top).
+    pub fn for_tier(tier: Tier) -> Self {
+        match tier {
+            Tier::Paper => Self::default(),
+            Tier::Smoke | Tier::Quick => Self {
+                median_chars: 550.0,
+                length_sigma: 0.25,
+                min_chars: 350,
+                max_chars: 700,
+                terms_per_topic: 6,
+                terms_per_paper: 3,
+                citations: [1, 1],
+                same_topic: [0.0, 1.0],
+                weak_citation: 0.0,
+                topics: 4,
+                ..Self::default()
+            },
         }
     }
 }
@@ -100,6 +131,7 @@ impl Knobs {
         check_range("same_topic[1]", self.same_topic[1], 0.0, 1.0)?;
         check_range("weak_citation", self.weak_citation, 0.0, 1.0)?;
         check_range("float_labels", self.float_labels, 0.0, 1.0)?;
+        check_range("topics", self.topics as f64, 2.0, TOPICS.len() as f64)?;
         Ok(())
     }
 }
@@ -381,9 +413,14 @@ pub fn pair(world: &World, knobs: &Knobs, seed: u64, split: usize, index: usize)
     let label = label(seed, split, index);
     let mut rng = item_rng(seed, Stream::Retrieval, split as u64, index as u64);
     let rng = &mut rng;
-    let topics = TOPICS.len() as u64;
+    let topics = knobs.topics as u64;
     let topic1 = rng.below(topics) as usize;
-    let topic2 = if chance(rng, knobs.same_topic[label as usize]) { topic1 } else { rng.below(topics) as usize };
+    // Otherwise another topic, so `same_topic` is the exact share of same-topic pairs.
+    let topic2 = if chance(rng, knobs.same_topic[label as usize]) {
+        topic1
+    } else {
+        (topic1 + 1 + rng.below(topics - 1) as usize) % knobs.topics
+    };
     let year2 = 1990 + rng.below(20) as u32;
     let year1 = year2 + rng.below(6) as u32;
     let p1 = paper(world, knobs, rng, topic1, year1);

@@ -13,6 +13,9 @@
 //! of the opposite polarity ("the script was not clever"), so counting words alone misleads. The
 //! opinions are spread evenly over the whole review: a reader of the first few hundred
 //! characters sees only a few of them, which is why the task needs long-range integration.
+//!
+//! The smoke and quick tiers ([`Knobs::for_tier`]) make the signal strong: shorter reviews,
+//! more opinions, all agreeing, from 8 words per polarity, and a closing `Verdict: <word>.`
 
 use super::{chance, check_range, create_dir, item_rng, pick, progress, Stream, CHUNK};
 use crate::engine::Rng;
@@ -43,6 +46,11 @@ pub struct Knobs {
     pub negation: f64,
     /// Probability that a review states its score ("7/10"), as some real ones do.
     pub rating_mention: f64,
+    /// Opinion words used from each of [`POSITIVE`] and [`NEGATIVE`] (their first entries).
+    pub lexicon: usize,
+    /// End every review with a one-word verdict of the label's polarity ("Verdict: superb."),
+    /// so the signal is also at the last steps, which a last-step readout sees best.
+    pub closing_verdict: bool,
 }
 
 impl Default for Knobs {
@@ -56,6 +64,32 @@ impl Default for Knobs {
             agreement: [0.84, 0.8, 0.75, 0.7],
             negation: 0.2,
             rating_mention: 0.02,
+            lexicon: POSITIVE.len(),
+            closing_verdict: false,
+        }
+    }
+}
+
+impl Knobs {
+    /// The paper tier: real-length reviews with weak, noisy evidence (the defaults). The smoke
+    /// and quick tiers: 300-1,000 characters, half the sentences opinions, all agreeing with the
+    /// label, no negations, 8 frequent words per polarity and a closing verdict, so a model
+    /// trained for a minute can learn the words.
+    pub fn for_tier(tier: Tier) -> Self {
+        match tier {
+            Tier::Paper => Self::default(),
+            Tier::Smoke | Tier::Quick => Self {
+                median_chars: 600.0,
+                length_sigma: 0.3,
+                min_chars: 300,
+                max_chars: 880,
+                opinion_share: 0.5,
+                agreement: [1.0; 4],
+                negation: 0.0,
+                rating_mention: 0.0,
+                lexicon: 8,
+                closing_verdict: true,
+            },
         }
     }
 }
@@ -72,6 +106,7 @@ impl Knobs {
         }
         check_range("negation", self.negation, 0.0, 1.0)?;
         check_range("rating_mention", self.rating_mention, 0.0, 1.0)?;
+        check_range("lexicon", self.lexicon as f64, 1.0, POSITIVE.len() as f64)?;
         Ok(())
     }
 }
@@ -165,11 +200,12 @@ fn article(word: &str) -> &'static str {
 }
 
 /// An opinion of `positive` polarity, phrased directly or as a negated opposite.
-fn opinion(rng: &mut Rng, positive: bool, negated: bool, film: &str) -> String {
+fn opinion(rng: &mut Rng, knobs: &Knobs, positive: bool, negated: bool, film: &str) -> String {
+    let (pos, neg) = (&POSITIVE[..knobs.lexicon], &NEGATIVE[..knobs.lexicon]);
     let aspect = pick(rng, &ASPECTS);
     if negated {
         // The word said is the opposite polarity's; the negation flips it back.
-        let word = if positive { pick(rng, &NEGATIVE) } else { pick(rng, &POSITIVE) };
+        let word = if positive { pick(rng, neg) } else { pick(rng, pos) };
         return match rng.below(6) {
             0 => format!("The {aspect} was not {word} at all."),
             1 => format!("I would never call the {aspect} {word}."),
@@ -179,7 +215,7 @@ fn opinion(rng: &mut Rng, positive: bool, negated: bool, film: &str) -> String {
             _ => format!("It would be wrong to find the {aspect} {word}."),
         };
     }
-    let word = if positive { pick(rng, &POSITIVE) } else { pick(rng, &NEGATIVE) };
+    let word = if positive { pick(rng, pos) } else { pick(rng, neg) };
     let intensifier = pick(rng, &INTENSIFIERS);
     match rng.below(8) {
         0 => format!("The {aspect} was {intensifier}{word}."),
@@ -247,7 +283,7 @@ pub fn review(knobs: &Knobs, seed: u64, split: usize, label: u8, id: usize) -> R
             agreeing += agrees as usize;
             let positive = agrees == (label == 1);
             let negated = chance(rng, knobs.negation);
-            opinion(rng, positive, negated, &film)
+            opinion(rng, knobs, positive, negated, &film)
         } else {
             neutral(rng, &film)
         };
@@ -257,6 +293,13 @@ pub fn review(knobs: &Knobs, seed: u64, split: usize, label: u8, id: usize) -> R
     }
     if mention {
         text.push_str(&format!(" My score: {rating}/10."));
+    }
+    if knobs.closing_verdict {
+        let words = if label == 1 { &POSITIVE[..knobs.lexicon] } else { &NEGATIVE[..knobs.lexicon] };
+        let word = pick(rng, words);
+        text.push_str(&format!(" Verdict: {word}."));
+        opinions += 1;
+        agreeing += 1;
     }
     Review { rating, text, opinions, agreeing }
 }
