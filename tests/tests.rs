@@ -16,6 +16,7 @@ mod hdf5_writer;
 mod lif_gradcheck;
 mod lif_model;
 mod lif_training;
+mod lra_synthetic;
 mod lstm_chrono;
 mod lstm_config;
 mod lstm_gradcheck;

@@ -100,10 +100,10 @@ impl Knobs {
         match tier {
             Tier::Paper => Self::default(),
             Tier::Smoke | Tier::Quick => Self {
-                median_chars: 550.0,
+                median_chars: 450.0,
                 length_sigma: 0.25,
-                min_chars: 350,
-                max_chars: 700,
+                min_chars: 300,
+                max_chars: 600,
                 terms_per_topic: 6,
                 terms_per_paper: 3,
                 citations: [1, 1],
