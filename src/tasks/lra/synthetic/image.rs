@@ -33,7 +33,8 @@ use std::io::Write;
 use std::path::Path;
 
 pub const FOLDER: &str = "cifar-10-batches-bin";
-pub const CLASSES: [&str; 10] = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
+pub const CLASSES: [&str; 10] =
+    ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 pub const SIDE: usize = 32;
 pub const PIXELS: usize = SIDE * SIDE;
 pub const RECORD_BYTES: usize = 1 + 3 * PIXELS;
@@ -270,8 +271,11 @@ fn parts(class: usize, rng: &mut Rng) -> Vec<(Shape, Role)> {
         2 => {
             // bird: body, head with beak and eye, raised or folded wing, tail, legs
             let raised = v(0.0, 1.0) < 0.5;
-            let wing =
-                if raised { poly(&[(-0.25, -0.1), (0.2, -0.12), (-0.4, -v(0.7, 0.95))]) } else { tilted(-0.12, 0.0, 0.42, 0.17, -0.15) };
+            let wing = if raised {
+                poly(&[(-0.25, -0.1), (0.2, -0.12), (-0.4, -v(0.7, 0.95))])
+            } else {
+                tilted(-0.12, 0.0, 0.42, 0.17, -0.15)
+            };
             vec![
                 (poly(&[(-0.45, 0.05), (-1.0, -0.12), (-0.95, 0.28)]), Body),
                 (tilted(0.0, 0.05, 0.55, 0.28, -0.2), Body),
@@ -350,7 +354,8 @@ fn parts(class: usize, rng: &mut Rng) -> Vec<(Shape, Role)> {
         }
         7 => {
             // horse: heavy body on long legs, thick neck with mane, long head, tail
-            let legs = [(-0.55, v(-0.12, 0.12)), (-0.38, v(-0.12, 0.12)), (0.22, v(-0.12, 0.12)), (0.36, v(-0.12, 0.12))];
+            let legs =
+                [(-0.55, v(-0.12, 0.12)), (-0.38, v(-0.12, 0.12)), (0.22, v(-0.12, 0.12)), (0.36, v(-0.12, 0.12))];
             let mut p: Vec<(Shape, Role)> =
                 legs.iter().map(|&(x, dx)| (capsule((x, 0.1), (x + dx, 0.98), 0.065), Body)).collect();
             p.extend([
@@ -519,7 +524,8 @@ fn paint(img: &mut [Rgb], shapes: &[(Shape, Rgb)], to_object: impl Fn(f64, f64) 
             let base = img[y * SIDE + x];
             for j in 0..S {
                 for i in 0..S {
-                    let (ox, oy) = to_object(x as f64 + (i as f64 + 0.5) / S as f64, y as f64 + (j as f64 + 0.5) / S as f64);
+                    let (ox, oy) =
+                        to_object(x as f64 + (i as f64 + 0.5) / S as f64, y as f64 + (j as f64 + 0.5) / S as f64);
                     let colour = shapes.iter().rev().find(|(s, _)| s.contains(ox, oy)).map(|(_, c)| *c);
                     hit |= colour.is_some();
                     let c = colour.unwrap_or(base);
@@ -548,7 +554,13 @@ pub fn render(knobs: &Knobs, class: usize, rng: &mut Rng) -> Vec<u8> {
     let clutter = rng.below(knobs.clutter as u64 + 1) as usize;
     for _ in 0..clutter {
         let shape = if chance(rng, 0.5) {
-            tilted(uniform(rng, 0.0, 32.0), uniform(rng, 0.0, 32.0), uniform(rng, 1.0, 5.0), uniform(rng, 1.0, 3.0), uniform(rng, 0.0, PI))
+            tilted(
+                uniform(rng, 0.0, 32.0),
+                uniform(rng, 0.0, 32.0),
+                uniform(rng, 1.0, 5.0),
+                uniform(rng, 1.0, 3.0),
+                uniform(rng, 0.0, PI),
+            )
         } else {
             let a = (uniform(rng, 0.0, 32.0), uniform(rng, 0.0, 32.0));
             capsule(a, (a.0 + uniform(rng, -10.0, 10.0), a.1 + uniform(rng, -10.0, 10.0)), uniform(rng, 0.4, 1.2))
@@ -665,7 +677,11 @@ pub fn write(dir: &Path, tier: Tier, seed: u64, knobs: &Knobs, per_batch: usize,
                 let counts = if split == 0 { &mut stats.train_labels } else { &mut stats.test_labels };
                 counts[r[0] as usize] += 1;
                 grey += (0..PIXELS)
-                    .map(|p| (r[1 + p] as u32 * 299 + r[1 + PIXELS + p] as u32 * 587 + r[1 + 2 * PIXELS + p] as u32 * 114) as f64 / 1000.0)
+                    .map(|p| {
+                        (r[1 + p] as u32 * 299 + r[1 + PIXELS + p] as u32 * 587 + r[1 + 2 * PIXELS + p] as u32 * 114)
+                            as f64
+                            / 1000.0
+                    })
                     .sum::<f64>()
                     / PIXELS as f64;
                 records += 1;

@@ -196,7 +196,8 @@ impl Knobs {
             bail!("knobs min_length = {} and max_length = {} leave no length", self.min_length, self.max_length);
         }
         // The longest tree: operators with max_args children down to max_depth.
-        let longest = (1..self.max_depth).fold(1usize, |below, _| below.saturating_mul(self.max_args).saturating_add(2));
+        let longest =
+            (1..self.max_depth).fold(1usize, |below, _| below.saturating_mul(self.max_args).saturating_add(2));
         if longest <= self.min_length {
             bail!(
                 "knobs max_depth = {} and max_args = {} allow at most {longest} tokens, not more than min_length = {}",
@@ -371,10 +372,7 @@ mod tests {
     fn serialisation_matches_the_documented_example() {
         let t = Tree::Apply { operator: Operator::Max, args: vec![Tree::Digit(2), Tree::Digit(9)] };
         assert_eq!(t.to_source(), "( ( ( [MAX 2 ) 9 ) ] )");
-        let nested = Tree::Apply {
-            operator: Operator::SumMod,
-            args: vec![Tree::Digit(7), t.clone(), Tree::Digit(5)],
-        };
+        let nested = Tree::Apply { operator: Operator::SumMod, args: vec![Tree::Digit(7), t.clone(), Tree::Digit(5)] };
         assert_eq!(nested.to_source(), "( ( ( ( [SM 7 ) ( ( ( [MAX 2 ) 9 ) ] ) ) 5 ) ] )");
         assert_eq!(nested.value(), (7 + 9 + 5) % 10);
         assert_eq!(nested.length(), 2 + 1 + 4 + 1);

@@ -35,7 +35,7 @@
 //! | Text | 300-1,000 characters; half the sentences opinions, all of the label's polarity, from 8 words each, no negations; ends `Verdict: <word>.` | about 250-6,000 characters (median 950), a third opinions agreeing 70-84%, a fifth negated, 32 words each |
 //! | Retrieval | documents of about 350-1,000 characters from 4 topics; label 1 exactly when both share a topic (its words, rare terms) and paper 1 cites paper 2 | about 800-14,000 characters (median 3,000), 16 topics, label 1 = paper 1 cites paper 2 (noisy: weak citations, shared topics by chance) |
 //! | Image | the class's coarse brightness layout (2 x 4 cells, dark / mid / light; the bottom half alone tells the class), tint, jitter, noise | a drawn object of the class in a scene, with clutter |
-//! | Pathfinder-32 | 1-pixel paddles at full brightness, 8 a contour, one 3-paddle distractor, at most 6 single paddles | LRA's: 0.5-pixel paddles, 14 a contour |
+//! | Pathfinder-32 | 1-pixel paddles at full brightness, 6 a contour (LRA's `curv_baseline` length), one 3-paddle distractor, at most 6 single paddles | LRA's: 0.5-pixel paddles, 14 a contour |
 //! | Path-X | 2-pixel paddles, 10 a contour | LRA's: 1.5-pixel paddles, 14 a contour |
 //!
 //! The folders and file formats are the real ones in every tier (Pathfinder's stay under
@@ -368,8 +368,9 @@ fn write_cifar(staging: &Path, tier: Tier, seed: u64, knobs: &Knobs, report: &mu
     let sizes = sizes(tier);
     let dir = staging.join(image::FOLDER);
     let mut m = marker(Part::Cifar10, tier, seed);
-    let stats =
-        timed(report, "Image", &dir, || image::write(&dir, tier, seed, &knobs.image, sizes.image_per_batch, sizes.image_test))?;
+    let stats = timed(report, "Image", &dir, || {
+        image::write(&dir, tier, seed, &knobs.image, sizes.image_per_batch, sizes.image_test)
+    })?;
     m.counts.insert("image/train".into(), 5 * sizes.image_per_batch);
     m.counts.insert("image/test".into(), sizes.image_test);
     m.knobs["image"] = serde_json::to_value(&knobs.image)?;

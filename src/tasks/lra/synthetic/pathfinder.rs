@@ -147,12 +147,12 @@ impl Knobs {
     }
 
     /// Pathfinder-32 for the smoke and quick tiers: the same generator with clearer contours,
-    /// 1-pixel paddles at full brightness, 8 paddles a contour (the baseline difficulty has 6,
-    /// the hard one 14), a 3-paddle distractor contour and at most 6 single paddles, so a model
-    /// trained for a minute can follow them.
+    /// 1-pixel paddles at full brightness, 6 paddles a contour (LRA's `curv_baseline`
+    /// difficulty; the hard one has 14), a 3-paddle distractor contour and at most 6 single
+    /// paddles, so a model trained for a minute has a chance to follow them.
     pub fn pathfinder32_quick() -> Self {
         Self {
-            contour_length: 8,
+            contour_length: 6,
             distractor_length: 3,
             single_paddles: 6,
             paddle_thickness: 1.0,
@@ -241,7 +241,11 @@ struct Patch {
 
 impl Patch {
     fn pixels(&self) -> impl Iterator<Item = (usize, usize, f32)> + '_ {
-        self.values.iter().enumerate().filter(|(_, &v)| v > 0.0).map(|(i, &v)| (self.x0 + i % self.w, self.y0 + i / self.w, v))
+        self.values
+            .iter()
+            .enumerate()
+            .filter(|(_, &v)| v > 0.0)
+            .map(|(i, &v)| (self.x0 + i % self.w, self.y0 + i / self.w, v))
     }
 }
 

@@ -138,22 +138,213 @@ impl Knobs {
 
 /// Topics: a name (for section titles) and common words of the field.
 const TOPICS: [(&str, [&str; 10]); 16] = [
-    ("parsing", ["parser", "treebank", "dependency", "constituent", "grammar", "derivation", "head", "arc", "chart", "attachment"]),
-    ("machine translation", ["translation", "alignment", "phrase", "decoder", "bilingual", "reordering", "source", "target", "BLEU", "parallel"]),
-    ("summarization", ["summary", "sentence", "extraction", "redundancy", "ROUGE", "document", "compression", "salience", "abstract", "cluster"]),
-    ("sentiment analysis", ["sentiment", "polarity", "opinion", "review", "subjectivity", "lexicon", "aspect", "rating", "emotion", "stance"]),
-    ("speech recognition", ["speech", "acoustic", "phoneme", "recognizer", "prosody", "utterance", "transcript", "lattice", "spoken", "pronunciation"]),
-    ("morphology", ["morphology", "stem", "affix", "inflection", "segmentation", "lemma", "paradigm", "suffix", "compound", "analyser"]),
-    ("semantic role labeling", ["semantic", "frame", "role", "predicate", "argument", "ontology", "entailment", "meaning", "logical", "proposition"]),
-    ("information extraction", ["entity", "extraction", "relation", "template", "slot", "pattern", "event", "mention", "gazetteer", "recognition"]),
-    ("coreference resolution", ["coreference", "anaphora", "antecedent", "pronoun", "mention", "chain", "resolution", "salience", "referent", "binding"]),
-    ("dialogue systems", ["dialogue", "turn", "user", "system", "act", "speaker", "response", "agent", "intention", "conversation"]),
-    ("text generation", ["generation", "surface", "realization", "planner", "content", "lexical", "template", "output", "fluency", "aggregation"]),
-    ("word sense disambiguation", ["word", "sense", "disambiguation", "WordNet", "synonym", "similarity", "context", "gloss", "collocation", "thesaurus"]),
-    ("information retrieval", ["query", "retrieval", "document", "ranking", "index", "relevance", "search", "term", "precision", "recall"]),
-    ("part-of-speech tagging", ["tag", "tagger", "part-of-speech", "sequence", "HMM", "tagset", "token", "accuracy", "lexicon", "unknown"]),
-    ("discourse", ["discourse", "coherence", "rhetorical", "segment", "connective", "relation", "structure", "text", "nucleus", "satellite"]),
-    ("machine learning", ["classifier", "feature", "training", "kernel", "model", "perceptron", "margin", "label", "unsupervised", "clustering"]),
+    (
+        "parsing",
+        [
+            "parser",
+            "treebank",
+            "dependency",
+            "constituent",
+            "grammar",
+            "derivation",
+            "head",
+            "arc",
+            "chart",
+            "attachment",
+        ],
+    ),
+    (
+        "machine translation",
+        [
+            "translation",
+            "alignment",
+            "phrase",
+            "decoder",
+            "bilingual",
+            "reordering",
+            "source",
+            "target",
+            "BLEU",
+            "parallel",
+        ],
+    ),
+    (
+        "summarization",
+        [
+            "summary",
+            "sentence",
+            "extraction",
+            "redundancy",
+            "ROUGE",
+            "document",
+            "compression",
+            "salience",
+            "abstract",
+            "cluster",
+        ],
+    ),
+    (
+        "sentiment analysis",
+        [
+            "sentiment",
+            "polarity",
+            "opinion",
+            "review",
+            "subjectivity",
+            "lexicon",
+            "aspect",
+            "rating",
+            "emotion",
+            "stance",
+        ],
+    ),
+    (
+        "speech recognition",
+        [
+            "speech",
+            "acoustic",
+            "phoneme",
+            "recognizer",
+            "prosody",
+            "utterance",
+            "transcript",
+            "lattice",
+            "spoken",
+            "pronunciation",
+        ],
+    ),
+    (
+        "morphology",
+        [
+            "morphology",
+            "stem",
+            "affix",
+            "inflection",
+            "segmentation",
+            "lemma",
+            "paradigm",
+            "suffix",
+            "compound",
+            "analyser",
+        ],
+    ),
+    (
+        "semantic role labeling",
+        [
+            "semantic",
+            "frame",
+            "role",
+            "predicate",
+            "argument",
+            "ontology",
+            "entailment",
+            "meaning",
+            "logical",
+            "proposition",
+        ],
+    ),
+    (
+        "information extraction",
+        [
+            "entity",
+            "extraction",
+            "relation",
+            "template",
+            "slot",
+            "pattern",
+            "event",
+            "mention",
+            "gazetteer",
+            "recognition",
+        ],
+    ),
+    (
+        "coreference resolution",
+        [
+            "coreference",
+            "anaphora",
+            "antecedent",
+            "pronoun",
+            "mention",
+            "chain",
+            "resolution",
+            "salience",
+            "referent",
+            "binding",
+        ],
+    ),
+    (
+        "dialogue systems",
+        ["dialogue", "turn", "user", "system", "act", "speaker", "response", "agent", "intention", "conversation"],
+    ),
+    (
+        "text generation",
+        [
+            "generation",
+            "surface",
+            "realization",
+            "planner",
+            "content",
+            "lexical",
+            "template",
+            "output",
+            "fluency",
+            "aggregation",
+        ],
+    ),
+    (
+        "word sense disambiguation",
+        [
+            "word",
+            "sense",
+            "disambiguation",
+            "WordNet",
+            "synonym",
+            "similarity",
+            "context",
+            "gloss",
+            "collocation",
+            "thesaurus",
+        ],
+    ),
+    (
+        "information retrieval",
+        ["query", "retrieval", "document", "ranking", "index", "relevance", "search", "term", "precision", "recall"],
+    ),
+    (
+        "part-of-speech tagging",
+        ["tag", "tagger", "part-of-speech", "sequence", "HMM", "tagset", "token", "accuracy", "lexicon", "unknown"],
+    ),
+    (
+        "discourse",
+        [
+            "discourse",
+            "coherence",
+            "rhetorical",
+            "segment",
+            "connective",
+            "relation",
+            "structure",
+            "text",
+            "nucleus",
+            "satellite",
+        ],
+    ),
+    (
+        "machine learning",
+        [
+            "classifier",
+            "feature",
+            "training",
+            "kernel",
+            "model",
+            "perceptron",
+            "margin",
+            "label",
+            "unsupervised",
+            "clustering",
+        ],
+    ),
 ];
 
 const SYLLABLES: [&str; 24] = [
@@ -212,9 +403,8 @@ impl World {
             let stem: String = (0..n).map(|_| *pick(rng, &SYLLABLES)).collect();
             capitalised(&format!("{stem}{}", pick(rng, &NAME_ENDINGS)))
         };
-        let terms = (0..TOPICS.len())
-            .map(|_| (0..knobs.terms_per_topic).map(|_| fresh(&mut rng, &term)).collect())
-            .collect();
+        let terms =
+            (0..TOPICS.len()).map(|_| (0..knobs.terms_per_topic).map(|_| fresh(&mut rng, &term)).collect()).collect();
         let surnames = (0..knobs.authors).map(|_| fresh(&mut rng, &surname)).collect();
         Self { terms, surnames }
     }
@@ -247,9 +437,17 @@ fn paper(world: &World, knobs: &Knobs, rng: &mut Rng, topic: usize, year: u32) -
     }
     let words = &TOPICS[topic].1;
     let title = match rng.below(4) {
-        0 => format!("{}: {} {} for {}", terms[0], capitalised(*pick(rng, words)), pick(rng, &["Models", "Learning", "Features", "Search"]), capitalised(TOPICS[topic].0)),
+        0 => format!(
+            "{}: {} {} for {}",
+            terms[0],
+            capitalised(*pick(rng, words)),
+            pick(rng, &["Models", "Learning", "Features", "Search"]),
+            capitalised(TOPICS[topic].0)
+        ),
         1 => format!("Improving {} with {}", capitalised(TOPICS[topic].0), terms[0]),
-        2 => format!("A {} Approach to {} {}", terms[0], capitalised(*pick(rng, words)), capitalised(*pick(rng, words))),
+        2 => {
+            format!("A {} Approach to {} {}", terms[0], capitalised(*pick(rng, words)), capitalised(*pick(rng, words)))
+        }
         _ => format!("{} and {} in {}", capitalised(*pick(rng, words)), terms[0], capitalised(TOPICS[topic].0)),
     };
     Paper { id, topic, year, authors, terms, title }
@@ -302,7 +500,14 @@ fn reference_entry(world: &World, rng: &mut Rng, p: &Paper) -> String {
         .map(|&a| format!("{}, {}.", world.surnames[a], (b'A' + rng.below(26) as u8) as char))
         .collect();
     let first = 1 + rng.below(400);
-    format!("{} {}. {}. In Proceedings of {}, pages {first}-{}.", names.join(" and "), p.year, p.title, pick(rng, &VENUES), first + 5 + rng.below(10))
+    format!(
+        "{} {}. {}. In Proceedings of {}, pages {first}-{}.",
+        names.join(" and "),
+        p.year,
+        p.title,
+        pick(rng, &VENUES),
+        first + 5 + rng.below(10)
+    )
 }
 
 /// A sentence of the paper's own content.
@@ -317,7 +522,11 @@ fn own_sentence(rng: &mut Rng, p: &Paper) -> String {
         1 => format!("We call our method \"{term}\"."),
         2 => format!("The {term} model assigns a score to every {w1} given its {w2}."),
         3 => format!("Table {n} shows the results of {term} on the held-out {w1} data."),
-        4 => format!("Our {term} system reaches {score}% accuracy, an improvement of {}.{} points.", rng.below(5), rng.below(10)),
+        4 => format!(
+            "Our {term} system reaches {score}% accuracy, an improvement of {}.{} points.",
+            rng.below(5),
+            rng.below(10)
+        ),
         5 => format!("Each {w1} is represented by its {w2} and a window of {n} words."),
         6 => format!("The remainder of this paper is organised as follows."),
         7 => format!("We trained on {n}0,000 sentences and tuned on a development set of {n}00 sentences."),
@@ -341,7 +550,11 @@ fn own_sentence(rng: &mut Rng, p: &Paper) -> String {
 /// The whole text of paper `p` citing `cites`, about `target` characters before the references.
 fn document(world: &World, rng: &mut Rng, p: &Paper, cites: &[Citation], target: usize) -> String {
     let mut out = String::with_capacity(target + 1200);
-    let authors: Vec<String> = p.authors.iter().map(|&a| format!("{} {}", pick(rng, &["J.", "M.", "A.", "K.", "R.", "S.", "L.", "D."]), world.surnames[a])).collect();
+    let authors: Vec<String> = p
+        .authors
+        .iter()
+        .map(|&a| format!("{} {}", pick(rng, &["J.", "M.", "A.", "K.", "R.", "S.", "L.", "D."]), world.surnames[a]))
+        .collect();
     out.push_str(&format!("{} {} {} Abstract", p.title, authors.join(" and "), pick(rng, &AFFILIATIONS)));
     // Citation sentences go to random places among the body sentences.
     let mut body: Vec<String> = Vec::new();
@@ -404,8 +617,8 @@ pub fn label(seed: u64, split: usize, index: usize) -> u8 {
 }
 
 fn length(rng: &mut Rng, knobs: &Knobs) -> usize {
-    (knobs.median_chars * (knobs.length_sigma * rng.normal()).exp()).clamp(knobs.min_chars as f64, knobs.max_chars as f64)
-        as usize
+    (knobs.median_chars * (knobs.length_sigma * rng.normal()).exp())
+        .clamp(knobs.min_chars as f64, knobs.max_chars as f64) as usize
 }
 
 /// Pair `index` of `split` (0 train, 1 eval, 2 test).
@@ -440,13 +653,15 @@ pub fn pair(world: &World, knobs: &Knobs, seed: u64, split: usize, index: usize)
     let cited1 = others(rng, topic1, year1, n1);
     let cited2 = others(rng, topic2, year2, n2);
     let weak = chance(rng, knobs.weak_citation);
-    let mut cites1: Vec<Citation> = cited1.iter().map(|p| Citation { paper: p, weak: chance(rng, knobs.weak_citation) }).collect();
+    let mut cites1: Vec<Citation> =
+        cited1.iter().map(|p| Citation { paper: p, weak: chance(rng, knobs.weak_citation) }).collect();
     if label == 1 {
         // One of paper 1's citations is paper 2 (the count stays the same as for label 0).
         let at = rng.below(cites1.len() as u64) as usize;
         cites1[at] = Citation { paper: &p2, weak };
     }
-    let cites2: Vec<Citation> = cited2.iter().map(|p| Citation { paper: p, weak: chance(rng, knobs.weak_citation) }).collect();
+    let cites2: Vec<Citation> =
+        cited2.iter().map(|p| Citation { paper: p, weak: chance(rng, knobs.weak_citation) }).collect();
     let (l1, l2) = (length(rng, knobs), length(rng, knobs));
     let text1 = document(world, rng, &p1, &cites1, l1);
     let text2 = document(world, rng, &p2, &cites2, l2);

@@ -116,25 +116,117 @@ const NEG_RATINGS: [(u8, u64); 4] = [(1, 5100), (2, 2284), (3, 2420), (4, 2696)]
 const POS_RATINGS: [(u8, u64); 4] = [(7, 2496), (8, 3009), (9, 2263), (10, 4732)];
 
 pub const POSITIVE: [&str; 32] = [
-    "brilliant", "wonderful", "superb", "moving", "gripping", "excellent", "delightful", "charming",
-    "beautiful", "stunning", "masterful", "memorable", "hilarious", "touching", "engaging", "fantastic",
-    "clever", "powerful", "outstanding", "heartfelt", "fresh", "terrific", "enjoyable", "impressive",
-    "inspired", "compelling", "perfect", "solid", "great", "lovely", "witty", "haunting",
+    "brilliant",
+    "wonderful",
+    "superb",
+    "moving",
+    "gripping",
+    "excellent",
+    "delightful",
+    "charming",
+    "beautiful",
+    "stunning",
+    "masterful",
+    "memorable",
+    "hilarious",
+    "touching",
+    "engaging",
+    "fantastic",
+    "clever",
+    "powerful",
+    "outstanding",
+    "heartfelt",
+    "fresh",
+    "terrific",
+    "enjoyable",
+    "impressive",
+    "inspired",
+    "compelling",
+    "perfect",
+    "solid",
+    "great",
+    "lovely",
+    "witty",
+    "haunting",
 ];
 pub const NEGATIVE: [&str; 32] = [
-    "dull", "boring", "awful", "terrible", "tedious", "lifeless", "clumsy", "predictable",
-    "pointless", "bland", "weak", "poor", "mediocre", "forgettable", "horrible", "laughable",
-    "dreadful", "painful", "messy", "flat", "shallow", "annoying", "uninspired", "wooden",
-    "silly", "bad", "stupid", "incoherent", "lazy", "disappointing", "clichéd", "tiresome",
+    "dull",
+    "boring",
+    "awful",
+    "terrible",
+    "tedious",
+    "lifeless",
+    "clumsy",
+    "predictable",
+    "pointless",
+    "bland",
+    "weak",
+    "poor",
+    "mediocre",
+    "forgettable",
+    "horrible",
+    "laughable",
+    "dreadful",
+    "painful",
+    "messy",
+    "flat",
+    "shallow",
+    "annoying",
+    "uninspired",
+    "wooden",
+    "silly",
+    "bad",
+    "stupid",
+    "incoherent",
+    "lazy",
+    "disappointing",
+    "clichéd",
+    "tiresome",
 ];
 const INTENSIFIERS: [&str; 8] = ["", "", "", "really ", "truly ", "very ", "quite ", "utterly "];
 const ASPECTS: [&str; 16] = [
-    "acting", "script", "plot", "direction", "soundtrack", "cinematography", "ending", "dialogue", "pacing",
-    "cast", "editing", "story", "score", "humour", "final act", "opening scene",
+    "acting",
+    "script",
+    "plot",
+    "direction",
+    "soundtrack",
+    "cinematography",
+    "ending",
+    "dialogue",
+    "pacing",
+    "cast",
+    "editing",
+    "story",
+    "score",
+    "humour",
+    "final act",
+    "opening scene",
 ];
 const FIRST: [&str; 24] = [
-    "John", "Mary", "Peter", "Laura", "James", "Anna", "Robert", "Helen", "David", "Susan", "Michael", "Karen",
-    "José", "Zoë", "Björn", "Chloé", "François", "Renée", "Ingrid", "Tomás", "Paul", "Grace", "Henry", "Alice",
+    "John",
+    "Mary",
+    "Peter",
+    "Laura",
+    "James",
+    "Anna",
+    "Robert",
+    "Helen",
+    "David",
+    "Susan",
+    "Michael",
+    "Karen",
+    "José",
+    "Zoë",
+    "Björn",
+    "Chloé",
+    "François",
+    "Renée",
+    "Ingrid",
+    "Tomás",
+    "Paul",
+    "Grace",
+    "Henry",
+    "Alice",
 ];
 const LAST: [&str; 24] = [
     "Walker", "Bennett", "Hayes", "Moreno", "Fischer", "Kowalski", "Doyle", "Price", "Sutton", "Reyes", "Lang",
@@ -143,21 +235,53 @@ const LAST: [&str; 24] = [
 ];
 const TITLE_ADJ: [&str; 12] =
     ["Silent", "Last", "Broken", "Golden", "Hidden", "Long", "Red", "Distant", "Lost", "Seventh", "Quiet", "Burning"];
-const TITLE_NOUN: [&str; 12] =
-    ["Harbour", "Summer", "Road", "Mirror", "Garden", "Winter", "Station", "River", "Letter", "Island", "Promise", "Night"];
+const TITLE_NOUN: [&str; 12] = [
+    "Harbour", "Summer", "Road", "Mirror", "Garden", "Winter", "Station", "River", "Letter", "Island", "Promise",
+    "Night",
+];
 const ROLES: [&str; 14] = [
-    "a retired detective", "a young nurse", "a small-town lawyer", "a struggling musician", "a ship's captain",
-    "a schoolteacher", "a war veteran", "a journalist", "a farmer's widow", "a con artist", "a teenage runaway",
-    "a police chief", "a scientist", "a boxer",
+    "a retired detective",
+    "a young nurse",
+    "a small-town lawyer",
+    "a struggling musician",
+    "a ship's captain",
+    "a schoolteacher",
+    "a war veteran",
+    "a journalist",
+    "a farmer's widow",
+    "a con artist",
+    "a teenage runaway",
+    "a police chief",
+    "a scientist",
+    "a boxer",
 ];
 const PLACES: [&str; 12] = [
-    "a fishing village", "Chicago", "the Scottish highlands", "a boarding school", "post-war Berlin", "a desert town",
-    "New Orleans", "a space station", "the suburbs", "a Paris café", "an old hotel", "a mining town",
+    "a fishing village",
+    "Chicago",
+    "the Scottish highlands",
+    "a boarding school",
+    "post-war Berlin",
+    "a desert town",
+    "New Orleans",
+    "a space station",
+    "the suburbs",
+    "a Paris café",
+    "an old hotel",
+    "a mining town",
 ];
 const EVENTS: [&str; 12] = [
-    "a stranger arrives", "a letter is found", "the money goes missing", "a storm cuts the town off", "an old friend returns",
-    "a body is discovered", "the factory closes", "a secret comes out", "the election nears", "a child disappears",
-    "the war ends", "a wedding is planned",
+    "a stranger arrives",
+    "a letter is found",
+    "the money goes missing",
+    "a storm cuts the town off",
+    "an old friend returns",
+    "a body is discovered",
+    "the factory closes",
+    "a secret comes out",
+    "the election nears",
+    "a child disappears",
+    "the war ends",
+    "a wedding is planned",
 ];
 
 fn name(rng: &mut Rng) -> String {
@@ -171,14 +295,28 @@ fn neutral(rng: &mut Rng, film: &str) -> String {
         0 => format!("{film} was released in {year} and runs about {} minutes.", 85 + rng.below(70)),
         1 => format!("{} plays {} who lives in {}.", name(rng), pick(rng, &ROLES), pick(rng, &PLACES)),
         2 => format!("The story is set in {}, where {}.", pick(rng, &PLACES), pick(rng, &EVENTS)),
-        3 => format!("I watched it on a {} evening with {}.", pick(rng, &["Sunday", "rainy", "Friday", "late"]), pick(rng, &["my wife", "friends", "my brother", "my parents", "nobody"])),
+        3 => format!(
+            "I watched it on a {} evening with {}.",
+            pick(rng, &["Sunday", "rainy", "Friday", "late"]),
+            pick(rng, &["my wife", "friends", "my brother", "my parents", "nobody"])
+        ),
         4 => format!("It was directed by {} and produced by {}.", name(rng), name(rng)),
         5 => format!("Halfway through, {} and {} has to decide what to do.", pick(rng, &EVENTS), pick(rng, &ROLES)),
         6 => format!("The film was shot in {} over {} weeks.", pick(rng, &PLACES), 5 + rng.below(20)),
-        7 => format!("{} also appears as {}, a role that is small but important to the plot.", name(rng), pick(rng, &ROLES)),
+        7 => format!(
+            "{} also appears as {}, a role that is small but important to the plot.",
+            name(rng),
+            pick(rng, &ROLES)
+        ),
         8 => format!("I first heard about it from a review in {year}."),
-        9 => format!("There is a scene in {} where {} — I won't spoil it here.", pick(rng, &PLACES), pick(rng, &EVENTS)),
-        10 => format!("The running time is {} minutes, and the DVD has a commentary track by {}.", 85 + rng.below(70), name(rng)),
+        9 => {
+            format!("There is a scene in {} where {} — I won't spoil it here.", pick(rng, &PLACES), pick(rng, &EVENTS))
+        }
+        10 => format!(
+            "The running time is {} minutes, and the DVD has a commentary track by {}.",
+            85 + rng.below(70),
+            name(rng)
+        ),
         11 => format!("Most of the action takes place in {}.", pick(rng, &PLACES)),
         12 => format!("It is based on a novel by {} that I have not read.", name(rng)),
         13 => format!("The character played by {} is {} with a past.", name(rng), pick(rng, &ROLES)),
@@ -338,7 +476,8 @@ pub fn write(dir: &Path, tier: Tier, seed: u64, knobs: &Knobs, per_folder: usize
                     .map(|id| {
                         let r = review(knobs, seed, split, label as u8, id);
                         let path = folder.join(file_name(id, r.rating));
-                        std::fs::write(&path, r.text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+                        std::fs::write(&path, r.text.as_bytes())
+                            .with_context(|| format!("writing {}", path.display()))?;
                         Ok((r.text.chars().count(), r.rating, r.opinions, r.agreeing))
                     })
                     .collect::<Result<_>>()?;
