@@ -81,7 +81,7 @@ impl CharVocab {
         let distinct = counts.len();
         let mut kept: Vec<(char, u64)> = counts.into_iter().filter(|&(_, n)| n >= min_count.max(1)).collect();
         // Stable: ties stay in code-point order.
-        kept.sort_by(|a, b| b.1.cmp(&a.1));
+        kept.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
         let left_out = kept.len().saturating_sub(max_entries - 1);
         kept.truncate(max_entries - 1);
         let mut ascii = [UNK; 128];

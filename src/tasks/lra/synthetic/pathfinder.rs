@@ -202,7 +202,7 @@ impl Knobs {
             bail!("knob paddle_margins is empty");
         }
         for &m in &self.paddle_margins {
-            if m as usize >= self.bridge + 1 || m == 0 {
+            if m as usize > self.bridge || m == 0 {
                 bail!(
                     "knob paddle_margins holds {m}: gaps must lie in 1..={} (below bridge = {} + 1) to be bridged",
                     self.bridge,

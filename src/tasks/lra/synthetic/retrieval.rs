@@ -440,15 +440,20 @@ fn paper(world: &World, knobs: &Knobs, rng: &mut Rng, topic: usize, year: u32) -
         0 => format!(
             "{}: {} {} for {}",
             terms[0],
-            capitalised(*pick(rng, words)),
+            capitalised(pick::<&str>(rng, words)),
             pick(rng, &["Models", "Learning", "Features", "Search"]),
             capitalised(TOPICS[topic].0)
         ),
         1 => format!("Improving {} with {}", capitalised(TOPICS[topic].0), terms[0]),
         2 => {
-            format!("A {} Approach to {} {}", terms[0], capitalised(*pick(rng, words)), capitalised(*pick(rng, words)))
+            format!(
+                "A {} Approach to {} {}",
+                terms[0],
+                capitalised(pick::<&str>(rng, words)),
+                capitalised(pick::<&str>(rng, words))
+            )
         }
-        _ => format!("{} and {} in {}", capitalised(*pick(rng, words)), terms[0], capitalised(TOPICS[topic].0)),
+        _ => format!("{} and {} in {}", capitalised(pick::<&str>(rng, words)), terms[0], capitalised(TOPICS[topic].0)),
     };
     Paper { id, topic, year, authors, terms, title }
 }
@@ -528,7 +533,7 @@ fn own_sentence(rng: &mut Rng, p: &Paper) -> String {
             rng.below(10)
         ),
         5 => format!("Each {w1} is represented by its {w2} and a window of {n} words."),
-        6 => format!("The remainder of this paper is organised as follows."),
+        6 => "The remainder of this paper is organised as follows.".to_string(),
         7 => format!("We trained on {n}0,000 sentences and tuned on a development set of {n}00 sentences."),
         8 => format!("Errors are mostly caused by rare {w1} and {w2} pairs."),
         9 => format!("{} is an important problem in natural language processing.", capitalised(TOPICS[p.topic].0)),
