@@ -263,3 +263,50 @@ fn tier_sizes_grow_and_paper_is_the_real_scale() {
     Knobs::for_tier(Tier::Quick).validate().unwrap();
     k.validate().unwrap();
 }
+
+/// The quick tier read back with the real readers: the counts, the item lengths the module
+/// documents, the vocabularies within the paper's input sizes, balanced labels. Ignored by
+/// default (about 200 MB and 30,000 files in a temporary folder); run with `--ignored`.
+#[test]
+#[ignore]
+fn quick_tier_reads_back_with_the_documented_lengths() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    synthetic::synthesize(root, Tier::Quick, 0).unwrap();
+    let s = sizes(Tier::Quick);
+
+    let listops = ListOps::load(root).unwrap();
+    let train = listops.split(Split::Train);
+    assert_eq!(train.len(), s.listops[0]);
+    let lengths: Vec<usize> = (0..train.len()).map(|i| train.tokens(i).len()).collect();
+    assert!(lengths.iter().all(|&n| n > 50 && n < 600));
+    let classes = distinct(train.labels());
+    assert_eq!(classes.len(), 10);
+
+    let text = ImdbText::load(root).unwrap();
+    let part = text.split(Split::Train);
+    assert_eq!(part.len(), 2 * s.text_per_folder);
+    assert!((0..part.len()).all(|i| (300..=1000).contains(&part.tokens(i).len())));
+    assert_eq!(part.labels().iter().filter(|&&l| l == 1).count(), s.text_per_folder);
+    assert!(text.vocab.len() <= 169);
+
+    let retrieval = Retrieval::load(root).unwrap();
+    let part = retrieval.split(Split::Train);
+    assert_eq!(part.len(), s.retrieval[0]);
+    for i in 0..part.len() {
+        let (a, b) = part.tokens(i);
+        assert!(a.len() <= 1000 && b.len() <= 1000, "pair {i}: {} and {} characters", a.len(), b.len());
+    }
+    assert_eq!(part.labels().iter().filter(|&&l| l == 1).count(), s.retrieval[0] / 2);
+    assert!(retrieval.vocab.len() <= 105);
+
+    let images = ImageData::load(root).unwrap();
+    assert_eq!(images.split(Split::Test).len(), s.image_test);
+
+    for (resolution, n) in [(Resolution::Px32, s.pathfinder32), (Resolution::Px128, s.pathx)] {
+        let index = PathfinderIndex::load(root, resolution).unwrap();
+        assert_eq!(index.len(), n);
+        assert_eq!(index.labels().iter().filter(|&&l| l == 1).count(), n / 2);
+        index.decode_batch(&[0, 1, n - 1]).unwrap();
+    }
+}

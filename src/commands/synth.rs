@@ -65,7 +65,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
             println!("wrote a SYNTHETIC LRA ({:?} tier, seed {}) under {}:", args.tier, args.seed, data_dir.display());
             for m in &report.markers {
                 let counts: Vec<String> = m.counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
-                println!("  {}/ ({})", m.dataset, counts.join(", "));
+                println!("  {} ({})", data_dir.join(&m.dataset).display(), counts.join(", "));
             }
             for t in &report.tasks {
                 println!(
