@@ -33,7 +33,7 @@
 //! |---|---|---|
 //! | ListOps | the LRA algorithm, depth 10, 2-10 args, 50 < length < 600 tokens (mean about 200) | the LRA generator: 500 < length < 2,000 |
 //! | Text | 300-1,000 characters; half the sentences opinions, all of the label's polarity, from 8 words each, no negations; ends `Verdict: <word>.` | about 250-6,000 characters (median 950), a third opinions agreeing 70-84%, a fifth negated, 32 words each |
-//! | Retrieval | documents of about 350-1,000 characters from 4 topics; label 1 exactly when both share a topic (its words, rare terms) and paper 1 cites paper 2 | about 800-14,000 characters (median 3,000), 16 topics, label 1 = paper 1 cites paper 2 (noisy: weak citations, shared topics by chance) |
+//! | Retrieval | documents of about 350-1,000 characters from 4 topics; label 1 exactly when both share a topic (its words, rare terms; a closing `Keywords:` line names it) and paper 1 cites paper 2 | about 800-14,000 characters (median 3,000), 16 topics, label 1 = paper 1 cites paper 2 (noisy: weak citations, shared topics by chance) |
 //! | Image | the class's coarse brightness layout (2 x 4 cells, dark / mid / light; the bottom half alone tells the class), tint, jitter, noise | a drawn object of the class in a scene, with clutter |
 //! | Pathfinder-32 | 1-pixel paddles at full brightness, 6 a contour (LRA's `curv_baseline` length), one 3-paddle distractor, at most 6 single paddles | LRA's: 0.5-pixel paddles, 14 a contour |
 //! | Path-X | 2-pixel paddles, 10 a contour | LRA's: 1.5-pixel paddles, 14 a contour |

@@ -24,7 +24,8 @@
 //! citations do.
 //!
 //! The smoke and quick tiers ([`Knobs::for_tier`]) make it simple: short documents, 4 topics,
-//! and label 1 exactly when both papers share a topic (its words and rare terms).
+//! and label 1 exactly when both papers share a topic (its words and rare terms), each document
+//! ending with a keyword line that names its topic.
 
 use super::{chance, check_range, create, create_dir, finish, item_rng, pick, progress, Stream, CHUNK};
 use crate::engine::Rng;
@@ -69,6 +70,9 @@ pub struct Knobs {
     pub float_labels: f64,
     /// Topics used (the first of the 16).
     pub topics: usize,
+    /// End every document with a keyword line (`Keywords: <topic>, <word>, <term>.`), so the
+    /// paper's topic is also in its last characters, which a last-step readout sees best.
+    pub keywords: bool,
 }
 
 impl Default for Knobs {
@@ -87,6 +91,7 @@ impl Default for Knobs {
             weak_citation: 0.2,
             float_labels: 0.5,
             topics: TOPICS.len(),
+            keywords: false,
         }
     }
 }
@@ -100,16 +105,17 @@ impl Knobs {
         match tier {
             Tier::Paper => Self::default(),
             Tier::Smoke | Tier::Quick => Self {
-                median_chars: 450.0,
+                median_chars: 420.0,
                 length_sigma: 0.25,
                 min_chars: 300,
-                max_chars: 600,
+                max_chars: 520,
                 terms_per_topic: 6,
                 terms_per_paper: 3,
                 citations: [1, 1],
                 same_topic: [0.0, 1.0],
                 weak_citation: 0.0,
                 topics: 4,
+                keywords: true,
                 ..Self::default()
             },
         }
@@ -553,7 +559,7 @@ fn own_sentence(rng: &mut Rng, p: &Paper) -> String {
 }
 
 /// The whole text of paper `p` citing `cites`, about `target` characters before the references.
-fn document(world: &World, rng: &mut Rng, p: &Paper, cites: &[Citation], target: usize) -> String {
+fn document(world: &World, rng: &mut Rng, p: &Paper, cites: &[Citation], target: usize, keywords: bool) -> String {
     let mut out = String::with_capacity(target + 1200);
     let authors: Vec<String> = p
         .authors
@@ -590,6 +596,11 @@ fn document(world: &World, rng: &mut Rng, p: &Paper, cites: &[Citation], target:
     for c in cites {
         out.push(' ');
         out.push_str(&reference_entry(world, rng, c.paper));
+    }
+    if keywords {
+        let word = pick::<&str>(rng, words);
+        let term = pick(rng, &p.terms);
+        out.push_str(&format!(" Keywords: {}, {word}, {term}.", TOPICS[p.topic].0));
     }
     out
 }
@@ -668,8 +679,8 @@ pub fn pair(world: &World, knobs: &Knobs, seed: u64, split: usize, index: usize)
     let cites2: Vec<Citation> =
         cited2.iter().map(|p| Citation { paper: p, weak: chance(rng, knobs.weak_citation) }).collect();
     let (l1, l2) = (length(rng, knobs), length(rng, knobs));
-    let text1 = document(world, rng, &p1, &cites1, l1);
-    let text2 = document(world, rng, &p2, &cites2, l2);
+    let text1 = document(world, rng, &p1, &cites1, l1, knobs.keywords);
+    let text2 = document(world, rng, &p2, &cites2, l2, knobs.keywords);
     let float_label = chance(rng, knobs.float_labels);
     Pair { label, id1: p1.id, id2: p2.id, text1, text2, float_label, weak: label == 1 && weak }
 }
