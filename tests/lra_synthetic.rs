@@ -310,3 +310,35 @@ fn quick_tier_reads_back_with_the_documented_lengths() {
         index.decode_batch(&[0, 1, n - 1]).unwrap();
     }
 }
+
+/// The paper tier's knobs (the real generators' settings: long ListOps trees, scenes, noisy
+/// reviews and citations, LRA's Pathfinder contours) at the smoke tier's counts: every reader
+/// takes them, and the ListOps limits are the LRA generator's.
+#[test]
+fn paper_knobs_at_smoke_counts_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let knobs = Knobs::for_tier(Tier::Paper);
+    synthetic::synthesize_with(root, Tier::Smoke, 3, &knobs, &Part::ALL).unwrap();
+    let s = sizes(Tier::Smoke);
+
+    let listops = ListOps::load(root).unwrap();
+    let train = listops.split(Split::Train);
+    assert_eq!(train.len(), s.listops[0]);
+    assert!((0..train.len()).all(|i| (501..2000).contains(&train.tokens(i).len())));
+
+    let text = ImdbText::load(root).unwrap();
+    assert_eq!(distinct(text.split(Split::Test).labels()), BTreeSet::from([0, 1]));
+    let retrieval = Retrieval::load(root).unwrap();
+    assert_eq!(retrieval.split(Split::Test).len(), s.retrieval[2]);
+    let images = ImageData::load(root).unwrap();
+    assert_eq!(distinct(images.split(Split::Test).labels()), (0..10).collect());
+    for (resolution, n) in [(Resolution::Px32, s.pathfinder32), (Resolution::Px128, s.pathx)] {
+        let index = PathfinderIndex::load(root, resolution).unwrap();
+        assert_eq!(index.len(), n);
+        assert_eq!(distinct(index.labels()), BTreeSet::from([0, 1]));
+        index.decode_batch(&(0..n).collect::<Vec<_>>()).unwrap();
+    }
+    let m = Marker::read(&root.join("lra")).unwrap();
+    assert_eq!(m.knobs["listops"]["min_length"], 500);
+}
