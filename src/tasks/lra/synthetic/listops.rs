@@ -180,7 +180,7 @@ impl Default for Knobs {
 impl Knobs {
     /// The paper tier keeps the LRA generator's limits; the smoke and quick tiers keep its
     /// algorithm, depth and argument limits but accept only 50 < length < 600, so a model trained
-    /// for a minute sees short trees (mean about 200 tokens) whose value it can learn.
+    /// for a minute sees short trees (mean about 320 tokens) whose value it can learn.
     pub fn for_tier(tier: Tier) -> Self {
         match tier {
             Tier::Paper => Self::default(),

@@ -98,7 +98,7 @@ impl Default for Knobs {
 
 impl Knobs {
     /// The paper tier: long documents and noisy citation evidence (the defaults). The smoke and
-    /// quick tiers: documents of about 400-1,000 characters from 4 topics, and the two papers
+    /// quick tiers: documents of about 550-1,000 characters from 4 topics, and the two papers
     /// share their topic exactly when the label is 1, so the label is "the two documents use the
     /// same topic words and rare terms" (and the citation of paper 2 by paper 1 on top).
     pub fn for_tier(tier: Tier) -> Self {
