@@ -46,6 +46,9 @@
 //! 16% each, the others 8-9%); reviews 317-995 characters (mean 662); AAN documents 557-966
 //! characters (mean 768); Pathfinder-32 markers 16.2 (label 0) and 13.9 (label 1) pixels apart on
 //! average. Writing it takes about 3 s on 2 cores (230 MB, 32,000 files); smoke about 0.1 s.
+//! The paper tier (seed 0) took 7 minutes on 2 busy cores (3.5 GB, 450,000 files; Path-X 5 of
+//! them): ListOps 501-1,999 tokens (mean 1,037), reviews 250-6,084 characters (mean 1,206), AAN
+//! documents 1,345-13,949 characters (mean 4,598).
 //!
 //! Determinism: every item (tree, review, pair, image) draws from its own random stream
 //! `(seed, task, split, index)`, so the bytes written depend on (tier, seed, knobs) only, never
