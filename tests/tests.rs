@@ -19,6 +19,7 @@ mod lif_training;
 mod lra_bad_input;
 mod lra_export;
 mod lra_readers;
+mod lra_synthetic;
 mod lra_training;
 mod lstm_chrono;
 mod lstm_config;

@@ -12,6 +12,9 @@ pub enum SynthDataset {
     Neuronio,
     /// Spoken-digit-like spike patterns written as real-format SHD HDF5 files.
     Shd,
+    /// The six Long Range Arena tasks in their real layouts: the LRA release (ListOps,
+    /// Retrieval, Pathfinder-32, Path-X) and its Image and Text sources (cifar10, imdb).
+    Lra,
 }
 
 #[derive(Args)]
@@ -22,7 +25,8 @@ pub struct SynthArgs {
     /// Size: smoke (seconds), quick (minutes), paper (the real files' scale).
     #[arg(long, value_enum, default_value = "quick")]
     pub tier: Tier,
-    /// Seed of the synthetic data (NeuronIO: the neuron and its inputs; SHD: the recordings).
+    /// Seed of the synthetic data (NeuronIO: the neuron and its inputs; SHD: the recordings; LRA:
+    /// the items).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Data root; default: $ELMBENCH_DATA, else ./data.
@@ -55,6 +59,23 @@ pub fn run(args: SynthArgs) -> Result<()> {
                 marker.test.mean_spikes(),
                 data_dir.join("shd").display()
             );
+        }
+        SynthDataset::Lra => {
+            let report = crate::tasks::lra::synthetic::synthesize(&data_dir, args.tier, args.seed)?;
+            println!("wrote a SYNTHETIC LRA ({:?} tier, seed {}) under {}:", args.tier, args.seed, data_dir.display());
+            for m in &report.markers {
+                let counts: Vec<String> = m.counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                println!("  {} ({})", data_dir.join(&m.dataset).display(), counts.join(", "));
+            }
+            for t in &report.tasks {
+                println!(
+                    "  {:<14} {:>8} files {:>10.1} MB {:>8.1} s",
+                    t.task,
+                    t.files,
+                    t.bytes as f64 / 1e6,
+                    t.seconds
+                );
+            }
         }
     }
     Ok(())

@@ -103,7 +103,7 @@ impl Dataset {
             Dataset::Neuronio => neuronio::synthesize::synthesize(data_dir, tier, seed).map(|_| ()),
             Dataset::Shd => shd::synthetic::synthesize(data_dir, tier, seed).map(|_| ()),
             Dataset::Lra | Dataset::Cifar10 | Dataset::Imdb => {
-                anyhow::bail!("no LRA synthesizer yet ({data_dir:?} {tier:?} {seed})")
+                lra::synthetic::synthesize(data_dir, tier, seed).map(|_| ())
             }
         }
     }

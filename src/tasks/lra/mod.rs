@@ -26,6 +26,7 @@
 //! - `locate`: where `elmbench fetch lra cifar10 imdb` puts the files.
 //! - `vocab`: character vocabularies built from training text (Text, Retrieval).
 //! - `listops`, `text`, `retrieval`, `image`, `pathfinder` (+ `png_grey`): the readers.
+//! - `synthetic`: `elmbench synth lra`, every task written in the real files and folders.
 
 pub mod batch;
 pub mod data;
@@ -42,6 +43,7 @@ pub mod retrieval;
 pub mod sequences;
 pub mod settings;
 pub mod stream;
+pub mod synthetic;
 pub mod task;
 pub mod text;
 pub mod vocab;
