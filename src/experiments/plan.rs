@@ -5,7 +5,9 @@
 //! A key names a model key as it is (`num_memory`), a task setting as `task.<key>` and a training
 //! setting as `train.<key>`. The task's settings are applied first, because the task's model
 //! preset depends on them (SHD's bin size is the model's time step); then the model keys; then
-//! the training settings in the order experiment, tier, group, run.
+//! the training settings in the order experiment, group, tier, run: a group says how the paper
+//! trains it (Path-X's batch of 768), a tier shrinks every group alike (one epoch), and a tier's
+//! per-group `set` has the last word.
 
 use super::spec::{literal, ExperimentSpec, Settings};
 use crate::tasks::{TaskConfig, Tier};
@@ -91,10 +93,9 @@ pub fn plan(spec: &ExperimentSpec, tier: &str, seeds_override: Option<usize>) ->
     if seeds > super::spec::MAX_SEEDS {
         bail!("{seeds} seeds: at most {} per configuration", super::spec::MAX_SEEDS);
     }
-    let mut train_sets: Vec<String> = Vec::new();
-    for (k, v) in spec.train.iter().chain(t.train.iter()) {
-        train_sets.push(format!("train.{k}={}", literal(v)));
-    }
+    let as_sets = |settings: &Settings| -> Vec<String> {
+        settings.iter().map(|(k, v)| format!("train.{k}={}", literal(v))).collect()
+    };
     let mut runs = Vec::new();
     for group in &spec.group {
         if t.groups.as_ref().is_some_and(|gs| !gs.contains(&group.name)) {
@@ -135,13 +136,14 @@ pub fn plan(spec: &ExperimentSpec, tier: &str, seeds_override: Option<usize>) ->
             };
             for seed in 0..seeds as u64 {
                 let base = TrainConfig { model: model.clone(), task: task.clone(), train: Default::default() };
-                let mut sets = train_sets.clone();
-                sets.extend(group.train.iter().map(|(k, v)| format!("train.{k}={}", literal(v))));
+                let mut sets = as_sets(&spec.train);
+                sets.extend(as_sets(&group.train));
+                sets.extend(as_sets(&t.train));
                 sets.extend(run_train_sets.iter().cloned());
                 sets.push(format!("train.seed={seed}"));
                 let config = crate::overrides::apply(&base, &sets)
                     .and_then(|c| c.validate().map(|()| c))
-                    .with_context(|| format!("{}: [train] / tiers.{tier}.train / group `{}`", spec.name, group.name))?;
+                    .with_context(|| format!("{}: [train] / group `{}` / tiers.{tier}.train", spec.name, group.name))?;
                 let config_hash = hash_without_seed(&config)?;
                 let run_id = format!("{}-{config_hash}-seed{seed}", group.name);
                 runs.push(RunSpec {

@@ -25,7 +25,7 @@
 //! | Retrieval | 16 / 8 / 8 | 10,000 / 1,000 / 1,000 | 147,086 / 18,090 / 17,437 |
 //! | Image (records per `data_batch_k`, 5 of them; test) | 20; 20 | 2,000; 2,000 | 10,000; 10,000 |
 //! | Pathfinder-32 images (the reader splits 80/10/10) | 24 | 20,000 | 200,000 |
-//! | Path-X images | 8 | 2,000 | 200,000 |
+//! | Path-X images | 20 | 2,000 | 200,000 |
 //!
 //! Items and class signal per tier ([`Knobs::for_tier`]; smoke uses the quick knobs):
 //!
@@ -131,7 +131,8 @@ pub fn sizes(tier: Tier) -> Sizes {
             image_per_batch: 20,
             image_test: 20,
             pathfinder32: 24,
-            pathx: 8,
+            // 20: the 80/10/10 split leaves 2 validation and 2 test images.
+            pathx: 20,
         },
         // A few thousand items per task: enough for a small model to get clearly above chance
         // (Path-X excepted: 1,000 images of 16,384 pixels are for exercising the pipeline).
