@@ -179,12 +179,15 @@ impl Default for Knobs {
 
 impl Knobs {
     /// The paper tier keeps the LRA generator's limits; the smoke and quick tiers keep its
-    /// algorithm, depth and argument limits but accept only 50 < length < 600, so a model trained
-    /// for a minute sees short trees (mean about 320 tokens) whose value it can learn.
+    /// algorithm but draw shallow trees (depth 3, at most 5 arguments, 4 < length < 100), whose
+    /// value a model trained for a minute can learn (trees as deep as the paper tier's stayed at
+    /// the majority class, 18 %, after 9,000 presentations).
     pub fn for_tier(tier: Tier) -> Self {
         match tier {
             Tier::Paper => Self::default(),
-            Tier::Smoke | Tier::Quick => Self { min_length: 50, max_length: 600, ..Self::default() },
+            Tier::Smoke | Tier::Quick => {
+                Self { max_depth: 3, max_args: 5, min_length: 4, max_length: 100, ..Self::default() }
+            }
         }
     }
 
