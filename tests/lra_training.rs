@@ -100,3 +100,30 @@ fn the_config_files_are_the_presets() {
     let pathx = TaskConfig::named("lra-pathx").unwrap().model_preset("elm").unwrap();
     assert!(serde_json::to_string(&pathx).unwrap().contains("\"tau_s_value\":150.0"));
 }
+
+#[test]
+fn retrieval_trains_in_two_towers_and_counts_pairs_not_documents() {
+    // A learning rate too small to move a prediction: the running training accuracy of one epoch
+    // over every training pair must equal the evaluator's accuracy on the training split (both
+    // count pairs; the model reads two documents a pair).
+    let task = elmbench::overrides::apply(&TaskConfig::named("lra-retrieval").unwrap(), &["max_length=64".to_string()])
+        .unwrap();
+    let config = TrainConfig {
+        model: task.model_preset("elm").unwrap(),
+        task,
+        train: elmbench::train::config::TrainSettings {
+            epochs: 1,
+            batch_size: 2,
+            learning_rate: 1e-12,
+            ..Default::default()
+        },
+    };
+    let out = tempfile::tempdir().unwrap();
+    let result = train(&config, &options(out.path(), false, None)).unwrap();
+    assert_eq!(result.status, RunStatus::Ok);
+    let opened = config.task.open(&fixture("lra"), true).unwrap();
+    let model = read_checkpoint(&out.path().join("model.safetensors")).unwrap();
+    let evaluated = opened.evaluate(model.as_ref(), elmbench::tasks::Split::Train).unwrap()["accuracy"];
+    let running = result.train.unwrap()["accuracy"];
+    assert!((running - evaluated).abs() < 1e-12, "running {running} vs evaluated {evaluated}");
+}

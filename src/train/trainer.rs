@@ -195,7 +195,11 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
             if let Some(correct) = batch_loss.correct {
                 totals.classified = true;
                 totals.correct += correct;
-                totals.samples += batch.inputs.batch;
+                // Items classified: one per class label (a two-tower reads two sequences an item).
+                totals.samples += match &batch.targets {
+                    crate::tasks::Targets::Classes(labels) => labels.len(),
+                    crate::tasks::Targets::Values(_) => batch.inputs.batch,
+                };
             }
             bar.inc(1);
             if i % 50 == 0 {
