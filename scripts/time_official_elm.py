@@ -15,6 +15,12 @@ step, value 1, a uniformly random feature), cross-entropy on the last output, Ad
 of 25 tokens, 10 classes; also lra-pathfinder, lra-text, lra-path-x (Retrieval's two-tower is not
 here). `--time` shortens the sequence (and memory_tau_max with it).
 Prints one JSON line: median, min and max seconds over the timed steps.
+
+Measured on the LRA shapes (2026-11-30, a shared 2-core machine): the official ELM's TorchScript
+cell keeps optimising for its first steps (single steps of 10-45 s among 1 s ones with
+`--warmup 1`), so pass `--warmup 10`; and with `--threads 2` under CPU contention its steps
+swing between 0.3 and 10 s (OpenMP threads waiting on each other), so `--threads 1` (against
+`RAYON_NUM_THREADS=1 elmbench bench train-step ...`) is the comparison that reproduces.
 """
 
 import argparse
