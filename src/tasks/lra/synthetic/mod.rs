@@ -46,7 +46,8 @@
 //! trees as deep as the LRA generator's, 51-599 tokens, stayed at the majority class after a
 //! minute of training); reviews 317-995 characters (mean 662); AAN documents 557-966
 //! characters (mean 768); Pathfinder-32 markers 16.2 (label 0) and 13.9 (label 1) pixels apart on
-//! average. Writing it takes about 3 s on 2 cores (230 MB, 32,000 files); smoke about 0.1 s.
+//! average. Writing it takes 3-20 s on 2 cores, by disk load (230 MB, 32,000 files), up to 1.5
+//! minutes when an earlier copy is deleted on a busy disk; smoke about 0.1 s.
 //! The paper tier (seed 0) took 7 minutes on 2 busy cores (3.5 GB, 450,000 files; Path-X 5 of
 //! them): ListOps 501-1,999 tokens (mean 1,037), reviews 250-6,084 characters (mean 1,206), AAN
 //! documents 1,345-13,949 characters (mean 4,598).
