@@ -33,7 +33,8 @@ enum Command {
     Train(elmbench::commands::train::TrainArgs),
     /// Score a model on a split of a task with the task's protocol, as JSON.
     Eval(elmbench::commands::eval::EvalArgs),
-    /// Write what a model is fed (SHD, SHD-Adding) as safetensors: `x` (N, T, 700), `y` (N,).
+    /// Write what a model is fed as safetensors: SHD `x` (N, T, 700) counts, LRA `x` (N, T) token
+    /// indices (Retrieval: `x1`, `x2`), and `y` (N,) classes.
     Export(elmbench::commands::export::ExportArgs),
     /// Summarise a dataset file; `--export` writes its parsed contents as tensors.
     Inspect(elmbench::commands::inspect::InspectArgs),

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod checkpoint;
+mod cli_arguments;
 mod elm_determinism;
 mod elm_gradcheck;
 mod elm_params;

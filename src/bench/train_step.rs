@@ -136,6 +136,13 @@ impl TrainStep {
 
     /// A step of `model` on a fixed batch of `inputs` (2B sequences for a two-tower: B pairs).
     pub fn with_inputs(model: Box<dyn SequenceModel>, inputs: SparseSequences, seed: u64) -> Result<Self> {
+        if inputs.batch == 0 || inputs.time == 0 {
+            bail!(
+                "a training step needs at least one sample of one step (batch {}, time {})",
+                inputs.batch,
+                inputs.time
+            );
+        }
         let (batch, time) = (inputs.batch, inputs.time);
         let mut rng = Rng::new(seed ^ 0x7a59);
         let (samples, steps) = model.reported_shape(batch, time);

@@ -31,10 +31,10 @@ pub struct TrainStepArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
     /// Samples per batch.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = super::at_least_one)]
     pub batch: usize,
     /// Time steps per sample (default: the task's, e.g. NeuronIO's 500 ms window).
-    #[arg(long)]
+    #[arg(long, value_parser = super::at_least_one)]
     pub time: Option<usize>,
     /// Fraction of inputs that spike at each step (NeuronIO: signed, first half +1, second -1;
     /// SHD: +1).
@@ -56,7 +56,7 @@ pub struct TrainStepArgs {
     #[arg(long, default_value_t = 3)]
     pub warmup: usize,
     /// Timed steps.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = super::at_least_one)]
     pub iterations: usize,
     /// Seed of the model initialisation and the random batch.
     #[arg(long, default_value_t = 0)]

@@ -21,6 +21,10 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: CheckArgs) -> Result<()> {
+    if args.golden.is_none() {
+        // An unknown experiment is named with the list of known ones, as `reproduce` does.
+        crate::experiments::ExperimentSpec::load(std::path::Path::new("."), &args.experiment)?;
+    }
     let golden_path =
         args.golden.clone().unwrap_or_else(|| PathBuf::from(format!("golden/{}.{}.toml", args.experiment, args.tier)));
     let golden = GoldenFile::load(&golden_path)?;

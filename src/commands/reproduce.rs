@@ -23,10 +23,10 @@ pub struct ReproduceArgs {
     #[arg(long, default_value = "quick")]
     pub tier: String,
     /// Seeds per configuration (default: the experiment's, per tier).
-    #[arg(long)]
+    #[arg(long, value_parser = super::at_least_one)]
     pub seeds: Option<usize>,
     /// Runs trained at the same time.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = super::at_least_one)]
     pub jobs: usize,
     /// Data root; default: $ELMBENCH_DATA, else ./data. Real NeuronIO under <dir>/neuronio is
     /// used when present; otherwise a synthetic surrogate is made in <dir>/synthetic/<tier>.

@@ -1,0 +1,55 @@
+//! Arguments scripts can trust (issue 15, item 4): counts on the command line (`--seeds`, `--jobs`,
+//! `--batch`, `--time`, `--iterations`) are refused at zero when parsed, with the flag named; a
+//! zero batch or length reaching the benchmark from the library is an error, not a panic; `check`
+//! of an unknown experiment lists the known ones.
+
+use clap::Parser;
+use elmbench::commands::bench::TrainStepArgs;
+use elmbench::commands::reproduce::ReproduceArgs;
+
+#[derive(Parser)]
+struct Reproduce {
+    #[command(flatten)]
+    args: ReproduceArgs,
+}
+
+#[derive(Parser)]
+struct Bench {
+    #[command(flatten)]
+    args: TrainStepArgs,
+}
+
+#[test]
+fn zero_counts_are_refused_by_name() {
+    for (flag, argv) in [("--seeds", vec!["x", "fig2", "--seeds", "0"]), ("--jobs", vec!["x", "fig2", "--jobs", "0"])] {
+        let err = Reproduce::try_parse_from(argv).err().expect("zero accepted").to_string();
+        assert!(err.contains(flag) && err.contains("at least 1"), "{err}");
+    }
+    for flag in ["--batch", "--time", "--iterations"] {
+        let err = Bench::try_parse_from(["x", "--model", "elm", flag, "0"]).err().expect("zero accepted").to_string();
+        assert!(err.contains(flag) && err.contains("at least 1"), "{err}");
+    }
+    let ok = Reproduce::try_parse_from(["x", "fig2", "--seeds", "2", "--jobs", "3"]).unwrap();
+    assert_eq!((ok.args.seeds, ok.args.jobs), (Some(2), 3));
+}
+
+#[test]
+fn a_zero_sized_training_step_is_an_error() {
+    let config = elmbench::tasks::TaskConfig::default().model_preset("elm").unwrap();
+    for (batch, time) in [(0, 10), (2, 0)] {
+        let err = elmbench::bench::TrainStep::new(&config, batch, time, 0.1, false, 0).err();
+        assert!(err.is_some_and(|e| e.to_string().contains("at least one")), "batch {batch} time {time}");
+    }
+}
+
+#[test]
+fn check_of_an_unknown_experiment_lists_the_known_ones() {
+    let args = elmbench::commands::check::CheckArgs {
+        experiment: "nosuchexp".into(),
+        tier: "smoke".into(),
+        golden: None,
+        results: "results".into(),
+    };
+    let err = format!("{:#}", elmbench::commands::check::run(args).unwrap_err());
+    assert!(err.contains("no experiment `nosuchexp`") && err.contains("table1") && err.contains("fig2"), "{err}");
+}
