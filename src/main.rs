@@ -30,6 +30,9 @@ enum Command {
     /// Run a model on a tensor of inputs (`x` in a safetensors file) and write its outputs `y`.
     Forward(elmbench::commands::forward::ForwardArgs),
     /// Train a model from a configuration file (any task; checkpoints every epoch, --resume).
+    ///
+    /// Exit status 0 when the run finished (or stopped as --stop-after asked), 1 on any error,
+    /// a diverged run included (its result.json says `diverged`).
     Train(elmbench::commands::train::TrainArgs),
     /// Score a model on a split of a task with the task's protocol, as JSON.
     Eval(elmbench::commands::eval::EvalArgs),

@@ -72,6 +72,20 @@ fn an_absurd_learning_rate_is_reported_as_diverged() {
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("result.json")).unwrap()).unwrap();
     assert_eq!(written["status"], "diverged");
+    // `elmbench train` fails on it (exit status 1), naming it, so scripts can trust its status.
+    let file = out.path().join("diverging.toml");
+    std::fs::write(&file, toml::to_string(&config).unwrap()).unwrap();
+    let again = tempfile::tempdir().unwrap();
+    let args = elmbench::commands::train::TrainArgs {
+        config: file,
+        overrides: Vec::new(),
+        out: again.path().into(),
+        resume: false,
+        stop_after: None,
+        data_dir: Some(smoke_neuronio().into()),
+    };
+    let err = format!("{:#}", elmbench::commands::train::run(args).unwrap_err());
+    assert!(err.contains("DIVERGED"), "{err}");
 }
 
 #[test]

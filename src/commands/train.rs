@@ -2,7 +2,7 @@
 
 use crate::train::config::TrainConfig;
 use crate::train::{train, RunStatus, TrainOptions};
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -41,8 +41,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     let result = train(&config, &options)?;
     match result.status {
+        // A diverged run is a failure to scripts (exit status 1), said on stderr like any error.
         RunStatus::Diverged => {
-            println!("run DIVERGED after {} epochs: no result (see {})", result.epochs_done, args.out.display())
+            bail!("run DIVERGED after {} epochs: no result (see {})", result.epochs_done, args.out.display())
         }
         RunStatus::Running => {
             println!("stopped after {} epochs; continue with --resume --out {}", result.epochs_done, args.out.display())
