@@ -53,3 +53,18 @@ fn check_of_an_unknown_experiment_lists_the_known_ones() {
     let err = format!("{:#}", elmbench::commands::check::run(args).unwrap_err());
     assert!(err.contains("no experiment `nosuchexp`") && err.contains("table1") && err.contains("fig2"), "{err}");
 }
+
+#[test]
+fn inspect_knows_hdf5_by_its_signature_and_names_what_it_reads() {
+    use elmbench::commands::inspect::{run, InspectArgs};
+    let dir = tempfile::tempdir().unwrap();
+    // An SHD file under a name that does not say so is still read as HDF5.
+    let renamed = dir.path().join("recording.bin");
+    std::fs::copy(crate::support::fixture("shd/shd_fixture.h5"), &renamed).unwrap();
+    run(InspectArgs { file: renamed, export: None }).unwrap();
+    // A file that is neither names the formats inspect reads.
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "Hello").unwrap();
+    let err = format!("{:#}", run(InspectArgs { file: text, export: None }).unwrap_err());
+    assert!(err.contains("NeuronIO pickles") && err.contains("SHD HDF5"), "{err}");
+}

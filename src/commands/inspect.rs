@@ -2,7 +2,7 @@
 
 use crate::tasks::neuronio::{read_neuronio_file, NeuronioFile};
 use crate::tasks::shd::ShdFile;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use safetensors::tensor::{Dtype, TensorView};
 use std::path::{Path, PathBuf};
@@ -18,14 +18,29 @@ pub struct InspectArgs {
     pub export: Option<PathBuf>,
 }
 
+/// The first bytes of an HDF5 file (at offset 0, where h5py writes it).
+const HDF5_SIGNATURE: &[u8] = b"\x89HDF\r\n\x1a\n";
+
+/// Whether `path` starts like an HDF5 file, whatever its name.
+fn looks_like_hdf5(path: &Path) -> bool {
+    let mut head = [0u8; 8];
+    std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head)).is_ok()
+        && head == HDF5_SIGNATURE
+}
+
 pub fn run(args: InspectArgs) -> Result<()> {
-    if args.file.extension().is_some_and(|e| e == "h5") {
+    if args.file.extension().is_some_and(|e| e == "h5") || looks_like_hdf5(&args.file) {
         if args.export.is_some() {
             bail!("--export writes NeuronIO parses; {} is an SHD file", args.file.display());
         }
         return inspect_shd(&args.file);
     }
-    let file = read_neuronio_file(&args.file)?;
+    let file = read_neuronio_file(&args.file).with_context(|| {
+        format!(
+            "inspect reads NeuronIO pickles (*.p) and SHD HDF5 files (*.h5); {} did not read as a pickle",
+            args.file.display()
+        )
+    })?;
     print_summary(&args.file, &file);
     if let Some(out) = &args.export {
         export(&file, out)?;
