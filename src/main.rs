@@ -52,8 +52,17 @@ enum Command {
     Synth(elmbench::commands::synth::SynthArgs),
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{}", elmbench::commands::error_report(&error));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::List => elmbench::commands::list::run(),
         Command::Bench(command) => elmbench::commands::bench::run(command),

@@ -68,3 +68,17 @@ fn inspect_knows_hdf5_by_its_signature_and_names_what_it_reads() {
     let err = format!("{:#}", run(InspectArgs { file: text, export: None }).unwrap_err());
     assert!(err.contains("NeuronIO pickles") && err.contains("SHD HDF5"), "{err}");
 }
+
+#[test]
+fn a_failing_command_prints_one_message_and_exits_1_even_with_rust_backtrace_set() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_elmbench"))
+        .args(["check", "nosuchexp"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("Error: no experiment `nosuchexp`"), "{stderr}");
+    assert!(!stderr.contains("backtrace") && stderr.lines().count() <= 3, "{stderr}");
+}

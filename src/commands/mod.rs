@@ -23,3 +23,18 @@ pub fn at_least_one(text: &str) -> Result<usize, String> {
         Err(e) => Err(format!("not a count: {e}")),
     }
 }
+
+/// What a failed command prints: `Error: <message>` and each cause on its own line, once. The
+/// backtrace that anyhow captures whenever `RUST_BACKTRACE` is set (many shells set it for
+/// development) is printed only with `RUST_BACKTRACE=full`, so a user's error stays one readable
+/// message.
+pub fn error_report(error: &anyhow::Error) -> String {
+    let mut text = format!("Error: {error}");
+    for cause in error.chain().skip(1) {
+        text.push_str(&format!("\n  caused by: {cause}"));
+    }
+    if std::env::var("RUST_BACKTRACE").is_ok_and(|v| v == "full") {
+        text.push_str(&format!("\n\n{}", error.backtrace()));
+    }
+    text
+}
