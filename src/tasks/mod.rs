@@ -16,6 +16,7 @@ pub mod data_source;
 pub mod lra;
 pub mod neuronio;
 pub mod shd;
+pub mod synthetic_root;
 pub mod task;
 
 pub use config::{Better, Selection, TaskConfig, TASK_NAMES};

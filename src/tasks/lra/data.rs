@@ -12,9 +12,6 @@ use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use std::path::Path;
 
-/// The file beside synthetic data that says so (`elmbench synth lra`).
-const MARKER: &str = "SYNTHETIC.json";
-
 /// The splits of a task as its reader gives them. One value per opened task, so the variants'
 /// sizes do not matter.
 #[allow(clippy::large_enum_variant)]
@@ -223,7 +220,7 @@ fn source(task: LraTask, data_dir: &Path) -> Result<DataSource> {
 
 /// Real data, or the synthetic surrogate that `<data_dir>/<folder>/SYNTHETIC.json` names.
 pub fn folder_source(data_dir: &Path, folder: &str) -> Result<DataSource> {
-    let marker = data_dir.join(folder).join(MARKER);
+    let marker = data_dir.join(folder).join(crate::tasks::synthetic_root::MARKER);
     if !marker.exists() {
         return Ok(DataSource::Real);
     }

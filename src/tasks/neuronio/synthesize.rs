@@ -48,7 +48,7 @@ pub struct SyntheticMarker {
     pub files: Vec<String>,
 }
 
-pub const MARKER: &str = "SYNTHETIC.json";
+pub use crate::tasks::synthetic_root::MARKER;
 
 /// Writes the dataset under `<data_dir>/neuronio` and returns the marker.
 pub fn synthesize(data_dir: &Path, tier: Tier, seed: u64) -> Result<SyntheticMarker> {

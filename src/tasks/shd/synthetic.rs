@@ -85,7 +85,9 @@ pub const KEYS: [&str; CLASSES] = [
     "german-acht",
     "german-neun",
 ];
-pub const MARKER: &str = "SYNTHETIC.json";
+pub use crate::tasks::synthetic_root::MARKER;
+use crate::tasks::synthetic_root::{check_replaceable, move_into_place};
+
 pub const TRAIN_FILE: &str = "shd_train.h5";
 pub const TEST_FILE: &str = "shd_test.h5";
 const GENERATOR: &str = "elmbench synthetic spoken digits v1";
@@ -684,21 +686,6 @@ fn write_split(
     Ok(statistics)
 }
 
-/// Errors unless `root` is absent, empty, or an earlier synthetic SHD (it has the marker).
-fn check_replaceable(root: &Path) -> Result<()> {
-    if !root.exists() {
-        return Ok(());
-    }
-    if !root.is_dir() {
-        bail!("{} exists and is not a folder; refusing to replace it with a synthetic SHD", root.display());
-    }
-    let has_entries = std::fs::read_dir(root).with_context(|| format!("listing {}", root.display()))?.next().is_some();
-    if has_entries && !root.join(MARKER).exists() {
-        bail!("{} holds data that elmbench did not synthesize (no {MARKER}); refusing to overwrite it", root.display());
-    }
-    Ok(())
-}
-
 /// Writes a synthetic SHD under `<data_dir>/shd` with the default knobs; see
 /// [`synthesize_with`].
 pub fn synthesize(data_dir: &Path, tier: Tier, seed: u64) -> Result<ShdMarker> {
@@ -758,30 +745,6 @@ pub fn synthesize_with(data_dir: &Path, tier: Tier, seed: u64, knobs: &Knobs) ->
         return Err(e);
     }
     Ok(marker)
-}
-
-/// Renames the finished staging folder to `root`, moving an earlier synthetic `root` aside first
-/// and deleting it only once the new one is in place.
-fn move_into_place(staging: &Path, root: &Path) -> Result<()> {
-    // Checked again: real data may have arrived while we were writing.
-    check_replaceable(root)?;
-    let old = if root.exists() {
-        let old = crate::io::temporary_sibling(root)?;
-        std::fs::rename(root, &old).with_context(|| format!("moving the old {} aside", root.display()))?;
-        Some(old)
-    } else {
-        None
-    };
-    if let Err(e) = std::fs::rename(staging, root) {
-        if let Some(old) = &old {
-            let _ = std::fs::rename(old, root);
-        }
-        return Err(e).with_context(|| format!("moving {} to {}", staging.display(), root.display()));
-    }
-    if let Some(old) = old {
-        std::fs::remove_dir_all(&old).with_context(|| format!("removing the old synthetic SHD {}", old.display()))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -73,7 +73,9 @@ use std::io::BufWriter;
 use std::path::Path;
 use std::time::Instant;
 
-pub const MARKER: &str = "SYNTHETIC.json";
+pub use crate::tasks::synthetic_root::MARKER;
+use crate::tasks::synthetic_root::{check_replaceable, move_into_place};
+
 pub const GENERATOR: &str = "elmbench synthetic LRA v1";
 /// The doubled prefix inside the LRA archive that S4 and S5 read (DATASETS.md 3.1).
 pub const RELEASE: &str = "lra_release/lra_release";
@@ -444,46 +446,6 @@ pub fn synthesize_with(data_dir: &Path, tier: Tier, seed: u64, knobs: &Knobs, pa
         report.markers.push(m);
     }
     Ok(report)
-}
-
-/// Errors unless `root` is absent, empty, or an earlier synthetic dataset (it has the marker).
-fn check_replaceable(root: &Path) -> Result<()> {
-    if !root.exists() {
-        return Ok(());
-    }
-    if !root.is_dir() {
-        bail!("{} exists and is not a folder; refusing to replace it with synthetic data", root.display());
-    }
-    let has_entries = std::fs::read_dir(root).with_context(|| format!("listing {}", root.display()))?.next().is_some();
-    if has_entries && !root.join(MARKER).exists() {
-        bail!("{} holds data that elmbench did not synthesize (no {MARKER}); refusing to overwrite it", root.display());
-    }
-    Ok(())
-}
-
-/// Renames the finished staging folder to `root`, moving an earlier synthetic `root` aside first
-/// and deleting it only once the new one is in place.
-fn move_into_place(staging: &Path, root: &Path) -> Result<()> {
-    // Checked again: real data may have arrived while we were writing.
-    check_replaceable(root)?;
-    let old = if root.exists() {
-        let old = crate::io::temporary_sibling(root)?;
-        std::fs::rename(root, &old).with_context(|| format!("moving the old {} aside", root.display()))?;
-        Some(old)
-    } else {
-        None
-    };
-    if let Err(e) = std::fs::rename(staging, root) {
-        if let Some(old) = &old {
-            let _ = std::fs::rename(old, root);
-        }
-        return Err(e).with_context(|| format!("moving {} to {}", staging.display(), root.display()));
-    }
-    if let Some(old) = old {
-        std::fs::remove_dir_all(&old)
-            .with_context(|| format!("removing the old synthetic dataset {}", old.display()))?;
-    }
-    Ok(())
 }
 
 /// Uniform in [low, high).
