@@ -12,8 +12,8 @@ pub mod two_tower;
 
 pub use config::{ModelConfig, ModelInterface};
 pub use model::{
-    backward_through_readout, check_backward, check_features, downcast_pass, Buffer, FlopCount, ForwardPass,
-    SequenceModel,
+    backward_through_readout, check_backward, check_features, downcast_pass, per_step_pass, Buffer, FlopCount,
+    ForwardPass, ParamGroup, SequenceModel,
 };
 
 /// Every model the harness can build, with a one-line description.

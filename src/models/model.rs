@@ -60,6 +60,17 @@ impl ForwardPass for ReadoutPass {
 pub enum Buffer {
     I64(Vec<i64>),
     Bool(Vec<bool>),
+    /// Running statistics (S5's BatchNorm): updated by training steps, never by the optimizer.
+    F32(Vec<f32>),
+}
+
+/// Which optimizer group a parameter trains in. Most models have one group; S5 trains its
+/// state-space parameters (Lambda, B, the step) without weight decay at their own learning rate,
+/// as the official S5 trainer does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamGroup {
+    Main,
+    StateSpace,
 }
 
 /// FLOPs of one forward pass of one sample, by component, in the convention of
@@ -137,6 +148,19 @@ pub trait SequenceModel: Send + Sync {
     /// FLOPs of the forward pass of one sample of `time` steps, by component.
     fn flops(&self, time: usize) -> FlopCount;
 
+    /// The optimizer group of every parameter, aligned with `params()`.
+    fn param_groups(&self) -> Vec<ParamGroup> {
+        vec![ParamGroup::Main; self.params().len()]
+    }
+
+    /// Updates state that training steps change besides the parameters (BatchNorm's running
+    /// statistics) from a pass of `forward_train`. The trainer calls it once per training batch;
+    /// models without such state need nothing here.
+    fn update_running_state(&mut self, pass: &dyn ForwardPass) -> Result<()> {
+        let _ = pass;
+        Ok(())
+    }
+
     /// Non-parameter tensors saved with the weights, by name.
     fn buffers(&self) -> Vec<(String, Buffer)> {
         Vec::new()
@@ -165,6 +189,15 @@ pub fn backward_through_readout<M: SequenceModel + ?Sized>(
     let (batch, time) = pass.shape;
     let dy_steps = readout.backward(dy, batch, time, model.num_output())?;
     model.backward_steps(pass.inner.as_ref(), x, &dy_steps)
+}
+
+/// The model's own pass under a readout's reduction (the pass itself for per-step readouts), for
+/// `update_running_state`, which sees the pass `forward_train` returned.
+pub fn per_step_pass(pass: &dyn ForwardPass) -> &dyn ForwardPass {
+    match pass.as_any().downcast_ref::<ReadoutPass>() {
+        Some(p) => p.inner.as_ref(),
+        None => pass,
+    }
 }
 
 /// Recovers a model's concrete forward pass, with an error instead of a panic when a pass from

@@ -122,6 +122,9 @@ pub fn load_state(
                 Buffer::I64(data.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
             }
             Buffer::Bool(_) => Buffer::Bool(data.iter().map(|&b| b != 0).collect()),
+            Buffer::F32(_) => {
+                Buffer::F32(data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect())
+            }
         };
         model.set_buffer(&name, restored)?;
     }

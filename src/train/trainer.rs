@@ -187,6 +187,7 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
                 return Ok(Some(format!("the loss is {loss:e} at epoch {}, batch {}", epoch + 1, i + 1)));
             }
             let grads = model.backward(pass.as_ref(), &input, &batch_loss.grad)?;
+            model.update_running_state(pass.as_ref())?;
             drop(pass);
             optimizer.step(model.params_mut(), &grads);
             state.optimizer_steps += 1;

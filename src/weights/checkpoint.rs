@@ -24,7 +24,7 @@ fn f32_bytes(values: &[f32]) -> Vec<u8> {
 /// A tensor as stored: name, dtype, shape, little-endian bytes.
 pub type NamedTensor = (String, Dtype, Vec<usize>, Vec<u8>);
 
-/// Parameters (f32) and buffers (i64 / bool) of a model, as safetensors entries.
+/// Parameters (f32) and buffers (i64 / bool / f32) of a model, as safetensors entries.
 pub fn model_tensors(model: &dyn SequenceModel) -> Vec<NamedTensor> {
     let mut owned: Vec<NamedTensor> = model
         .params()
@@ -35,6 +35,7 @@ pub fn model_tensors(model: &dyn SequenceModel) -> Vec<NamedTensor> {
         owned.push(match buffer {
             Buffer::I64(v) => (name, Dtype::I64, vec![v.len()], v.iter().flat_map(|i| i.to_le_bytes()).collect()),
             Buffer::Bool(v) => (name, Dtype::BOOL, vec![v.len()], v.iter().map(|&b| b as u8).collect()),
+            Buffer::F32(v) => (name, Dtype::F32, vec![v.len()], f32_bytes(&v)),
         });
     }
     owned
@@ -108,7 +109,10 @@ pub fn model_from_tensors(config: &ModelConfig, tensors: &[NamedTensor]) -> Resu
                     bytes.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
                 ),
                 Dtype::BOOL => Buffer::Bool(bytes.iter().map(|&b| b != 0).collect()),
-                other => bail!("`{name}` must be i64 or bool, found {other:?}"),
+                Dtype::F32 => Buffer::F32(
+                    bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect(),
+                ),
+                other => bail!("`{name}` must be i64, bool or f32, found {other:?}"),
             };
             model.set_buffer(name, buffer)?;
             continue;
