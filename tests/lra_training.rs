@@ -59,6 +59,48 @@ fn an_epoch_shows_every_training_item_once() {
 }
 
 #[test]
+fn input_dropout_drops_training_tokens_at_its_rate_resumably_and_never_at_evaluation() {
+    let open = |p: &str| {
+        let config =
+            elmbench::overrides::apply(&TaskConfig::named("lra-pathfinder").unwrap(), &[format!("input_dropout={p}")])
+                .unwrap();
+        config.open(&fixture("lra"), true).unwrap()
+    };
+    let task = open("0.3");
+    let mut stream = task.train_stream(2, 7).unwrap();
+    let mut kept = 0;
+    let batches = 6;
+    for _ in 0..batches {
+        let batch = stream.next_batch().unwrap();
+        // Every step of an image is one token; a dropped token leaves its step all zero.
+        assert_eq!(batch.inputs.row_start.len(), 2 * 1024 + 1);
+        kept += batch.inputs.feature.len();
+    }
+    // 12,288 tokens each kept with probability 0.7: the binomial's sd is ~51.
+    let expected = 0.7 * (batches * 2 * 1024) as f64;
+    assert!((kept as f64 - expected).abs() < 5.0 * 51.0, "kept {kept} of {}, expected ~{expected}", batches * 2048);
+    // The dropout generator is part of the saved stream: a restored stream drops the same tokens.
+    let saved = stream.state().unwrap();
+    let next = stream.next_batch().unwrap();
+    let mut restored = open("0.3").train_stream(2, 7).unwrap();
+    restored.restore(&saved).unwrap();
+    let again = restored.next_batch().unwrap();
+    assert_eq!((next.inputs.feature, next.inputs.row_start), (again.inputs.feature, again.inputs.row_start));
+    // Evaluation sees every token: the same model scores the same with and without the setting.
+    let model = elmbench::models::ModelConfig::Elm(
+        serde_json::from_value(
+            serde_json::json!({"num_input": 16, "num_output": 2, "num_memory": 4, "readout": "last-step"}),
+        )
+        .unwrap(),
+    )
+    .build(1)
+    .unwrap();
+    let with = task.evaluate(model.as_ref(), elmbench::tasks::Split::Train).unwrap();
+    let without = open("0").evaluate(model.as_ref(), elmbench::tasks::Split::Train).unwrap();
+    assert_eq!(format!("{with:?}"), format!("{without:?}"));
+}
+
+#[test]
 fn bad_lra_settings_are_refused_by_name() {
     for (task, set, words) in [
         ("lra-listops", "train_items=0", "task.train_items"),
@@ -67,6 +109,7 @@ fn bad_lra_settings_are_refused_by_name() {
         ("lra-image", "downscale=2", "task.downscale"),
         ("lra-pathfinder", "downscale=3", "task.downscale"),
         ("lra-text", "test_items=2000000", "task.test_items"),
+        ("lra-pathfinder", "input_dropout=1", "task.input_dropout"),
     ] {
         let config = elmbench::overrides::apply(&TaskConfig::named(task).unwrap(), &[set.to_string()]).unwrap();
         let err = format!("{:#}", config.validate().unwrap_err());
@@ -82,11 +125,28 @@ fn models_that_do_not_fit_an_lra_task_are_refused() {
         (&["model.readout=per-step"][..], "readout"),
         (&["model.num_input=8"][..], "16 one-hot inputs"),
         (&["task.name=lra-retrieval", "model.num_input=105", "model.num_output=2"][..], "two-tower"),
+        (&["train.ssm_learning_rate=1e-3"][..], "no state-space parameters"),
     ] {
         let err =
             format!("{:#}", train(&config("elm_image.toml", sets), &options(out.path(), false, None)).unwrap_err());
         assert!(err.contains(words), "{sets:?}: {err}");
     }
+}
+
+#[test]
+fn schedule_settings_that_cannot_apply_are_refused_by_name() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/lra/elm_image.toml");
+    for (sets, words) in [
+        (&["train.warmup_epochs=1"][..], "only schedule = \"warmup-cosine\""),
+        (&["train.ssm_learning_rate=-1"][..], "train.ssm_learning_rate"),
+        (&["train.schedule=warmup-cosine", "train.warmup_epochs=100001"][..], "train.warmup_epochs"),
+    ] {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let err = format!("{:#}", TrainConfig::load(&path, &sets).and_then(|c| c.train.validate()).unwrap_err());
+        assert!(err.contains(words), "{sets:?}: {err}");
+    }
+    let warm = config("elm_image.toml", &["train.schedule=warmup-cosine", "train.warmup_epochs=1"]);
+    assert_eq!(warm.train.warmup_epochs, 1);
 }
 
 #[test]

@@ -13,6 +13,7 @@
 pub mod classification;
 pub mod config;
 pub mod data_source;
+pub mod input_dropout;
 pub mod lra;
 pub mod neuronio;
 pub mod shd;

@@ -29,6 +29,10 @@ pub enum Schedule {
     #[default]
     Cosine,
     Constant,
+    /// The official S5 trainer's: linear warm-up over `warmup_epochs`, then cosine decay to 0,
+    /// per step (`schedule::WarmupCosine` has its exact offsets).
+    #[serde(rename = "warmup-cosine")]
+    WarmupCosine,
 }
 
 /// Defaults are the official NeuronIO trainer's (`neuronio_train_script.py`).
@@ -48,6 +52,16 @@ pub struct TrainSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_decay: Option<f64>,
     pub schedule: Schedule,
+    /// Epochs of linear warm-up (`schedule = "warmup-cosine"` only; S5's `warmup_end`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub warmup_epochs: usize,
+    /// A second optimizer group, as the official S5 trainer has: the parameters a model puts in
+    /// its state-space group (`SequenceModel::param_groups`: S5's Lambda, B and step) train with
+    /// Adam, no weight decay, at this rate (S5's `ssm_lr_base`), under the same schedule; the rest
+    /// with `optimizer` at `learning_rate` (S5: AdamW at `lr_factor * ssm_lr_base`). Unset: one
+    /// group for every parameter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssm_learning_rate: Option<f64>,
     /// Batches prepared ahead by the background sampler.
     pub prefetch: usize,
     /// A run has diverged when its loss is not finite or exceeds this multiple of its first
@@ -66,10 +80,16 @@ impl Default for TrainSettings {
             learning_rate: 5e-4,
             weight_decay: None,
             schedule: Schedule::Cosine,
+            warmup_epochs: 0,
+            ssm_learning_rate: None,
             prefetch: 16,
             divergence_factor: 1e4,
         }
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Bounds on counts from configuration files: far above any paper setting, far below what would
@@ -106,6 +126,20 @@ impl TrainSettings {
                 bail!("train.weight_decay = {wd} is set, but only optimizer = \"adamw\" decays weights")
             }
             _ => {}
+        }
+        if self.warmup_epochs > 0 && self.schedule != Schedule::WarmupCosine {
+            bail!(
+                "train.warmup_epochs = {} is set, but only schedule = \"warmup-cosine\" warms up",
+                self.warmup_epochs
+            );
+        }
+        if self.warmup_epochs > MAX_EPOCHS {
+            bail!("train.warmup_epochs = {} must be within 0..={MAX_EPOCHS}", self.warmup_epochs);
+        }
+        if let Some(rate) = self.ssm_learning_rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                bail!("train.ssm_learning_rate = {rate} must be a positive number");
+            }
         }
         if self.divergence_factor.is_nan() || self.divergence_factor <= 1.0 {
             bail!("train.divergence_factor = {} must be above 1", self.divergence_factor);

@@ -26,6 +26,10 @@ pub struct Optimizer {
     pub eps: f32,
     /// AdamW only.
     pub weight_decay: f32,
+    /// The parameters of the state-space group (S5's trainer): Adam without weight decay at
+    /// `state_space_lr`, whatever `kind` is. Empty: one group.
+    state_space: Vec<bool>,
+    pub state_space_lr: f32,
     step: u64,
     first_moment: Vec<Vec<f32>>,
     /// Adam, AdamW: the mean of g^2; Adamax: the running maximum of |g| (`exp_inf`).
@@ -42,6 +46,8 @@ impl Optimizer {
             beta2: 0.999,
             eps: 1e-8,
             weight_decay: if kind == OptimizerKind::Adamw { 0.01 } else { 0.0 },
+            state_space: Vec::new(),
+            state_space_lr: lr,
             step: 0,
             first_moment: zeros.clone(),
             second_moment: zeros,
@@ -51,6 +57,17 @@ impl Optimizer {
     /// PyTorch's `Adam` with its defaults.
     pub fn adam(params: &ParamSet, lr: f32) -> Self {
         Self::new(OptimizerKind::Adam, params, lr)
+    }
+
+    /// Trains the parameters marked `true` (aligned with the parameter set) as a second group:
+    /// Adam, no weight decay, at `lr`.
+    pub fn with_state_space_group(mut self, members: Vec<bool>, lr: f32) -> Result<Self> {
+        if members.len() != self.first_moment.len() {
+            bail!("{} optimizer groups given for {} parameters", members.len(), self.first_moment.len());
+        }
+        self.state_space = members;
+        self.state_space_lr = lr;
+        Ok(self)
     }
 
     pub fn steps_taken(&self) -> u64 {
@@ -81,15 +98,18 @@ impl Optimizer {
         self.step += 1;
         let bias_correction1 = 1.0 - self.beta1.powi(self.step as i32);
         let bias_correction2_sqrt = (1.0 - self.beta2.powi(self.step as i32)).sqrt();
-        let step_size = self.lr / bias_correction1;
-        let decay = 1.0 - self.lr * self.weight_decay;
-        let (beta1, beta2, eps, kind) = (self.beta1, self.beta2, self.eps, self.kind);
-        for (((param, grad), m), v) in
-            params.iter_mut().zip(grads).zip(&mut self.first_moment).zip(&mut self.second_moment)
+        let (beta1, beta2, eps) = (self.beta1, self.beta2, self.eps);
+        let main = (self.kind, self.lr, self.weight_decay);
+        let state_space = (OptimizerKind::Adam, self.state_space_lr, 0.0);
+        for (i, (((param, grad), m), v)) in
+            params.iter_mut().zip(grads).zip(&mut self.first_moment).zip(&mut self.second_moment).enumerate()
         {
             if !param.trainable {
                 continue;
             }
+            let (kind, lr, weight_decay) = if self.state_space.get(i) == Some(&true) { state_space } else { main };
+            let step_size = lr / bias_correction1;
+            let decay = 1.0 - lr * weight_decay;
             for (((p, g), m), v) in
                 param.value.data_mut().iter_mut().zip(grad.data()).zip(m.iter_mut()).zip(v.iter_mut())
             {
@@ -173,6 +193,23 @@ mod tests {
         adamw.weight_decay = 0.5;
         adamw.step(&mut params, &[Tensor::from_vec(&[1], vec![3.0]).unwrap()]);
         assert!((params.get(0).data()[0] - (0.95 - 0.1)).abs() < 1e-6, "{:?}", params.get(0).data());
+    }
+
+    #[test]
+    fn the_state_space_group_trains_with_adam_without_decay_at_its_own_rate() {
+        // One step, so every Adam move is lr * sign(g): the main group (AdamW, lr 0.1, decay 0.5)
+        // gives 1 (1 - 0.05) - 0.1; the state-space group (Adam, lr 0.01, no decay) 1 - 0.01.
+        let mut params = ParamSet::default();
+        params.push("w", Tensor::from_vec(&[1], vec![1.0]).unwrap(), true);
+        params.push("Lambda_re", Tensor::from_vec(&[1], vec![1.0]).unwrap(), true);
+        let mut adamw =
+            Optimizer::new(OptimizerKind::Adamw, &params, 0.1).with_state_space_group(vec![false, true], 0.01).unwrap();
+        adamw.weight_decay = 0.5;
+        let grads = [Tensor::from_vec(&[1], vec![3.0]).unwrap(), Tensor::from_vec(&[1], vec![3.0]).unwrap()];
+        adamw.step(&mut params, &grads);
+        assert!((params.get(0).data()[0] - (0.95 - 0.1)).abs() < 1e-6, "{:?}", params.get(0).data());
+        assert!((params.get(1).data()[0] - 0.99).abs() < 1e-6, "{:?}", params.get(1).data());
+        assert!(Optimizer::adam(&params, 0.1).with_state_space_group(vec![true], 0.1).is_err());
     }
 
     fn params_one(value: f32) -> ParamSet {

@@ -19,12 +19,12 @@
 
 use super::config::TrainConfig;
 use super::optimizer::Optimizer;
-use super::schedule::learning_rate;
+use super::schedule::LrSchedule;
 use super::state::{load_state, save_state, EpochRecord, RunState, RunStatus, STATE_FILE};
 use crate::engine::{Inputs, Rng};
 use crate::io::write_atomically;
 use crate::metrics::Metrics;
-use crate::models::SequenceModel;
+use crate::models::{ParamGroup, SequenceModel};
 use crate::tasks::{Batch, Split, Task, TrainStream};
 use crate::weights::{read_checkpoint, write_checkpoint};
 use anyhow::{bail, Context, Result};
@@ -136,6 +136,14 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
     if let Some(wd) = t.weight_decay {
         optimizer.weight_decay = wd as f32;
     }
+    if let Some(rate) = t.ssm_learning_rate {
+        let groups = model.param_groups();
+        if !groups.contains(&ParamGroup::StateSpace) {
+            bail!("train.ssm_learning_rate is set, but model `{}` has no state-space parameters", config.model.kind());
+        }
+        let members = groups.iter().map(|g| *g == ParamGroup::StateSpace).collect();
+        optimizer = optimizer.with_state_space_group(members, rate as f32)?;
+    }
     let batches_per_epoch = t.batches_per_epoch.unwrap_or_else(|| task.default_batches_per_epoch(t.batch_size));
     let mut stream = task.train_stream(t.batch_size, t.seed)?;
     let mut state = RunState {
@@ -161,6 +169,8 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
 
     let selection = config.task.selection();
     let total_steps = (t.epochs * batches_per_epoch) as u64;
+    let warmup_steps = (t.warmup_epochs as u64).saturating_mul(batches_per_epoch as u64);
+    let schedule = LrSchedule { schedule: t.schedule, total_steps, warmup_steps };
     let stop_at = options.stop_after.map_or(t.epochs, |n| n.min(t.epochs));
     while state.epochs_done < stop_at && state.status == RunStatus::Running {
         let epoch = state.epochs_done;
@@ -173,8 +183,11 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
         let mut totals = EpochTotals::default();
         let mut last_rate = t.learning_rate;
         let end = run_epoch(stream.as_mut(), batches_per_epoch, t.prefetch, |i, batch| {
-            last_rate = learning_rate(t.schedule, t.learning_rate, state.optimizer_steps, total_steps);
+            last_rate = schedule.at(t.learning_rate, state.optimizer_steps);
             optimizer.lr = last_rate as f32;
+            if let Some(rate) = t.ssm_learning_rate {
+                optimizer.state_space_lr = schedule.at(rate, state.optimizer_steps) as f32;
+            }
             let input = Inputs::Sparse(&batch.inputs);
             let pass = model.forward_train(&input, training_seed(t.seed, state.optimizer_steps))?;
             let batch_loss = task.loss(pass.output(), &batch)?;

@@ -115,6 +115,10 @@ impl LraData {
     }
 
     /// Steps per sequence as the model sees them.
+    pub fn settings(&self) -> &LraSettings {
+        &self.settings
+    }
+
     pub fn steps(&self) -> usize {
         self.settings.steps(self.task)
     }

@@ -31,6 +31,16 @@ pub struct LraSettings {
     pub downscale: usize,
     /// Seed of Pathfinder's 80/10/10 permutation and of every subsample.
     pub split_seed: u64,
+    /// Training input dropout (`crate::tasks::input_dropout`): each token of a training batch is
+    /// dropped (its one-hot step zeroed) with this probability; evaluation sees every token. The
+    /// rebuttal's Table S7 trains the Pathfinder ELM with dropout without saying where it acts;
+    /// the paper's only ELM dropout is this one, on the inputs (SHD, appendix B).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub input_dropout: f64,
+}
+
+fn is_zero(p: &f64) -> bool {
+    *p == 0.0
 }
 
 impl Default for LraSettings {
@@ -42,12 +52,16 @@ impl Default for LraSettings {
             max_length: None,
             downscale: 1,
             split_seed: super::pathfinder::SPLIT_SEED,
+            input_dropout: 0.0,
         }
     }
 }
 
 impl LraSettings {
     pub fn validate(&self, task: LraTask) -> Result<()> {
+        if !(0.0..1.0).contains(&self.input_dropout) {
+            bail!("task.input_dropout = {} must be within [0, 1)", self.input_dropout);
+        }
         for (name, value) in
             [("train_items", self.train_items), ("valid_items", self.valid_items), ("test_items", self.test_items)]
         {

@@ -1,10 +1,13 @@
 //! LRA training batches: the used training items reshuffled at the start of every epoch (numpy's
 //! `default_rng(seed).shuffle`, as the SHD stream), then consecutive batches of them, the
 //! remainder of an epoch dropped. The permutation and the generator are the saved state, so a
-//! resumed run sees exactly the batches it would have seen.
+//! resumed run sees exactly the batches it would have seen. With `task.input_dropout` set, tokens
+//! are dropped from each batch by a second seeded generator, saved with the stream too.
 
 use super::data::LraData;
 use crate::engine::numpy_random::{NumpyGenerator, Pcg64State};
+use crate::engine::Rng;
+use crate::tasks::input_dropout::drop_inputs;
 use crate::tasks::{Batch, Split, Targets, TrainStream};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -15,6 +18,9 @@ struct StreamState {
     numpy: Pcg64State,
     permutation: Vec<usize>,
     position: usize,
+    /// The dropout generator (absent in states saved before input dropout existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dropout: Option<[u64; 4]>,
 }
 
 pub struct LraStream {
@@ -23,16 +29,26 @@ pub struct LraStream {
     permutation: Vec<usize>,
     position: usize,
     numpy: NumpyGenerator,
+    input_dropout: f64,
+    dropout: Rng,
 }
 
 impl LraStream {
-    pub fn new(data: Arc<LraData>, batch_size: usize, seed: u64) -> Result<Self> {
+    pub fn new(data: Arc<LraData>, batch_size: usize, input_dropout: f64, seed: u64) -> Result<Self> {
         let n = data.items(Split::Train);
         if n < batch_size {
             bail!("the {} training split has {n} items, fewer than a batch of {batch_size}", data.task.name());
         }
         // A used-up permutation, so that the first batch starts an epoch with a shuffle.
-        Ok(Self { data, batch_size, permutation: (0..n).collect(), position: n, numpy: NumpyGenerator::new(seed) })
+        Ok(Self {
+            data,
+            batch_size,
+            permutation: (0..n).collect(),
+            position: n,
+            numpy: NumpyGenerator::new(seed),
+            input_dropout,
+            dropout: Rng::derive(seed, 0xd20f),
+        })
     }
 }
 
@@ -44,7 +60,8 @@ impl TrainStream for LraStream {
         }
         let picks = &self.permutation[self.position..self.position + self.batch_size];
         self.position += self.batch_size;
-        let (inputs, labels) = self.data.batch(Split::Train, picks)?;
+        let (mut inputs, labels) = self.data.batch(Split::Train, picks)?;
+        drop_inputs(&mut inputs, self.input_dropout, &mut self.dropout);
         Ok(Batch { inputs, targets: Targets::Classes(labels) })
     }
 
@@ -53,6 +70,7 @@ impl TrainStream for LraStream {
             numpy: self.numpy.state(),
             permutation: self.permutation.clone(),
             position: self.position,
+            dropout: Some(self.dropout.state()),
         })?)
     }
 
@@ -73,6 +91,9 @@ impl TrainStream for LraStream {
         self.permutation = s.permutation;
         self.position = s.position;
         self.numpy.set_state(s.numpy);
+        if let Some(state) = s.dropout {
+            self.dropout = Rng::from_state(state);
+        }
         Ok(())
     }
 }

@@ -86,7 +86,7 @@ impl Task for Lra {
     }
 
     fn train_stream(&self, batch_size: usize, seed: u64) -> Result<Box<dyn TrainStream>> {
-        Ok(Box::new(LraStream::new(self.data.clone(), batch_size, seed)?))
+        Ok(Box::new(LraStream::new(self.data.clone(), batch_size, self.data.settings().input_dropout, seed)?))
     }
 
     fn loss(&self, outputs: &[f32], batch: &Batch) -> Result<BatchLoss> {

@@ -7,13 +7,14 @@
 //!   `default_rng(seed)` (the official validation and test streams are re-seeded at every pass,
 //!   so their pairs are fixed).
 
-use super::stream::{drop_inputs, BatchBuilder, Item};
+use super::stream::{BatchBuilder, Item};
 use super::ShdFile;
 use crate::engine::numpy_random::NumpyGenerator;
 use crate::engine::{Rng, SparseSequences};
 use crate::metrics::Metrics;
 use crate::models::SequenceModel;
 use crate::tasks::classification::Scorer;
+use crate::tasks::input_dropout::drop_inputs;
 use anyhow::{bail, Result};
 use std::sync::Arc;
 

@@ -19,6 +19,7 @@
 use super::{append_sequence, empty_batch, BinScratch, BinnedSample, Binning, ShdFile};
 use crate::engine::numpy_random::{NumpyGenerator, Pcg64State};
 use crate::engine::{Rng, SparseSequences};
+use crate::tasks::input_dropout::drop_inputs;
 use crate::tasks::{Batch, Targets, TrainStream};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -80,28 +81,6 @@ impl BatchBuilder {
         }
         Ok(batch)
     }
-}
-
-/// Zeroes each non-zero input independently with probability `p` (kept values are not rescaled).
-pub fn drop_inputs(x: &mut SparseSequences, p: f64, rng: &mut Rng) {
-    if p <= 0.0 {
-        return;
-    }
-    let (mut kept, mut row_start) = (0, vec![0]);
-    let rows = x.row_start.len() - 1;
-    for r in 0..rows {
-        for i in x.row_start[r]..x.row_start[r + 1] {
-            if rng.uniform_f64() >= p {
-                x.feature[kept] = x.feature[i];
-                x.value[kept] = x.value[i];
-                kept += 1;
-            }
-        }
-        row_start.push(kept);
-    }
-    x.feature.truncate(kept);
-    x.value.truncate(kept);
-    x.row_start = row_start;
 }
 
 /// The order in which a stream draws its items.
