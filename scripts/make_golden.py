@@ -7,7 +7,8 @@ One entry per configuration (group + config) and metric: `expected` is the mean 
 reference seeds, `tolerance` three standard deviations of that spread (sample std), at least
 `--floor` of the mean's magnitude (so a configuration whose seeds agree closely still allows
 rounding-level drift). `--bound` lines add the paper's claims as inequalities, e.g.
-`--bound 'test_soma_rmse:group=branch-elm<group=elm-simplest'` (several keys joined by `&`).
+`--bound 'test_soma_rmse:group=branch-elm<group=elm-simplest'` (several keys joined by `&`); a
+`~m` suffix allows a margin m ("at least level with": `acc:group=a>group=b~0.02`).
 """
 import argparse
 import csv
@@ -56,6 +57,9 @@ for (group, config), rs in groups.items():
         print(f"provenance = {toml_str(f'{args.provenance}; {seeds} seeds, std {std:.6f}')}\n")
 for bound in args.bound:
     metric, rest = bound.split(":", 1)
+    margin = None
+    if "~" in rest:
+        rest, margin = rest.rsplit("~", 1)
     op = "<" if "<" in rest else ">"
     left, right = rest.split(op)
     sel = lambda text: "{ " + ", ".join(f"{k} = {toml_str(v)}" for k, v in (kv.split("=", 1) for kv in text.split("&"))) + " }"
@@ -63,4 +67,6 @@ for bound in args.bound:
     print(f"selector = {sel(left)}")
     print(f"metric = {toml_str(metric)}")
     print(f"{'less_than' if op == '<' else 'greater_than'} = {sel(right)}")
+    if margin is not None:
+        print(f"margin = {float(margin)}")
     print(f"provenance = {toml_str('claim of the paper: ' + bound)}\n")

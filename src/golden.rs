@@ -10,6 +10,8 @@
 //! min = 0.9                                                 # and/or bounds on the mean
 //! max = 1.0
 //! less_than = { model = "lif" }                             # or: below the mean of other rows
+//! margin = 0.02                                             # with less_than / greater_than: "not worse
+//!                                                           # than by more than this" (level with)
 //! provenance = "paper appendix F, mean of 3 runs"
 //! ```
 //!
@@ -44,6 +46,10 @@ pub struct GoldenEntry {
     pub max: Option<f64>,
     pub less_than: Option<Selector>,
     pub greater_than: Option<Selector>,
+    /// Slack of `less_than` / `greater_than`: the comparison passes within `margin` of the other
+    /// rows' mean on the wrong side, for claims of the kind "at least level with" that seeds
+    /// alone can tip either way.
+    pub margin: Option<f64>,
     pub provenance: String,
 }
 
@@ -60,6 +66,12 @@ impl GoldenFile {
                 || e.greater_than.is_some();
             if !has_check {
                 bail!("{}: entry {} ({}) has neither `expected` nor a bound", path.display(), i + 1, e.metric);
+            }
+            if e.margin.is_some() && e.less_than.is_none() && e.greater_than.is_none() {
+                bail!("{}: entry {} ({}): `margin` needs less_than or greater_than", path.display(), i + 1, e.metric);
+            }
+            if e.margin.is_some_and(|m| !(m.is_finite() && m >= 0.0)) {
+                bail!("{}: entry {} ({}): `margin` must be a non-negative number", path.display(), i + 1, e.metric);
             }
             if e.expected.is_some() != e.tolerance.is_some() {
                 bail!("{}: entry {} ({}): `expected` and `tolerance` go together", path.display(), i + 1, e.metric);
@@ -136,10 +148,14 @@ pub fn check(golden: &GoldenFile, rows: &[Row]) -> Vec<Outcome> {
                 if let Some(other) = other {
                     let (theirs, _) = mean(rows, other, &e.metric);
                     let sign = if below { "<" } else { ">" };
+                    let margin = e.margin.unwrap_or(0.0);
                     match theirs {
                         Some(t) => {
-                            parts.push(format!("{sign} {t:.6} ({})", describe(other)));
-                            pass &= if below { value < t } else { value > t };
+                            let slack = if margin > 0.0 { format!(" - {margin}") } else { String::new() };
+                            let shown = if below { format!("{t:.6} + {margin}") } else { format!("{t:.6}{slack}") };
+                            let shown = if margin > 0.0 { shown } else { format!("{t:.6}") };
+                            parts.push(format!("{sign} {shown} ({})", describe(other)));
+                            pass &= if below { value < t + margin } else { value > t - margin };
                         }
                         None => {
                             parts.push(format!("{sign} [no rows: {}]", describe(other)));
@@ -178,4 +194,42 @@ pub fn render(outcomes: &[Outcome]) -> String {
     let failed = outcomes.iter().filter(|o| !o.pass).count();
     let _ = writeln!(out, "\n{} of {} checks passed.", outcomes.len() - failed, outcomes.len());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(values: &[(&str, f64)]) -> Vec<Row> {
+        values
+            .iter()
+            .map(|(group, v)| Row::from([("group".to_string(), group.to_string()), ("acc".into(), v.to_string())]))
+            .collect()
+    }
+
+    fn entry(text: &str) -> GoldenFile {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.toml");
+        std::fs::write(&path, text).unwrap();
+        GoldenFile::load(&path).unwrap()
+    }
+
+    #[test]
+    fn a_margin_lets_level_pass_and_still_fails_beyond_it() {
+        let golden = entry(
+            "[[entry]]\nselector = { group = \"small\" }\nmetric = \"acc\"\ngreater_than = { group = \"big\" }\nmargin = 0.02\nprovenance = \"t\"\n",
+        );
+        // small 0.59 vs big 0.60: 0.01 worse, within the margin.
+        assert!(check(&golden, &rows(&[("small", 0.59), ("big", 0.60)]))[0].pass);
+        // 0.03 worse: beyond it.
+        assert!(!check(&golden, &rows(&[("small", 0.57), ("big", 0.60)]))[0].pass);
+        // Without a margin, level is not greater.
+        let strict =
+            entry("[[entry]]\nselector = { group = \"small\" }\nmetric = \"acc\"\ngreater_than = { group = \"big\" }\nprovenance = \"t\"\n");
+        assert!(!check(&strict, &rows(&[("small", 0.6), ("big", 0.6)]))[0].pass);
+        let below =
+            entry("[[entry]]\nselector = { group = \"a\" }\nmetric = \"acc\"\nless_than = { group = \"b\" }\nmargin = 0.1\nprovenance = \"t\"\n");
+        assert!(check(&below, &rows(&[("a", 0.65), ("b", 0.6)]))[0].pass);
+        assert!(!check(&below, &rows(&[("a", 0.75), ("b", 0.6)]))[0].pass);
+    }
 }

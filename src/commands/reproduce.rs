@@ -89,6 +89,12 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         let mut full = std::fs::read_to_string(&summary)?;
         full.push_str(&text);
         crate::io::write_atomically(&summary, full.as_bytes())?;
+    } else if let Some(note) = spec.tier(&args.tier).ok().and_then(|t| t.table_note) {
+        // Without a paper table the tier's note goes under the per-configuration summary.
+        let summary = dir.join("summary.md");
+        let mut full = std::fs::read_to_string(&summary)?;
+        full.push_str(&format!("\nTier `{}`: {}\n", args.tier, note.trim()));
+        crate::io::write_atomically(&summary, full.as_bytes())?;
     }
     if args.run_index.is_none() {
         crate::experiments::plots::draw(&spec, &rows, &dir)?;

@@ -30,6 +30,7 @@
 //! groups = ["branch-elm"]            # run only these groups
 //! sweep = { branch-elm = { num_memory = [10] } }   # replace a group's sweep values
 //! set = { branch-elm = { "task.valid_files" = 1 } }  # add to (or replace) a group's fixed keys
+//! table_note = "what this tier shrinks"  # printed under summary.md's table(s)
 //!
 //! [table]                            # a table laid out like the paper's (summary.md and a figure)
 //! metric = "test_accuracy"           # the cells: mean +- std over seeds of this column
