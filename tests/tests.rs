@@ -38,6 +38,7 @@ mod neuronio_pickle;
 mod neuronio_reader;
 mod neuronio_training;
 mod numpy_random;
+mod s5_reference;
 mod pickle_corruption;
 mod pickle_stream;
 mod pickle_support;
