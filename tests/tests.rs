@@ -38,6 +38,7 @@ mod neuronio_pickle;
 mod neuronio_reader;
 mod neuronio_training;
 mod numpy_random;
+mod s5_forward;
 mod s5_gradcheck;
 mod s5_model;
 mod s5_reference;
