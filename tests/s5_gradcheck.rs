@@ -89,5 +89,3 @@ fn the_check_catches_a_wrong_s5_gradient_and_a_forgotten_mask() {
     }
     caught("s5 mask", config(serde_json::json!({"p_dropout": 0.5})), Fault::MaskForgotten, train);
 }
-
-

@@ -88,8 +88,7 @@ fn the_state_space_group_is_the_official_ssm_group() {
         "n_layers": 1, "bidirectional": true}));
     let groups: Vec<(String, ParamGroup)> =
         model.params().iter().map(|p| p.name.clone()).zip(model.param_groups()).collect();
-    let ssm: Vec<&str> =
-        groups.iter().filter(|(_, g)| *g == ParamGroup::StateSpace).map(|(n, _)| n.as_str()).collect();
+    let ssm: Vec<&str> = groups.iter().filter(|(_, g)| *g == ParamGroup::StateSpace).map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         ssm,
         [

@@ -204,15 +204,35 @@ fn the_tiny_classifier_matches_the_official_model_in_training_and_evaluation() {
     // The running statistics after one training batch, then evaluation mode with them.
     model.update_running_state(pass.as_ref()).unwrap();
     for (i, (mean, var)) in model.running_statistics().iter().enumerate() {
-        check(&format!("updated mean {i}"), mean, &f.f32(&format!("batch_stats_updated/encoder/layers_{i}/norm/mean")), OUTPUT_BAR);
-        check(&format!("updated var {i}"), var, &f.f32(&format!("batch_stats_updated/encoder/layers_{i}/norm/var")), OUTPUT_BAR);
+        check(
+            &format!("updated mean {i}"),
+            mean,
+            &f.f32(&format!("batch_stats_updated/encoder/layers_{i}/norm/mean")),
+            OUTPUT_BAR,
+        );
+        check(
+            &format!("updated var {i}"),
+            var,
+            &f.f32(&format!("batch_stats_updated/encoder/layers_{i}/norm/var")),
+            OUTPUT_BAR,
+        );
     }
     let eval = model.forward(&input).unwrap();
     check("logits_eval", eval.output(), &f.f32("logits_eval"), OUTPUT_BAR);
     check("logprobs_eval", &log_softmax(eval.output(), classes), &f.f32("logprobs_eval"), OUTPUT_BAR);
     let own_eval = model.forward_with(&input, None).unwrap();
-    check("debug eval layer 0 norm out", &own_eval.layers[0].a, &f.f32("debug/eval/encoder/layers_0/norm/out"), OUTPUT_BAR);
-    check("debug eval layer 0 seq out", &own_eval.layers[0].ssm.y, &f.f32("debug/eval/encoder/layers_0/seq/out"), OUTPUT_BAR);
+    check(
+        "debug eval layer 0 norm out",
+        &own_eval.layers[0].a,
+        &f.f32("debug/eval/encoder/layers_0/norm/out"),
+        OUTPUT_BAR,
+    );
+    check(
+        "debug eval layer 0 seq out",
+        &own_eval.layers[0].ssm.y,
+        &f.f32("debug/eval/encoder/layers_0/seq/out"),
+        OUTPUT_BAR,
+    );
 }
 
 #[test]

@@ -4,9 +4,9 @@
 use super::elm::{Elm, ElmConfig};
 use super::lif::{Lif, LifConfig};
 use super::lstm::{Lstm, LstmConfig};
+use super::s5::{S5Config, S5};
 use super::snn::{Snn, SnnConfig};
 use super::tcn::{Tcn, TcnConfig};
-use super::s5::{S5Config, S5};
 use super::two_tower::{TwoTower, TwoTowerConfig};
 use super::SequenceModel;
 use crate::nn::Readout;

@@ -236,10 +236,7 @@ pub fn paper_configurations() -> Vec<PaperConfiguration> {
     // reference tiny model, the one-layer model of the ELM paper's rebuttal, and the official
     // six-layer Pathfinder script (Pathfinder: 1 grey level in, 2 classes, 1024 steps).
     const S5_MODELS: &[(&str, &[&str])] = &[
-        (
-            "tiny reference H=8, P=16/2 blocks, 2 layers",
-            &["d_model=8", "ssm_size_base=16", "blocks=2", "n_layers=2"],
-        ),
+        ("tiny reference H=8, P=16/2 blocks, 2 layers", &["d_model=8", "ssm_size_base=16", "blocks=2", "n_layers=2"]),
         ("rebuttal H=128, P=384/8 blocks, 1 layer", &["d_model=128", "ssm_size_base=384", "blocks=8", "n_layers=1"]),
         (
             "official Pathfinder H=192, P=256/8 blocks, 6 layers",

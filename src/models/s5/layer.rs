@@ -230,13 +230,13 @@ impl LayerSpec {
     ) -> Result<Vec<f32>> {
         let h = self.ssm.h;
         let scale = params.get(ids.norm_scale).data();
-        let mut norm_grads = (vec![0.0f32; h], vec![0.0f32; h]);
+        let mut norm_grads = (Vec::new(), Vec::new());
         // Through a post-norm to r = input + o.
         let dr = if self.prenorm {
             dout.to_vec()
         } else {
             let mut dr = vec![0.0f32; dout.len()];
-            norm::backward(norm_mode, &pass.norm, h, scale, dout, &mut dr, &mut norm_grads.0, &mut norm_grads.1);
+            norm_grads = norm::backward(norm_mode, &pass.norm, h, scale, dout, &mut dr);
             dr
         };
         // The activation, back to dy.
@@ -293,7 +293,7 @@ impl LayerSpec {
         let mut dinput = dr;
         if self.prenorm {
             let mut dz = vec![0.0f32; dinput.len()];
-            norm::backward(norm_mode, &pass.norm, h, scale, &sg.z, &mut dz, &mut norm_grads.0, &mut norm_grads.1);
+            norm_grads = norm::backward(norm_mode, &pass.norm, h, scale, &sg.z, &mut dz);
             dinput.iter_mut().zip(&dz).for_each(|(a, b)| *a += b);
         } else {
             dinput.iter_mut().zip(&sg.z).for_each(|(a, b)| *a += b);

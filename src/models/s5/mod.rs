@@ -122,8 +122,11 @@ impl S5 {
             true,
         );
         let dec_b = params.push("decoder/bias", Tensor::zeros(&[config.d_output]), true);
-        let running =
-            if config.batchnorm { (0..config.n_layers).map(|_| (vec![0.0; h], vec![1.0; h])).collect() } else { Vec::new() };
+        let running = if config.batchnorm {
+            (0..config.n_layers).map(|_| (vec![0.0; h], vec![1.0; h])).collect()
+        } else {
+            Vec::new()
+        };
         let spec = LayerSpec {
             ssm: SsmSpec {
                 h,
@@ -220,8 +223,16 @@ impl S5 {
         for (i, ids) in self.layers.iter().enumerate() {
             let input = layers.last().map(|l| l.out.as_slice()).unwrap_or(&encoded);
             let running = self.running.get(i).unwrap_or(&unit);
-            let pass =
-                self.spec.forward(ids, &self.params, norm_mode, (&running.0, &running.1), &masks[i], input, batch, time)?;
+            let pass = self.spec.forward(
+                ids,
+                &self.params,
+                norm_mode,
+                (&running.0, &running.1),
+                &masks[i],
+                input,
+                batch,
+                time,
+            )?;
             layers.push(pass);
         }
         let last = layers.last().map(|l| l.out.as_slice()).unwrap_or(&encoded);
@@ -248,7 +259,13 @@ impl S5 {
         let mut dh = vec![0.0f32; rows * h];
         if rows > 0 {
             let k = self.params.get(self.decoder.0).data();
-            gemm(1.0, MatRef::new(last, rows, h).t(), MatRef::new(dy, rows, dout), 0.0, MatMut::new(grads[self.decoder.0].data_mut(), h, dout));
+            gemm(
+                1.0,
+                MatRef::new(last, rows, h).t(),
+                MatRef::new(dy, rows, dout),
+                0.0,
+                MatMut::new(grads[self.decoder.0].data_mut(), h, dout),
+            );
             gemm(1.0, MatRef::new(dy, rows, dout), MatRef::new(k, h, dout).t(), 0.0, MatMut::new(&mut dh, rows, h));
         }
         column_sums(dy, dout, grads[self.decoder.1].data_mut());
@@ -269,7 +286,13 @@ impl S5 {
         let mut dx = vec![0.0f32; rows * din];
         if rows > 0 {
             let k = self.params.get(self.encoder.0).data();
-            gemm(1.0, MatRef::new(&xd, rows, din).t(), MatRef::new(&dh, rows, h), 0.0, MatMut::new(grads[self.encoder.0].data_mut(), din, h));
+            gemm(
+                1.0,
+                MatRef::new(&xd, rows, din).t(),
+                MatRef::new(&dh, rows, h),
+                0.0,
+                MatMut::new(grads[self.encoder.0].data_mut(), din, h),
+            );
             gemm(1.0, MatRef::new(&dh, rows, h), MatRef::new(k, din, h).t(), 0.0, MatMut::new(&mut dx, rows, din));
         }
         column_sums(&dh, h, grads[self.encoder.1].data_mut());
@@ -282,7 +305,10 @@ impl S5 {
         if !self.config.batchnorm {
             return Ok(());
         }
-        ensure!(pass.norm_mode == NormMode::BatchTrain, "s5: running statistics update from a pass not in training mode");
+        ensure!(
+            pass.norm_mode == NormMode::BatchTrain,
+            "s5: running statistics update from a pass not in training mode"
+        );
         ensure!(pass.layers.len() == self.running.len(), "s5: the pass has another number of layers");
         let m = self.config.bn_momentum as f32;
         for ((mean, var), layer) in self.running.iter_mut().zip(&pass.layers) {

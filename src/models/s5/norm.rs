@@ -98,7 +98,7 @@ pub fn forward(
     cache
 }
 
-/// Gradients of sum(out * dout): `dz` is overwritten, `dscale` and `dbias` are set.
+/// Gradients of sum(out * dout): `dz` is overwritten; returns those of (scale, bias).
 pub fn backward(
     mode: NormMode,
     cache: &NormCache,
@@ -106,9 +106,7 @@ pub fn backward(
     scale: &[f32],
     dout: &[f32],
     dz: &mut [f32],
-    dscale: &mut [f32],
-    dbias: &mut [f32],
-) {
+) -> (Vec<f32>, Vec<f32>) {
     let rows = dout.len() / h;
     let mut ds = vec![0.0f64; h];
     let mut db = vec![0.0f64; h];
@@ -159,8 +157,5 @@ pub fn backward(
             }
         }
     }
-    for j in 0..h {
-        dscale[j] = ds[j] as f32;
-        dbias[j] = db[j] as f32;
-    }
+    (ds.iter().map(|&v| v as f32).collect(), db.iter().map(|&v| v as f32).collect())
 }

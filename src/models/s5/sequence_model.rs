@@ -3,7 +3,9 @@
 
 use super::{Activation, Mode, S5Forward, S5};
 use crate::engine::{Inputs, ParamSet, Tensor};
-use crate::models::{downcast_pass, per_step_pass, Buffer, FlopCount, ForwardPass, ModelConfig, ParamGroup, SequenceModel};
+use crate::models::{
+    downcast_pass, per_step_pass, Buffer, FlopCount, ForwardPass, ModelConfig, ParamGroup, SequenceModel,
+};
 use crate::nn::Readout;
 use anyhow::{bail, Result};
 use std::any::Any;

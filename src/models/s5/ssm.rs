@@ -120,7 +120,11 @@ impl SsmSpec {
         ensure!(w.d.len() == h, "s5 ssm: D must have {h} values");
         ensure!(w.log_step.len() == p, "s5 ssm: log_step must be ({p}, 1)");
         match w.c.len() {
-            1 => ensure!(w.c[0].len() == h * self.directions * p * 2, "s5 ssm: C must be ({h}, {}, 2)", self.directions * p),
+            1 => ensure!(
+                w.c[0].len() == h * self.directions * p * 2,
+                "s5 ssm: C must be ({h}, {}, 2)",
+                self.directions * p
+            ),
             n if n == self.directions => {
                 ensure!(w.c.iter().all(|c| c.len() == h * p * 2), "s5 ssm: each C must be ({h}, {p}, 2)")
             }
@@ -187,9 +191,7 @@ impl SsmSpec {
     /// B_bar (P, H) as complex numbers, row-major: for reports and reference checks.
     pub fn b_bar(&self, w: &SsmWeights, disc: &Discrete) -> Vec<C64> {
         let (h, p) = (self.h, self.p);
-        (0..p * h)
-            .map(|i| disc.coef[i / h] * C64::new(w.b[2 * i] as f64, w.b[2 * i + 1] as f64))
-            .collect()
+        (0..p * h).map(|i| disc.coef[i / h] * C64::new(w.b[2 * i] as f64, w.b[2 * i + 1] as f64)).collect()
     }
 
     /// [Re B_bar^T | Im B_bar^T], (H, 2P): the scan inputs are z times it.
