@@ -62,3 +62,21 @@ fn an_unknown_key_is_an_error_naming_it() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("num_memroy"));
 }
+
+#[test]
+fn the_command_line_reports_the_one_layer_s5_of_the_rebuttal() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_elmbench"))
+        .args(["report", "params", "--model", "s5", "--set", "d_model=128", "--set", "ssm_size_base=384"])
+        .args(["--set", "blocks=8", "--set", "n_layers=1", "--set", "d_input=1", "--set", "d_output=2"])
+        .args(["--set", "bidirectional=true", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let params_col = header.iter().position(|h| *h == "params").unwrap();
+    let row = lines.next().unwrap();
+    // The official count (reference manifest; the formula gives the same).
+    assert_eq!(row.split(',').nth(params_col), Some("165442"), "{row}");
+}

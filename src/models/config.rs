@@ -4,6 +4,7 @@
 use super::elm::{Elm, ElmConfig};
 use super::lif::{Lif, LifConfig};
 use super::lstm::{Lstm, LstmConfig};
+use super::s5::{S5Config, S5};
 use super::snn::{Snn, SnnConfig};
 use super::tcn::{Tcn, TcnConfig};
 use super::two_tower::{TwoTower, TwoTowerConfig};
@@ -43,6 +44,8 @@ pub enum ModelConfig {
     /// Pairs of documents through one shared encoder (any other kind), then a classifier on
     /// [u, v, u * v, u - v]: LRA Retrieval's two-tower setup.
     TwoTower(TwoTowerConfig),
+    /// The S5 state-space model (Smith et al. 2023) under the official option names.
+    S5(S5Config),
 }
 
 impl ModelConfig {
@@ -58,6 +61,7 @@ impl ModelConfig {
             ModelConfig::Tcn(_) => "tcn",
             ModelConfig::Snn(_) => "snn",
             ModelConfig::TwoTower(_) => "two-tower",
+            ModelConfig::S5(_) => "s5",
         }
     }
 
@@ -76,6 +80,7 @@ impl ModelConfig {
             ModelConfig::Tcn(c) => Box::new(Tcn::new(c.clone(), seed)?),
             ModelConfig::Snn(c) => Box::new(Snn::new(c.clone(), seed)?),
             ModelConfig::TwoTower(c) => Box::new(TwoTower::new(c.clone(), seed)?),
+            ModelConfig::S5(c) => Box::new(S5::new(c.clone(), seed)?),
         })
     }
 
@@ -89,6 +94,7 @@ impl ModelConfig {
             ModelConfig::Tcn(c) => c.validate(),
             ModelConfig::Snn(c) => c.validate(),
             ModelConfig::TwoTower(c) => c.validate(),
+            ModelConfig::S5(c) => c.validate(),
         }
     }
 
@@ -100,6 +106,7 @@ impl ModelConfig {
             ModelConfig::Tcn(c) => c.num_input,
             ModelConfig::Snn(c) => c.num_input,
             ModelConfig::TwoTower(c) => c.num_input,
+            ModelConfig::S5(c) => c.d_input,
         }
     }
 
@@ -115,6 +122,11 @@ impl ModelConfig {
     pub fn with_interface(&self, io: &ModelInterface) -> Result<Self> {
         let mut value = serde_json::to_value(self)?;
         let object = value.as_object_mut().context("a model config is a table")?;
+        // A model that names its sizes otherwise (S5's official `d_input` / `d_output`) takes the
+        // common names as aliases: the interface's value replaces its own.
+        for own_name in ["d_input", "d_output"] {
+            object.remove(own_name);
+        }
         object.insert("num_input".into(), io.num_input.into());
         object.insert("num_output".into(), io.num_output.into());
         if !io.readout.is_per_step() {

@@ -6,6 +6,7 @@ pub mod elm;
 pub mod lif;
 pub mod lstm;
 pub mod model;
+pub mod s5;
 pub mod snn;
 pub mod tcn;
 pub mod two_tower;

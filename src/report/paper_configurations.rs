@@ -232,6 +232,23 @@ pub fn paper_configurations() -> Vec<PaperConfiguration> {
     // each: 50,000 + 500 = 50,500, which the paper prints as "51K" (50.5K rounded up; the text
     // names no other trainable parameter). The count does not depend on the class count.
     list.push(shd("snn", "SHD-Adding 500 neurons x 100 synapses", "51K"));
+    // S5 (the official S5 code's own counts, `../shared/reference/s5_pathfinder_tiny.json`): the
+    // reference tiny model, the one-layer model of the ELM paper's rebuttal, and the official
+    // six-layer Pathfinder script (Pathfinder: 1 grey level in, 2 classes, 1024 steps).
+    const S5_MODELS: &[(&str, &[&str])] = &[
+        ("tiny reference H=8, P=16/2 blocks, 2 layers", &["d_model=8", "ssm_size_base=16", "blocks=2", "n_layers=2"]),
+        ("rebuttal H=128, P=384/8 blocks, 1 layer", &["d_model=128", "ssm_size_base=384", "blocks=8", "n_layers=1"]),
+        (
+            "official Pathfinder H=192, P=256/8 blocks, 6 layers",
+            &["d_model=192", "ssm_size_base=256", "blocks=8", "n_layers=6"],
+        ),
+    ];
+    for &(label, overrides) in S5_MODELS {
+        let mut s = sets(&["d_input=1", "d_output=2", "bidirectional=true"]);
+        s.extend(sets(overrides));
+        list.push(cfg("s5", "s5", label.into(), s, 1024, (None, None), "official S5 code (reference manifest)"));
+        list.last_mut().expect("pushed").convention = Convention::PyTorch;
+    }
     // LRA (Table 1): ELM d_m 150 per task (input features, classes, sequence length).
     const LRA: &[(&str, usize, usize, usize, &str)] = &[
         ("image", 16, 10, 1024, "~100k"),

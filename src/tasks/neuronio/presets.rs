@@ -5,6 +5,7 @@
 use crate::models::elm::{ElmConfig, RoutingKind};
 use crate::models::lif::LifConfig;
 use crate::models::lstm::LstmConfig;
+use crate::models::s5::S5Config;
 use crate::models::snn::SnnConfig;
 use crate::models::tcn::TcnConfig;
 use crate::models::two_tower::TwoTowerConfig;
@@ -55,6 +56,15 @@ pub fn model_preset(kind: &str) -> Result<ModelConfig> {
                 table.remove(key);
             }
             ModelConfig::TwoTower(TwoTowerConfig::new(1278, 2, encoder)?)
+        }
+        // Artificial, so that every kind has a preset here: the one-layer S5 of the ELM paper's
+        // rebuttal (H 128, P 384 in 8 blocks, bidirectional, Pathfinder's official settings) on
+        // NeuronIO's shape. It pools over time, so NeuronIO's task (outputs at every step)
+        // refuses it; it serves `report` and `bench`.
+        "s5" => {
+            let mut s5 = S5Config::new(1278, 2, 128, 384, 1);
+            s5.blocks = 8;
+            ModelConfig::S5(s5)
         }
         other => bail!("unknown model `{other}`; models: {}", crate::models::model_names().join(", ")),
     })
