@@ -42,6 +42,24 @@ pub fn model_preset(kind: &str, task: LraTask, settings: &LraSettings) -> Result
         ],
         "lstm" => vec!["hidden_size=150".into()],
         "chrono-lstm" => vec!["hidden_size=150".into(), format!("chrono_t_max={steps}")],
+        // The official S5 Pathfinder model (lindermanlab/S5, run_lra_pathfinder.sh): 6 layers of
+        // H 192, P 256 in 8 blocks, bidirectional, BatchNorm momentum 0.9, dropout 0.05, mean
+        // pooling over time. It reads the same one-hot inputs as the ELM (the official reads a
+        // grey value: d_input 1), so its encoder has 15 x 192 more weights. The official pooling
+        // leaves padding out; ours averages every step, which is the same on the image tasks
+        // (never padded) but not on left-padded token sequences.
+        "s5" => [
+            "readout=mean",
+            "d_model=192",
+            "ssm_size_base=256",
+            "blocks=8",
+            "n_layers=6",
+            "bidirectional=true",
+            "p_dropout=0.05",
+            "bn_momentum=0.9",
+        ]
+        .map(String::from)
+        .to_vec(),
         _ => Vec::new(),
     };
     let encoder = crate::tasks::neuronio::model_preset(kind)?
