@@ -85,7 +85,7 @@ fn the_task_interface_sets_sizes_and_readout_by_the_common_names() {
 #[test]
 fn the_state_space_group_is_the_official_ssm_group() {
     let model = s5(serde_json::json!({"d_input": 1, "d_output": 2, "d_model": 4, "ssm_size_base": 4,
-        "n_layers": 1, "bidirectional": true}));
+        "blocks": 1, "n_layers": 1, "bidirectional": true}));
     let groups: Vec<(String, ParamGroup)> =
         model.params().iter().map(|p| p.name.clone()).zip(model.param_groups()).collect();
     let ssm: Vec<&str> = groups.iter().filter(|(_, g)| *g == ParamGroup::StateSpace).map(|(n, _)| n.as_str()).collect();
@@ -134,7 +134,7 @@ fn outputs_and_gradients_do_not_depend_on_the_thread_count() {
 #[test]
 fn a_checkpoint_keeps_the_batchnorm_statistics() {
     let mut model = s5(serde_json::json!({"d_input": 2, "d_output": 3, "d_model": 8, "ssm_size_base": 8,
-        "n_layers": 2, "bidirectional": true}));
+        "blocks": 2, "n_layers": 2, "bidirectional": true}));
     let x = batch(4, 10, 2, 2);
     let input = Inputs::dense(&x, 4, 10, 2).unwrap();
     let pass = model.forward_train(&input, 0).unwrap();
@@ -191,4 +191,16 @@ fn the_initialisation_follows_the_official_one() {
     let ms =
         b.chunks_exact(2).map(|c| (c[0] as f64).powi(2) + (c[1] as f64).powi(2)).sum::<f64>() / (b.len() / 2) as f64;
     assert!((ms * 64.0 - 1.0).abs() < 0.15, "B_tilde mean square x 64 = {}", ms * 64.0);
+}
+
+#[test]
+fn omitted_options_take_the_official_defaults() {
+    // run_train.py: d_model 128, ssm_size_base 256, blocks 8, n_layers 6, bn_momentum 0.95,
+    // bidirectional False, half_glu1, zoh, trunc_standard_normal, prenorm and batchnorm True.
+    let c: S5Config = serde_json::from_value(serde_json::json!({"d_input": 1, "d_output": 2})).unwrap();
+    assert_eq!((c.d_model, c.ssm_size_base, c.blocks, c.n_layers), (128, 256, 8, 6));
+    assert_eq!((c.bn_momentum, c.bidirectional, c.conj_sym, c.prenorm, c.batchnorm), (0.95, false, true, true, true));
+    assert_eq!(c, S5Config::new(1, 2, 128, 256, 6));
+    let model = S5::new(c, 0).unwrap();
+    assert_eq!(model.param_count(), formula(1, 128, 256, 6, 2, false));
 }
