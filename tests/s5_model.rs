@@ -204,3 +204,48 @@ fn omitted_options_take_the_official_defaults() {
     let model = S5::new(c, 0).unwrap();
     assert_eq!(model.param_count(), formula(1, 128, 256, 6, 2, false));
 }
+
+/// flax `nn.Dropout(broadcast_dims=[0])` on one sample's (time, H): a sample drops whole
+/// features for every step, and each sample (and each call site) draws its own mask.
+#[test]
+fn dropout_drops_features_for_every_step_of_a_sample() {
+    use elmbench::models::s5::layer::gelu;
+    let model = s5(serde_json::json!({"d_input": 2, "d_output": 2, "d_model": 16, "ssm_size_base": 8,
+        "blocks": 2, "n_layers": 1, "p_dropout": 0.5}));
+    let (b, t, h) = (4, 7, 16);
+    let x = batch(b, t, 2, 5);
+    let input = Inputs::dense(&x, b, t, 2).unwrap();
+    let pass = model.forward_with(&input, Some(9)).unwrap();
+    let layer = &pass.layers[0];
+    let mut masks = Vec::new();
+    for s in 0..b {
+        let mask: Vec<f32> = (0..h)
+            .map(|j| {
+                let factors: Vec<f32> = (0..t)
+                    .map(|k| {
+                        let i = (s * t + k) * h + j;
+                        let g = gelu(layer.ssm.y[i]);
+                        if g.abs() < 1e-6 {
+                            f32::NAN
+                        } else {
+                            layer.g[i] / g
+                        }
+                    })
+                    .filter(|f| !f.is_nan())
+                    .collect();
+                let first = factors[0];
+                assert!(first == 0.0 || (first - 2.0).abs() < 1e-5, "factor {first}");
+                assert!(factors.iter().all(|f| (f - first).abs() < 1e-5), "one mask over time: {factors:?}");
+                first
+            })
+            .collect();
+        masks.push(mask);
+    }
+    assert!(masks.iter().flatten().any(|m| *m == 0.0) && masks.iter().flatten().any(|m| *m == 2.0));
+    assert!(masks.windows(2).any(|w| w[0] != w[1]), "samples draw their own masks");
+    // The same seed draws the same masks; evaluation draws none.
+    let again = model.forward_with(&input, Some(9)).unwrap();
+    assert_eq!(again.layers[0].g, layer.g);
+    let eval = model.forward_with(&input, None).unwrap();
+    assert!(eval.layers[0].g.iter().zip(&eval.layers[0].ssm.y).all(|(g, y)| *g == gelu(*y)));
+}
