@@ -85,7 +85,7 @@ fn the_task_interface_sets_sizes_and_readout_by_the_common_names() {
 #[test]
 fn the_state_space_group_is_the_official_ssm_group() {
     let model = s5(serde_json::json!({"d_input": 1, "d_output": 2, "d_model": 4, "ssm_size_base": 4,
-        "n_layers": 1, "bidirectional": true}));
+        "blocks": 1, "n_layers": 1, "bidirectional": true}));
     let groups: Vec<(String, ParamGroup)> =
         model.params().iter().map(|p| p.name.clone()).zip(model.param_groups()).collect();
     let ssm: Vec<&str> = groups.iter().filter(|(_, g)| *g == ParamGroup::StateSpace).map(|(n, _)| n.as_str()).collect();
@@ -134,7 +134,7 @@ fn outputs_and_gradients_do_not_depend_on_the_thread_count() {
 #[test]
 fn a_checkpoint_keeps_the_batchnorm_statistics() {
     let mut model = s5(serde_json::json!({"d_input": 2, "d_output": 3, "d_model": 8, "ssm_size_base": 8,
-        "n_layers": 2, "bidirectional": true}));
+        "blocks": 2, "n_layers": 2, "bidirectional": true}));
     let x = batch(4, 10, 2, 2);
     let input = Inputs::dense(&x, 4, 10, 2).unwrap();
     let pass = model.forward_train(&input, 0).unwrap();
@@ -152,4 +152,100 @@ fn a_checkpoint_keeps_the_batchnorm_statistics() {
     let back = elmbench::weights::read_checkpoint(&path).unwrap();
     assert_eq!(back.buffers(), buffers);
     assert_eq!(back.forward(&input).unwrap().output(), model.forward(&input).unwrap().output());
+}
+
+/// The deterministic part of the official initialisation: Lambda comes from the HiPPO-LegS
+/// eigendecomposition alone (no randomness), so ours must equal the official initial values
+/// stored in the reference (`encoder/layers_i/seq/Lambda_*` of the untrained tiny model), as a
+/// multiset per block (eigh's order of equal-magnitude pairs is the same ascending order, but
+/// compare sorted to be independent of it). The random parts are checked in law: log_step
+/// inside [log dt_min, log dt_max], D of unit variance, B_tilde's mean square 1 / (2 P_block)
+/// times the block size (V unitary keeps lecun-normal's variance).
+#[test]
+fn the_initialisation_follows_the_official_one() {
+    let f = crate::support::TensorFile::load("s5/s5_pathfinder_tiny.safetensors");
+    let model = S5::new(crate::s5_reference::tiny_config(), 7).unwrap();
+    for i in 0..2 {
+        for part in ["Lambda_re", "Lambda_im"] {
+            let name = format!("encoder/layers_{i}/seq/{part}");
+            let mut ours = model.params().by_name(&name).unwrap().value.data().to_vec();
+            let mut official = f.f32(&name);
+            ours.sort_by(f32::total_cmp);
+            official.sort_by(f32::total_cmp);
+            for (a, b) in ours.iter().zip(&official) {
+                assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{name}: {ours:?} vs {official:?}");
+            }
+        }
+    }
+    let big = s5(serde_json::json!({"d_input": 4, "d_output": 2, "d_model": 64, "ssm_size_base": 64,
+        "blocks": 4, "n_layers": 1, "dt_min": 0.01, "dt_max": 0.5}));
+    let get = |n: &str| big.params().by_name(&format!("encoder/layers_0/seq/{n}")).unwrap().value.data().to_vec();
+    let log_step = get("log_step");
+    assert!(log_step.iter().all(|v| (0.01f32.ln() - 1e-6..=0.5f32.ln() + 1e-6).contains(v)));
+    let d = get("D");
+    let var_d = d.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / d.len() as f64;
+    assert!((var_d - 1.0).abs() < 0.4, "D variance {var_d}");
+    // B0 ~ lecun-normal with fan_in = local P = 64: each B_tilde entry is a unit-norm combination
+    // of 16 (block size) of them, so E|B_tilde|^2 = 1/64 per entry (re^2 + im^2).
+    let b = get("B");
+    let ms =
+        b.chunks_exact(2).map(|c| (c[0] as f64).powi(2) + (c[1] as f64).powi(2)).sum::<f64>() / (b.len() / 2) as f64;
+    assert!((ms * 64.0 - 1.0).abs() < 0.15, "B_tilde mean square x 64 = {}", ms * 64.0);
+}
+
+#[test]
+fn omitted_options_take_the_official_defaults() {
+    // run_train.py: d_model 128, ssm_size_base 256, blocks 8, n_layers 6, bn_momentum 0.95,
+    // bidirectional False, half_glu1, zoh, trunc_standard_normal, prenorm and batchnorm True.
+    let c: S5Config = serde_json::from_value(serde_json::json!({"d_input": 1, "d_output": 2})).unwrap();
+    assert_eq!((c.d_model, c.ssm_size_base, c.blocks, c.n_layers), (128, 256, 8, 6));
+    assert_eq!((c.bn_momentum, c.bidirectional, c.conj_sym, c.prenorm, c.batchnorm), (0.95, false, true, true, true));
+    assert_eq!(c, S5Config::new(1, 2, 128, 256, 6));
+    let model = S5::new(c, 0).unwrap();
+    assert_eq!(model.param_count(), formula(1, 128, 256, 6, 2, false));
+}
+
+/// flax `nn.Dropout(broadcast_dims=[0])` on one sample's (time, H): a sample drops whole
+/// features for every step, and each sample (and each call site) draws its own mask.
+#[test]
+fn dropout_drops_features_for_every_step_of_a_sample() {
+    use elmbench::models::s5::layer::gelu;
+    let model = s5(serde_json::json!({"d_input": 2, "d_output": 2, "d_model": 16, "ssm_size_base": 8,
+        "blocks": 2, "n_layers": 1, "p_dropout": 0.5}));
+    let (b, t, h) = (4, 7, 16);
+    let x = batch(b, t, 2, 5);
+    let input = Inputs::dense(&x, b, t, 2).unwrap();
+    let pass = model.forward_with(&input, Some(9)).unwrap();
+    let layer = &pass.layers[0];
+    let mut masks = Vec::new();
+    for s in 0..b {
+        let mask: Vec<f32> = (0..h)
+            .map(|j| {
+                let factors: Vec<f32> = (0..t)
+                    .map(|k| {
+                        let i = (s * t + k) * h + j;
+                        let g = gelu(layer.ssm.y[i]);
+                        if g.abs() < 1e-6 {
+                            f32::NAN
+                        } else {
+                            layer.g[i] / g
+                        }
+                    })
+                    .filter(|f| !f.is_nan())
+                    .collect();
+                let first = factors[0];
+                assert!(first == 0.0 || (first - 2.0).abs() < 1e-5, "factor {first}");
+                assert!(factors.iter().all(|f| (f - first).abs() < 1e-5), "one mask over time: {factors:?}");
+                first
+            })
+            .collect();
+        masks.push(mask);
+    }
+    assert!(masks.iter().flatten().any(|m| *m == 0.0) && masks.iter().flatten().any(|m| *m == 2.0));
+    assert!(masks.windows(2).any(|w| w[0] != w[1]), "samples draw their own masks");
+    // The same seed draws the same masks; evaluation draws none.
+    let again = model.forward_with(&input, Some(9)).unwrap();
+    assert_eq!(again.layers[0].g, layer.g);
+    let eval = model.forward_with(&input, None).unwrap();
+    assert!(eval.layers[0].g.iter().zip(&eval.layers[0].ssm.y).all(|(g, y)| *g == gelu(*y)));
 }

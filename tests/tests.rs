@@ -47,6 +47,7 @@ mod s5_forward;
 mod s5_gradcheck;
 mod s5_model;
 mod s5_reference;
+mod s5_training;
 mod shd_binning;
 mod shd_export;
 mod shd_reader;

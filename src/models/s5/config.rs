@@ -1,6 +1,8 @@
 //! The S5 configuration (`kind = "s5"`), under the official option names of S5's `run_train.py`
 //! (`d_model`, `ssm_size_base`, `blocks`, `C_init`, ...), so that an official run's arguments read
-//! as a config here. The harness's common names `num_input` / `num_output` are accepted as
+//! as a config here, and an omitted option takes `run_train.py`'s default (d_model 128,
+//! ssm_size_base 256, blocks 8, n_layers 6, bn_momentum 0.95, unidirectional, half_glu1, pre-norm
+//! BatchNorm, ZOH, pool). The harness's common names `num_input` / `num_output` are accepted as
 //! aliases of `d_input` / `d_output` (`ModelConfig::with_interface` sets them by those names).
 
 use crate::nn::Readout;
@@ -68,12 +70,15 @@ pub struct S5Config {
     #[serde(alias = "num_output")]
     pub d_output: usize,
     /// H, the width of every layer.
+    #[serde(default = "default_d_model")]
     pub d_model: usize,
     /// P before conjugate symmetry halves it: the complex states of one layer.
+    #[serde(default = "default_ssm_size_base")]
     pub ssm_size_base: usize,
     /// HiPPO blocks on the diagonal of the initial state matrix.
-    #[serde(default = "one")]
+    #[serde(default = "default_blocks")]
     pub blocks: usize,
+    #[serde(default = "default_n_layers")]
     pub n_layers: usize,
     #[serde(rename = "C_init", default = "default_c_init")]
     pub c_init: CInit,
@@ -109,8 +114,17 @@ pub struct S5Config {
     pub readout: Option<Readout>,
 }
 
-fn one() -> usize {
-    1
+fn default_d_model() -> usize {
+    128
+}
+fn default_ssm_size_base() -> usize {
+    256
+}
+fn default_blocks() -> usize {
+    8
+}
+fn default_n_layers() -> usize {
+    6
 }
 fn yes() -> bool {
     true
@@ -131,19 +145,19 @@ fn default_activation() -> Activation {
     Activation::HalfGlu1
 }
 fn default_bn_momentum() -> f64 {
-    0.9
+    0.95
 }
 
 impl S5Config {
-    /// A configuration with the official defaults of `run_train.py` where they exist, and the
-    /// Pathfinder choices (bidirectional, half_glu1, pre-norm BatchNorm) elsewhere.
+    /// The given sizes with `run_train.py`'s defaults for everything else (as a config that
+    /// omits those keys).
     pub fn new(d_input: usize, d_output: usize, d_model: usize, ssm_size_base: usize, n_layers: usize) -> Self {
         Self {
             d_input,
             d_output,
             d_model,
             ssm_size_base,
-            blocks: 1,
+            blocks: default_blocks(),
             n_layers,
             c_init: default_c_init(),
             discretization: default_discretization(),
@@ -151,7 +165,7 @@ impl S5Config {
             dt_max: default_dt_max(),
             conj_sym: true,
             clip_eigs: false,
-            bidirectional: true,
+            bidirectional: false,
             activation_fn: default_activation(),
             prenorm: true,
             batchnorm: true,

@@ -64,6 +64,8 @@ pub fn model_preset(kind: &str) -> Result<ModelConfig> {
         "s5" => {
             let mut s5 = S5Config::new(1278, 2, 128, 384, 1);
             s5.blocks = 8;
+            s5.bidirectional = true;
+            s5.bn_momentum = 0.9;
             ModelConfig::S5(s5)
         }
         other => bail!("unknown model `{other}`; models: {}", crate::models::model_names().join(", ")),
