@@ -120,6 +120,7 @@ fn naive_elm(model: &dyn SequenceModel, x: &[f32], time: usize) -> Vec<f32> {
         kappa_m.iter().map(|k| lambda * (1.0 - k)).collect()
     };
     let silu = matches!(cfg.mlp_activation, elmbench::engine::kernels::Activation::Silu);
+    let branch_f = cfg.branch_activation;
 
     let mut s = vec![c(0.0); if v2 { nb } else { nb * per }];
     let mut m = vec![c(0.0); dm];
@@ -147,6 +148,12 @@ fn naive_elm(model: &dyn SequenceModel, x: &[f32], time: usize) -> Vec<f32> {
                 u.push(sum);
             }
         }
+        use elmbench::models::elm::BranchActivation;
+        let u: Vec<Counted> = match branch_f {
+            BranchActivation::Identity => u,
+            BranchActivation::Sigmoid => u.into_iter().map(|v| v.sigmoid()).collect(),
+            BranchActivation::Relu => u.into_iter().map(|v| v.relu()).collect(),
+        };
         let memory_input: Vec<Counted> = (0..dm).map(|k| c(kappa_m[k]) * m[k]).collect();
         let mut z: Vec<Counted> = u.into_iter().chain(memory_input.iter().copied()).collect();
         for layer in 0..=cfg.mlp_num_layers {
@@ -187,6 +194,15 @@ fn vanilla_elm_formula_equals_the_count() {
 fn branch_elm_formula_equals_the_count() {
     check_elm(serde_json::json!({"kind": "branch-elm", "num_input": 20, "num_output": 2, "num_memory": 5,
         "num_branch": 4, "num_synapse_per_branch": 6, "input_to_synapse_routing": "neuronio"}));
+}
+
+#[test]
+fn branch_activations_formula_equals_the_count() {
+    for (activation, version) in [("sigmoid", "v1"), ("relu", "v2")] {
+        check_elm(serde_json::json!({"kind": "branch-elm", "num_input": 20, "num_output": 2, "num_memory": 5,
+            "num_branch": 4, "num_synapse_per_branch": 6, "input_to_synapse_routing": "neuronio",
+            "branch_activation": activation, "version": version}));
+    }
 }
 
 #[test]

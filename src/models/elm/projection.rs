@@ -8,7 +8,9 @@
 //!   into one matrix `E` (inputs x layer-0 units), project, then filter: per step the work is the
 //!   input's non-zeros times the layer width, instead of every synapse.
 //! * `Traces` (the general case, e.g. per-synapse tau_s): run the synapse (v1) or branch (v2)
-//!   traces, sum branches, then one GEMM with W0_u.
+//!   traces, sum branches, apply the branch activation (identity by default), then one GEMM with
+//!   W0_u. A nonlinear branch activation does not commute with the filter, so it always takes
+//!   this path; it keeps the activated sums, from which its derivative follows.
 //!
 //! Both are tested against each other and against the official tensors.
 
@@ -46,7 +48,7 @@ impl ProjectionPath {
 pub enum Saved {
     /// The folded matrix E, (inputs, layer-0 units).
     Folded { folded: Vec<f32> },
-    /// The branch sums u_t, (B, T, branches).
+    /// The branch inputs u_t (after the branch activation), (B, T, branches).
     Traces { branch_input: Vec<f32> },
 }
 
@@ -174,6 +176,10 @@ pub fn forward(
                 branch_input.par_chunks_mut(n.time * n.branches).enumerate().for_each(|(b, u)| {
                     let xs = &x[b * n.time * n.inputs..(b + 1) * n.time * n.inputs];
                     run_traces(config.version, routing, d, &n, xs, u);
+                    let f = config.branch_activation;
+                    if !f.is_identity() {
+                        u.iter_mut().for_each(|v| *v = f.apply(*v));
+                    }
                 });
             }
             gemm(
@@ -349,6 +355,13 @@ pub fn backward(
                 0.0,
                 MatMut::new(&mut branch_grad, rows, n.branches),
             );
+            // Through the branch activation, from its saved outputs.
+            let f = config.branch_activation;
+            if !f.is_identity() {
+                for (g, a) in branch_grad.iter_mut().zip(branch_input.iter()) {
+                    *g *= f.derivative_at_output(*a);
+                }
+            }
             let x = dense_input(x);
             let syn = routing.valid.len();
             let mut w_parts = vec![0.0f32; n.batch * syn];
