@@ -300,10 +300,32 @@ fn naive_lif(model: &dyn SequenceModel, x: &[f32], time: usize) -> Vec<f32> {
         lif.tau_a().map(|taus| taus.iter().map(|tau| (-config.delta_t / tau).exp() as f32).collect());
     let (theta, k) = (c(config.threshold as f32), c(config.spike_logit_scale as f32));
     let (mut v, mut a) = (vec![c(0.0); neurons], vec![c(0.0); neurons]);
+    // Memory units: m_k = beta_k m_k + (1 - beta_k) I, I' = I + sum_k c_k m_k.
+    let units = config.num_memory;
+    let (memory_c, memory_beta): (Vec<f32>, Vec<f32>) = if units > 0 {
+        let range = config.memory_tau_range();
+        let beta = param(model, "_proto_tau_memory")
+            .iter()
+            .map(|&p| {
+                let tau = range.lo + (range.hi - range.lo) * sigmoid(p) as f64;
+                (-config.delta_t / tau).exp() as f32
+            })
+            .collect();
+        (param(model, "memory.weight").to_vec(), beta)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut m = vec![c(0.0); neurons * units];
     let mut y = Vec::new();
     for t in 0..time {
         for j in 0..neurons {
-            let current = (0..n).fold(c(b[j]), |acc, i| acc + c(w[j * n + i]) * c(x[t * n + i]));
+            let mut current = (0..n).fold(c(b[j]), |acc, i| acc + c(w[j * n + i]) * c(x[t * n + i]));
+            let raw = current;
+            for u in 0..units {
+                let e = j * units + u;
+                m[e] = c(memory_beta[e]) * m[e] + c(1.0 - memory_beta[e]) * raw;
+                current = current + c(memory_c[e]) * m[e];
+            }
             let u = c(alpha[j]) * v[j] + c(1.0 - alpha[j]) * current;
             let mut distance = u - theta;
             if let (Some(adapt), Some(_)) = (adaptation, &rho) {
@@ -328,6 +350,8 @@ fn naive_lif(model: &dyn SequenceModel, x: &[f32], time: usize) -> Vec<f32> {
 fn lif_and_alif_formulas_equal_the_count() {
     check(serde_json::json!({"kind": "lif", "num_input": 9}), naive_lif);
     check(serde_json::json!({"kind": "alif", "num_input": 9}), naive_lif);
+    check(serde_json::json!({"kind": "lif", "num_input": 9, "num_memory": 3}), naive_lif);
+    check(serde_json::json!({"kind": "alif", "num_input": 9, "num_memory": 2, "num_output": 4}), naive_lif);
     // Layers: three neurons of spike and membrane, four of membrane alone.
     check(serde_json::json!({"kind": "lif", "num_input": 9, "num_output": 6}), naive_lif);
     check(serde_json::json!({"kind": "alif", "num_input": 9, "num_output": 6}), naive_lif);
@@ -476,4 +500,45 @@ fn snn_formula_equals_the_count() {
     let mut mean = snn;
     mean["readout"] = "mean".into();
     check(mean, naive_snn);
+}
+
+/// Memory units with weights away from their zero start: the engine's outputs equal the plain
+/// execution of the equations (the formula check above starts at c = 0, where they add nothing).
+#[test]
+fn lif_memory_units_equal_the_plain_execution() {
+    for kind in ["lif", "alif"] {
+        let config: ModelConfig =
+            serde_json::from_value(serde_json::json!({"kind": kind, "num_input": 9, "num_memory": 3})).unwrap();
+        let mut model = config.build(3).unwrap();
+        for p in model.params_mut().iter_mut() {
+            if p.name == "memory.weight" || p.name == "_proto_tau_memory" {
+                for (k, v) in p.value.data_mut().iter_mut().enumerate() {
+                    *v = 0.7 - 0.5 * k as f32;
+                }
+            }
+        }
+        let time = 20;
+        let x: Vec<f32> = (0..time * 9).map(|i| ((i * 7919) % 13) as f32 / 6.0 - 1.0).collect();
+        let engine = model.forward(&Inputs::dense(&x, 1, time, 9).unwrap()).unwrap().output().to_vec();
+        let plain = naive_lif(model.as_ref(), &x, time);
+        for (i, (a, b)) in plain.iter().zip(&engine).enumerate() {
+            assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{kind} output {i}: plain {a}, engine {b}");
+        }
+        let without: f32 = {
+            let mut m = model.clone_model();
+            for p in m.params_mut().iter_mut() {
+                if p.name == "memory.weight" {
+                    p.value.data_mut().fill(0.0);
+                }
+            }
+            m.forward(&Inputs::dense(&x, 1, time, 9).unwrap())
+                .unwrap()
+                .output()
+                .iter()
+                .zip(&engine)
+                .map(|(a, b)| (a - b).abs())
+                .sum()
+        };
+        assert!(without > 1e-3, "{kind}: the memory units change nothing");
+    }
 }
