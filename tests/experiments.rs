@@ -234,7 +234,7 @@ fn task_settings_sweep_into_the_task_and_the_models_interface() {
     assert_ne!(run.config_hash, other_bin.config_hash);
 }
 
-/// The appendix experiments (figS2, figS4, figS5 = Figures S5/S6, figS8; Figure S1 is two plots of
+/// The appendix experiments (figS2, figS4, figS5 = Figures S5/S6, figS7, figS8; Figure S1 is two plots of
 /// fig2) are listed, and each reproduces at the smoke tier and passes its smoke golden, as a user on a
 /// fresh clone runs them: `elmbench reproduce <exp> --tier smoke && elmbench check <exp> --tier smoke`.
 #[test]
@@ -245,7 +245,7 @@ fn appendix_experiments_reproduce_and_check_at_the_smoke_tier() {
     let fig2 = std::fs::read_to_string(root().join("benchmarks/fig2.toml")).unwrap();
     assert!(fig2.contains("x = \"flops_per_sample\""), "Figure S1's plots are fig2's");
     let results = tempfile::tempdir().unwrap();
-    for experiment in ["figS2", "figS4", "figS5", "figS8"] {
+    for experiment in ["figS2", "figS4", "figS5", "figS7", "figS8"] {
         assert!(listed.contains(experiment), "`elmbench list` does not show {experiment}:\n{listed}");
         let reproduce = std::process::Command::new(bin)
             .args(["reproduce", experiment, "--tier", "smoke", "--jobs", "2", "--root"])

@@ -87,6 +87,13 @@ pub struct ElmForward {
     pool: BufferPool,
 }
 
+impl ElmForward {
+    /// The projection path this pass ran.
+    pub fn path(&self) -> ProjectionPath {
+        self.path
+    }
+}
+
 impl Drop for ElmForward {
     fn drop(&mut self) {
         self.pool.recycle(std::mem::take(&mut self.y));
@@ -225,14 +232,20 @@ impl Elm {
         let (batch, time) = self.check_input(x)?;
         let d = self.derived();
         let linear_branches = self.config.branch_activation.is_identity();
+        let uniform_decay = ProjectionPath::fastest(&d.kappa_s) != ProjectionPath::Traces;
         let path = match path {
             Some(ProjectionPath::Folded) if !linear_branches => bail!(
-                "the folded projection is exact only for linear branches; branch_activation = {:?} needs the traces path",
+                "the folded projection is exact only for linear branches; branch_activation = {:?} needs the \
+                 folded-branches or the traces path",
                 self.config.branch_activation
             ),
+            Some(ProjectionPath::FoldedBranches) if !uniform_decay => {
+                bail!("the folded-branches projection is exact only when every trace has the same time constant")
+            }
             Some(path) => path,
-            None if !linear_branches => ProjectionPath::Traces,
-            None => ProjectionPath::fastest(&d.kappa_s),
+            None if !uniform_decay => ProjectionPath::Traces,
+            None if linear_branches => ProjectionPath::Folded,
+            None => ProjectionPath::FoldedBranches,
         };
         let layer0 = self.params.get(self.ids.mlp[0].0);
         let (q, projection) = projection::forward(path, &self.config, &self.routing, &d, layer0.data(), x, &self.pool)?;
