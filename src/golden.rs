@@ -18,6 +18,10 @@
 //! The value checked is the mean of `metric` over every selected row (seeds of one
 //! configuration); an entry that selects no row fails, so a renamed configuration cannot pass
 //! silently. Unknown keys are errors.
+//!
+//! `metric = "diverged"` is the share of the selected runs whose status is `diverged` (0 to 1),
+//! derived from the `status` column: a diverged run has no metrics, so this is how a golden
+//! counts divergences (`max = 0.0`: none may diverge; `less_than`: fewer than another group's).
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
@@ -109,13 +113,22 @@ fn matches(row: &Row, selector: &Selector) -> bool {
     selector.iter().all(|(k, v)| row.get(k).is_some_and(|cell| cell == &plain(v)))
 }
 
+/// The derived metric: the share of runs that diverged.
+pub const DIVERGED: &str = "diverged";
+
+/// A row's value of `metric`: its column, or for `diverged` (when no such column exists) 1 if the
+/// run diverged, else 0.
+fn value(row: &Row, metric: &str) -> Option<f64> {
+    match row.get(metric) {
+        Some(v) => v.trim_end_matches('%').parse::<f64>().ok(),
+        None if metric == DIVERGED => row.get("status").map(|s| if s == "diverged" { 1.0 } else { 0.0 }),
+        None => None,
+    }
+}
+
 /// Mean of `metric` over the rows `selector` picks, and how many rows it picked.
 fn mean(rows: &[Row], selector: &Selector, metric: &str) -> (Option<f64>, usize) {
-    let values: Vec<f64> = rows
-        .iter()
-        .filter(|r| matches(r, selector))
-        .filter_map(|r| r.get(metric).and_then(|v| v.trim_end_matches('%').parse::<f64>().ok()))
-        .collect();
+    let values: Vec<f64> = rows.iter().filter(|r| matches(r, selector)).filter_map(|r| value(r, metric)).collect();
     let n = rows.iter().filter(|r| matches(r, selector)).count();
     if values.is_empty() || values.len() != n {
         return (None, n);

@@ -1,7 +1,8 @@
 //! Finite-difference checks of the ELM's hand-written backward pass, element by element, for
 //! every trainable parameter and the input of every variant (v1/v2, vanilla/branch, neuronio and
 //! random routing, learnable tau_m, relu/silu, 0-2 hidden layers, fixed synapse weights,
-//! per-synapse time constants), on both projection paths.
+//! per-synapse time constants, sigmoid and relu branch activations), on both projection paths
+//! (the folded one only where it is exact: uniform trace decay, linear branches).
 //!
 //! The model computes in f32, so the check uses central differences with step h = 1e-3 on a loss
 //! `sum(y * g)` accumulated in f64. Error budget: truncation ~h^2 |L'''| ~ 1e-6; rounding of the
@@ -64,9 +65,16 @@ fn check(label: &str, numeric: f64, analytic: f32) {
 fn gradcheck(name: &str, elm: &Elm, spikes: bool) {
     let p = problem(elm, 11, spikes);
     let sparse = SparseSequences::from_dense(&p.x, p.batch, p.time, elm.config.num_input);
-    for path in [ProjectionPath::Folded, ProjectionPath::Traces] {
-        if path == ProjectionPath::Folded && ProjectionPath::fastest(&trace_decays(elm)) != ProjectionPath::Folded {
-            continue; // the folded path is exact only for uniform trace decay
+    for path in [ProjectionPath::Folded, ProjectionPath::Traces, ProjectionPath::FoldedBranches] {
+        let uniform = ProjectionPath::fastest(&trace_decays(elm)) == ProjectionPath::Folded;
+        let exact = match path {
+            // The folded paths need uniform trace decay; the fully folded one linear branches too.
+            ProjectionPath::Folded => uniform && elm.config.branch_activation.is_identity(),
+            ProjectionPath::FoldedBranches => uniform,
+            ProjectionPath::Traces => true,
+        };
+        if !exact {
+            continue;
         }
         let input = if spikes {
             Inputs::Sparse(&sparse)
@@ -203,4 +211,53 @@ fn per_synapse_time_constants_and_negative_synapse_weights() {
         elm.params.get_mut(w).data_mut()[1] = -0.3;
         gradcheck(&format!("per-synapse tau {version}"), &elm, true);
     }
+}
+
+/// The appendix's branch nonlinearities, u_t = f(branch_sum(s_t)), on v1 synapse traces with
+/// spikes (sigmoid) and on v2 branch traces with dense inputs (relu: dense normal inputs make an
+/// exact zero branch sum, where the difference quotient would straddle the kink, improbable; with
+/// +-1 spikes and equal weights a branch sum of exactly 0 is common).
+#[test]
+fn branch_activations_sigmoid_and_relu() {
+    for (activation, version, spikes, seed) in
+        [("sigmoid", "v1", true, 8), ("relu", "v1", false, 9), ("relu", "v2", false, 10), ("sigmoid", "v2", false, 11)]
+    {
+        let elm = Elm::new(
+            config(serde_json::json!({"num_input": 10, "num_output": 2, "num_memory": 3, "num_branch": 3,
+                "num_synapse_per_branch": 4, "input_to_synapse_routing": "neuronio", "version": version,
+                "memory_tau_max": 20.0, "branch_activation": activation, "mlp_activation": "silu"})),
+            seed,
+        )
+        .unwrap();
+        gradcheck(&format!("branch {activation} {version}"), &elm, spikes);
+    }
+}
+
+/// A nonlinear branch takes the folded-branches path by itself (its outputs equal the traces
+/// path's), refuses the fully folded one, and is not the identity model: the same weights with
+/// linear branches give other outputs.
+#[test]
+fn branch_activation_chooses_the_traces_path_and_changes_the_model() {
+    let json = serde_json::json!({"num_input": 10, "num_output": 2, "num_memory": 3, "num_branch": 3,
+        "num_synapse_per_branch": 4, "input_to_synapse_routing": "neuronio", "branch_activation": "sigmoid"});
+    let elm = Elm::new(config(json.clone()), 1).unwrap();
+    let p = problem(&elm, 3, true);
+    let input = Inputs::dense(&p.x, p.batch, p.time, 10).unwrap();
+    let err = elm.forward_with(&input, Some(ProjectionPath::Folded)).err().expect("folded refused");
+    assert!(format!("{err:#}").contains("branch_activation"), "{err:#}");
+    let auto = elm.forward(&input).unwrap();
+    assert_eq!(auto.path(), ProjectionPath::FoldedBranches);
+    let auto = auto.y.clone();
+    let traces = elm.forward_with(&input, Some(ProjectionPath::Traces)).unwrap().y.clone();
+    for (a, b) in auto.iter().zip(&traces) {
+        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "folded branches {a}, traces {b}");
+    }
+    let mut linear = elm.clone();
+    linear.config.branch_activation = elmbench::models::elm::BranchActivation::Identity;
+    let y_linear = linear.forward(&input).unwrap().y.clone();
+    assert!(auto.iter().zip(&y_linear).any(|(a, b)| (a - b).abs() > 1e-3));
+    // Serialised only when set: the default config has no such key.
+    let default = serde_json::to_value(ElmConfig::new(10, 2)).unwrap();
+    assert!(default.get("branch_activation").is_none(), "{default}");
+    assert_eq!(serde_json::to_value(&elm.config).unwrap()["branch_activation"], "sigmoid");
 }

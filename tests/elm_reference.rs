@@ -71,7 +71,7 @@ fn check_case(case: &str) {
     let x = file.f32("x");
     let g = file.f32("g");
     let sparse = SparseSequences::from_dense(&x, b, t, f);
-    for path in [ProjectionPath::Folded, ProjectionPath::Traces] {
+    for path in [ProjectionPath::Folded, ProjectionPath::Traces, ProjectionPath::FoldedBranches] {
         for input in [Inputs::dense(&x, b, t, f).unwrap(), Inputs::Sparse(&sparse)] {
             let label =
                 format!("{case} {path:?} {}", if matches!(input, Inputs::Sparse(_)) { "sparse" } else { "dense" });

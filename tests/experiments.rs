@@ -233,3 +233,85 @@ fn task_settings_sweep_into_the_task_and_the_models_interface() {
     assert_eq!(run.config_hash, other_seed.config_hash);
     assert_ne!(run.config_hash, other_bin.config_hash);
 }
+
+/// The appendix experiments (figS2, figS4, figS5 = Figures S5/S6, figS7, figS8; Figure S1 is two plots of
+/// fig2) are listed, and each reproduces at the smoke tier and passes its smoke golden, as a user on a
+/// fresh clone runs them: `elmbench reproduce <exp> --tier smoke && elmbench check <exp> --tier smoke`.
+#[test]
+fn appendix_experiments_reproduce_and_check_at_the_smoke_tier() {
+    let bin = env!("CARGO_BIN_EXE_elmbench");
+    let list = std::process::Command::new(bin).arg("list").current_dir(root()).output().unwrap();
+    let listed = String::from_utf8_lossy(&list.stdout).to_string();
+    let fig2 = std::fs::read_to_string(root().join("benchmarks/fig2.toml")).unwrap();
+    assert!(fig2.contains("x = \"flops_per_sample\""), "Figure S1's plots are fig2's");
+    let results = tempfile::tempdir().unwrap();
+    for experiment in ["figS2", "figS4", "figS5", "figS7", "figS8"] {
+        assert!(listed.contains(experiment), "`elmbench list` does not show {experiment}:\n{listed}");
+        let reproduce = std::process::Command::new(bin)
+            .args(["reproduce", experiment, "--tier", "smoke", "--jobs", "2", "--root"])
+            .arg(root())
+            .arg("--data-dir")
+            .arg(data_dir())
+            .arg("--results")
+            .arg(results.path())
+            .output()
+            .unwrap();
+        assert!(reproduce.status.success(), "{experiment}: {}", String::from_utf8_lossy(&reproduce.stderr));
+        let check = std::process::Command::new(bin)
+            .args(["check", experiment, "--tier", "smoke"])
+            .current_dir(root())
+            .arg("--results")
+            .arg(results.path())
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{experiment}:\n{}\n{}",
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+}
+
+/// `metric = "diverged"` in a golden is the share of the selected runs whose status is
+/// `diverged`, counted by hand here.
+#[test]
+fn golden_diverged_metric_counts_diverged_runs() {
+    use elmbench::golden::{check, GoldenFile};
+    let row = |group: &str, status: &str| -> elmbench::golden::Row {
+        [("group", group), ("status", status), ("test_auc", if status == "ok" { "0.9" } else { "" })]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let rows = vec![row("v1", "diverged"), row("v1", "ok"), row("v1", "diverged"), row("v2", "ok"), row("v2", "ok")];
+    let golden: GoldenFile = toml::from_str(
+        r#"
+[[entry]]
+selector = { group = "v1" }
+metric = "diverged"
+expected = 0.6666667
+tolerance = 1e-6
+provenance = "2 of 3"
+
+[[entry]]
+selector = { group = "v2" }
+metric = "diverged"
+max = 0.0
+less_than = { group = "v1" }
+provenance = "none of 2, fewer than v1"
+
+[[entry]]
+selector = { group = "v1" }
+metric = "test_auc"
+min = 0.0
+provenance = "a diverged run has no metric: the mean is missing and the entry fails"
+"#,
+    )
+    .unwrap();
+    let outcomes = check(&golden, &rows);
+    assert!(outcomes[0].pass, "{:?}", outcomes[0]);
+    assert!((outcomes[0].actual.unwrap() - 2.0 / 3.0).abs() < 1e-12);
+    assert!(outcomes[1].pass && outcomes[1].actual == Some(0.0), "{:?}", outcomes[1]);
+    assert!(!outcomes[2].pass && outcomes[2].actual.is_none(), "{:?}", outcomes[2]);
+}

@@ -120,6 +120,7 @@ fn naive_elm(model: &dyn SequenceModel, x: &[f32], time: usize) -> Vec<f32> {
         kappa_m.iter().map(|k| lambda * (1.0 - k)).collect()
     };
     let silu = matches!(cfg.mlp_activation, elmbench::engine::kernels::Activation::Silu);
+    let branch_f = cfg.branch_activation;
 
     let mut s = vec![c(0.0); if v2 { nb } else { nb * per }];
     let mut m = vec![c(0.0); dm];
@@ -147,6 +148,12 @@ fn naive_elm(model: &dyn SequenceModel, x: &[f32], time: usize) -> Vec<f32> {
                 u.push(sum);
             }
         }
+        use elmbench::models::elm::BranchActivation;
+        let u: Vec<Counted> = match branch_f {
+            BranchActivation::Identity => u,
+            BranchActivation::Sigmoid => u.into_iter().map(|v| v.sigmoid()).collect(),
+            BranchActivation::Relu => u.into_iter().map(|v| v.relu()).collect(),
+        };
         let memory_input: Vec<Counted> = (0..dm).map(|k| c(kappa_m[k]) * m[k]).collect();
         let mut z: Vec<Counted> = u.into_iter().chain(memory_input.iter().copied()).collect();
         for layer in 0..=cfg.mlp_num_layers {
@@ -187,6 +194,15 @@ fn vanilla_elm_formula_equals_the_count() {
 fn branch_elm_formula_equals_the_count() {
     check_elm(serde_json::json!({"kind": "branch-elm", "num_input": 20, "num_output": 2, "num_memory": 5,
         "num_branch": 4, "num_synapse_per_branch": 6, "input_to_synapse_routing": "neuronio"}));
+}
+
+#[test]
+fn branch_activations_formula_equals_the_count() {
+    for (activation, version) in [("sigmoid", "v1"), ("relu", "v2")] {
+        check_elm(serde_json::json!({"kind": "branch-elm", "num_input": 20, "num_output": 2, "num_memory": 5,
+            "num_branch": 4, "num_synapse_per_branch": 6, "input_to_synapse_routing": "neuronio",
+            "branch_activation": activation, "version": version}));
+    }
 }
 
 #[test]
@@ -284,10 +300,32 @@ fn naive_lif(model: &dyn SequenceModel, x: &[f32], time: usize) -> Vec<f32> {
         lif.tau_a().map(|taus| taus.iter().map(|tau| (-config.delta_t / tau).exp() as f32).collect());
     let (theta, k) = (c(config.threshold as f32), c(config.spike_logit_scale as f32));
     let (mut v, mut a) = (vec![c(0.0); neurons], vec![c(0.0); neurons]);
+    // Memory units: m_k = beta_k m_k + (1 - beta_k) I, I' = I + sum_k c_k m_k.
+    let units = config.num_memory;
+    let (memory_c, memory_beta): (Vec<f32>, Vec<f32>) = if units > 0 {
+        let range = config.memory_tau_range();
+        let beta = param(model, "_proto_tau_memory")
+            .iter()
+            .map(|&p| {
+                let tau = range.lo + (range.hi - range.lo) * sigmoid(p) as f64;
+                (-config.delta_t / tau).exp() as f32
+            })
+            .collect();
+        (param(model, "memory.weight").to_vec(), beta)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut m = vec![c(0.0); neurons * units];
     let mut y = Vec::new();
     for t in 0..time {
         for j in 0..neurons {
-            let current = (0..n).fold(c(b[j]), |acc, i| acc + c(w[j * n + i]) * c(x[t * n + i]));
+            let mut current = (0..n).fold(c(b[j]), |acc, i| acc + c(w[j * n + i]) * c(x[t * n + i]));
+            let raw = current;
+            for u in 0..units {
+                let e = j * units + u;
+                m[e] = c(memory_beta[e]) * m[e] + c(1.0 - memory_beta[e]) * raw;
+                current = current + c(memory_c[e]) * m[e];
+            }
             let u = c(alpha[j]) * v[j] + c(1.0 - alpha[j]) * current;
             let mut distance = u - theta;
             if let (Some(adapt), Some(_)) = (adaptation, &rho) {
@@ -312,6 +350,8 @@ fn naive_lif(model: &dyn SequenceModel, x: &[f32], time: usize) -> Vec<f32> {
 fn lif_and_alif_formulas_equal_the_count() {
     check(serde_json::json!({"kind": "lif", "num_input": 9}), naive_lif);
     check(serde_json::json!({"kind": "alif", "num_input": 9}), naive_lif);
+    check(serde_json::json!({"kind": "lif", "num_input": 9, "num_memory": 3}), naive_lif);
+    check(serde_json::json!({"kind": "alif", "num_input": 9, "num_memory": 2, "num_output": 4}), naive_lif);
     // Layers: three neurons of spike and membrane, four of membrane alone.
     check(serde_json::json!({"kind": "lif", "num_input": 9, "num_output": 6}), naive_lif);
     check(serde_json::json!({"kind": "alif", "num_input": 9, "num_output": 6}), naive_lif);
@@ -460,4 +500,45 @@ fn snn_formula_equals_the_count() {
     let mut mean = snn;
     mean["readout"] = "mean".into();
     check(mean, naive_snn);
+}
+
+/// Memory units with weights away from their zero start: the engine's outputs equal the plain
+/// execution of the equations (the formula check above starts at c = 0, where they add nothing).
+#[test]
+fn lif_memory_units_equal_the_plain_execution() {
+    for kind in ["lif", "alif"] {
+        let config: ModelConfig =
+            serde_json::from_value(serde_json::json!({"kind": kind, "num_input": 9, "num_memory": 3})).unwrap();
+        let mut model = config.build(3).unwrap();
+        for p in model.params_mut().iter_mut() {
+            if p.name == "memory.weight" || p.name == "_proto_tau_memory" {
+                for (k, v) in p.value.data_mut().iter_mut().enumerate() {
+                    *v = 0.7 - 0.5 * k as f32;
+                }
+            }
+        }
+        let time = 20;
+        let x: Vec<f32> = (0..time * 9).map(|i| ((i * 7919) % 13) as f32 / 6.0 - 1.0).collect();
+        let engine = model.forward(&Inputs::dense(&x, 1, time, 9).unwrap()).unwrap().output().to_vec();
+        let plain = naive_lif(model.as_ref(), &x, time);
+        for (i, (a, b)) in plain.iter().zip(&engine).enumerate() {
+            assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{kind} output {i}: plain {a}, engine {b}");
+        }
+        let without: f32 = {
+            let mut m = model.clone_model();
+            for p in m.params_mut().iter_mut() {
+                if p.name == "memory.weight" {
+                    p.value.data_mut().fill(0.0);
+                }
+            }
+            m.forward(&Inputs::dense(&x, 1, time, 9).unwrap())
+                .unwrap()
+                .output()
+                .iter()
+                .zip(&engine)
+                .map(|(a, b)| (a - b).abs())
+                .sum()
+        };
+        assert!(without > 1e-3, "{kind}: the memory units change nothing");
+    }
 }

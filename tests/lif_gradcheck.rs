@@ -159,3 +159,53 @@ fn a_layer_is_its_neurons_side_by_side() {
         }
     }
 }
+
+/// LIF and ALIF with memory units (`num_memory`, Figure S7), their weights c set away from their
+/// zero start and their time constants inside the bounds (the log-spaced start puts the end units
+/// 1e-6 from the bounds, where the scaled sigmoid is flat and every gradient is ~0): the memory
+/// weights and time constants match finite differences along with every other parameter.
+#[test]
+fn memory_units_smooth_spikes_dense_and_sparse() {
+    for adaptive in [false, true] {
+        let mut c = if adaptive { alif_config() } else { smooth_config() };
+        c.num_memory = 3;
+        c.memory_tau_max = Some(30.0);
+        let mut model = Lif::new(c, adaptive, 7).unwrap();
+        let weight = model.params.index_of("memory.weight").unwrap();
+        for (k, v) in model.params.get_mut(weight).data_mut().iter_mut().enumerate() {
+            *v = 0.8 - 0.6 * k as f32;
+        }
+        let proto = model.params.index_of("_proto_tau_memory").unwrap();
+        for (k, v) in model.params.get_mut(proto).data_mut().iter_mut().enumerate() {
+            *v = -1.0 + 0.9 * k as f32;
+        }
+        for spikes in [false, true] {
+            let checked = GradCheck { spikes, ..Default::default() }.run("lif with memory", &model);
+            assert!(checked >= 20, "only {checked} elements checked");
+        }
+    }
+}
+
+/// A fresh neuron with memory units is the classic neuron (c starts at 0): same outputs, 2 K more
+/// parameters; the key is serialised only when set.
+#[test]
+fn memory_units_start_as_the_classic_neuron() {
+    use elmbench::engine::Inputs;
+    for adaptive in [false, true] {
+        let plain = LifConfig::new(1278);
+        let mut with = plain.clone();
+        with.num_memory = 4;
+        let (a, b) = (Lif::new(plain.clone(), adaptive, 3).unwrap(), Lif::new(with.clone(), adaptive, 3).unwrap());
+        assert_eq!(b.param_count(), a.param_count() + 2 * 4);
+        assert_eq!(a.param_count(), if adaptive { 1281 } else { 1280 });
+        let x: Vec<f32> = (0..2 * 30 * 1278).map(|i| if i % 53 == 0 { 1.0 } else { 0.0 }).collect();
+        let input = Inputs::dense(&x, 2, 30, 1278).unwrap();
+        assert_eq!(a.forward(&input).unwrap().y, b.forward(&input).unwrap().y);
+        assert!(serde_json::to_value(&plain).unwrap().get("num_memory").is_none());
+        assert_eq!(serde_json::to_value(&with).unwrap()["num_memory"], 4);
+    }
+    let mut bad = LifConfig::new(10);
+    bad.memory_tau_max = Some(50.0);
+    let err = format!("{:#}", Lif::new(bad, false, 0).err().unwrap());
+    assert!(err.contains("num_memory"), "{err}");
+}

@@ -36,6 +36,7 @@ mod model_interface;
 mod neuronio_evaluation;
 mod neuronio_pickle;
 mod neuronio_reader;
+mod neuronio_shuffle;
 mod neuronio_training;
 mod numpy_random;
 mod pickle_corruption;

@@ -1,6 +1,7 @@
 //! Figures of an experiment (`[[plot]]` in its declaration): one series per group, mean over
 //! seeds with min-max error bars, written as PNG and SVG with plotters. The x axis is a runs.csv
-//! column (`params`, `flops_per_sample`) or a swept model key (from the `settings` column).
+//! column (`params`, `flops_per_sample`) or a swept model key (from the `settings` column), or
+//! `config`: one tick per configuration label, in the order of the runs (an ablation figure).
 
 use super::results::RunRow;
 use super::spec::{ExperimentSpec, PlotSpec};
@@ -24,7 +25,29 @@ fn x_value(row: &RunRow, key: &str) -> Option<f64> {
     })
 }
 
+/// The x value meaning "one tick per configuration".
+const CATEGORY_AXIS: &str = "config";
+
+/// The configuration labels of `rows` in order of first appearance (the categorical axis).
+fn categories(rows: &[RunRow]) -> Vec<String> {
+    let mut labels: Vec<String> = Vec::new();
+    for r in rows {
+        if !labels.contains(&r.config) {
+            labels.push(r.config.clone());
+        }
+    }
+    labels
+}
+
 fn series(spec: &ExperimentSpec, plot: &PlotSpec, rows: &[RunRow]) -> Series {
+    let categories = categories(rows);
+    let x_of = |row: &RunRow| -> Option<f64> {
+        if plot.x == CATEGORY_AXIS {
+            categories.iter().position(|c| c == &row.config).map(|i| i as f64)
+        } else {
+            x_value(row, &plot.x)
+        }
+    };
     let mut out = Vec::new();
     for group in &spec.group {
         if plot.groups.as_ref().is_some_and(|g| !g.contains(&group.name)) {
@@ -32,8 +55,7 @@ fn series(spec: &ExperimentSpec, plot: &PlotSpec, rows: &[RunRow]) -> Series {
         }
         let mut by_config: BTreeMap<String, (f64, Vec<f64>)> = BTreeMap::new();
         for row in rows.iter().filter(|r| r.group == group.name && r.status == "ok") {
-            let (Some(x), Some(y)) = (x_value(row, &plot.x), row.cells().get(&plot.y).and_then(|v| v.parse().ok()))
-            else {
+            let (Some(x), Some(y)) = (x_of(row), row.cells().get(&plot.y).and_then(|v| v.parse().ok())) else {
                 continue;
             };
             by_config.entry(row.config_hash.clone()).or_insert((x, Vec::new())).1.push(y);
@@ -82,7 +104,13 @@ fn padded(lo: f64, hi: f64, log: bool) -> (f64, f64) {
     }
 }
 
-fn draw_on<DB: DrawingBackend>(area: DrawingArea<DB, Shift>, plot: &PlotSpec, data: &Series, title: &str) -> Result<()>
+fn draw_on<DB: DrawingBackend>(
+    area: DrawingArea<DB, Shift>,
+    plot: &PlotSpec,
+    data: &Series,
+    title: &str,
+    categories: &[String],
+) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
@@ -91,7 +119,20 @@ where
     let ys = data.iter().flat_map(|(_, p)| p.iter().flat_map(|q| [q.2, q.3]));
     let (x_lo, x_hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     let (y_lo, y_hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    let (x_lo, x_hi) = padded(x_lo, x_hi, plot.log_x);
+    let categorical = plot.x == CATEGORY_AXIS;
+    let (x_lo, x_hi) = if categorical { (-0.5, categories.len() as f64 - 0.5) } else { padded(x_lo, x_hi, plot.log_x) };
+    let x_format = |v: &f64| -> String {
+        if !categorical {
+            return compact(*v);
+        }
+        let i = v.round();
+        if (v - i).abs() < 1e-6 && i >= 0.0 {
+            categories.get(i as usize).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    let x_ticks = if categorical { categories.len().max(1) } else { 8 };
     let (y_lo, y_hi) = padded(y_lo, y_hi, false);
     let mut builder = ChartBuilder::on(&area);
     builder.caption(title, ("sans-serif", 22)).margin(14).x_label_area_size(42).y_label_area_size(64);
@@ -103,15 +144,19 @@ where
                 .configure_mesh()
                 .x_desc(plot.x_label.as_deref().unwrap_or(&plot.x))
                 .y_desc(plot.y_label.as_deref().unwrap_or(&plot.y))
-                .x_labels(8)
-                .x_label_formatter(&|v| compact(*v))
+                .x_labels(x_ticks)
+                .x_label_formatter(&x_format)
                 .light_line_style(RGBColor(235, 235, 235))
                 .draw()
                 .map_err(err)?;
             for (i, (name, points)) in data.iter().enumerate() {
                 let color = Palette99::pick(i).to_rgba();
                 chart
-                    .draw_series(LineSeries::new(points.iter().map(|p| (p.0, p.1)), color.stroke_width(2)))
+                    // Categories are not a scale: points without a connecting line.
+                    .draw_series(LineSeries::new(
+                        points.iter().filter(|_| !categorical).map(|p| (p.0, p.1)),
+                        color.stroke_width(2),
+                    ))
                     .map_err(err)?
                     .label(name.as_str())
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
@@ -125,7 +170,7 @@ where
             chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;
         }};
     }
-    if plot.log_x {
+    if plot.log_x && !categorical {
         finish!(builder.build_cartesian_2d((x_lo..x_hi).log_scale(), y_lo..y_hi).map_err(err)?);
     } else {
         finish!(builder.build_cartesian_2d(x_lo..x_hi, y_lo..y_hi).map_err(err)?);
@@ -137,6 +182,7 @@ where
 /// Writes `<dir>/<plot>.png` and `.svg` for every declared plot with data.
 pub fn draw(spec: &ExperimentSpec, rows: &[RunRow], dir: &Path) -> Result<()> {
     let synthetic = rows.iter().any(|r| r.data_source.starts_with("synthetic"));
+    let categories = categories(rows);
     for plot in &spec.plot {
         let data = series(spec, plot, rows);
         if data.is_empty() {
@@ -148,9 +194,9 @@ pub fn draw(spec: &ExperimentSpec, rows: &[RunRow], dir: &Path) -> Result<()> {
         }
         let png = dir.join(format!("{}.png", plot.name));
         let svg = dir.join(format!("{}.svg", plot.name));
-        draw_on(BitMapBackend::new(&png, (900, 600)).into_drawing_area(), plot, &data, &title)
+        draw_on(BitMapBackend::new(&png, (900, 600)).into_drawing_area(), plot, &data, &title, &categories)
             .with_context(|| format!("drawing {}", png.display()))?;
-        draw_on(SVGBackend::new(&svg, (900, 600)).into_drawing_area(), plot, &data, &title)
+        draw_on(SVGBackend::new(&svg, (900, 600)).into_drawing_area(), plot, &data, &title, &categories)
             .with_context(|| format!("drawing {}", svg.display()))?;
     }
     Ok(())

@@ -42,7 +42,7 @@
 //!
 //! [[plot]]                           # figures written as PNG and SVG
 //! name = "fig2c"
-//! x = "params"                       # a runs.csv column or a swept model key
+//! x = "params"                       # a runs.csv column, a swept model key, or "config" (one tick per label)
 //! y = "test_auc"
 //! log_x = true
 //! x_label = "parameters"             # axis titles (default: the column names)

@@ -1,6 +1,7 @@
 //! The ELM's configuration, with the official constructor's argument names and defaults
-//! (`ELM.__init__` in the official `expressive_leaky_memory_neuron.py`), plus two elmbench switches:
-//! `version` (v1 or v2 dynamics) and `learn_synapse_weights`.
+//! (`ELM.__init__` in the official `expressive_leaky_memory_neuron.py`), plus elmbench switches:
+//! `version` (v1 or v2 dynamics), `learn_synapse_weights` and `branch_activation` (the appendix's
+//! Branch-ELM ablation; the official code always sums branches linearly).
 
 use crate::engine::kernels::Activation;
 use crate::nn::Readout;
@@ -24,6 +25,50 @@ pub enum ElmVersion {
     V1,
     /// Branch traces; memory update `(1 - kappa_lambda) * dm`, kappa_lambda = exp(-dt lambda / tau_m).
     V2,
+}
+
+/// What a branch does with the sum of its synapse traces before the MLP sees it: `identity` (the
+/// official model: u_t = branch_sum(s_t)), or a nonlinearity u_t = f(branch_sum(s_t)), the
+/// appendix's ablation of the Branch-ELM's linear dendrites.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BranchActivation {
+    #[default]
+    Identity,
+    Sigmoid,
+    Relu,
+}
+
+impl BranchActivation {
+    pub fn is_identity(&self) -> bool {
+        *self == BranchActivation::Identity
+    }
+
+    #[inline]
+    pub fn apply(self, z: f32) -> f32 {
+        match self {
+            BranchActivation::Identity => z,
+            BranchActivation::Sigmoid => crate::engine::kernels::sigmoid(z),
+            BranchActivation::Relu => z.max(0.0),
+        }
+    }
+
+    /// f'(z) written with the output a = f(z), so that the forward pass keeps only a: sigmoid
+    /// a (1 - a); relu 1 where a > 0, else 0 (PyTorch's derivative at 0).
+    #[inline]
+    pub fn derivative_at_output(self, a: f32) -> f32 {
+        match self {
+            BranchActivation::Identity => 1.0,
+            BranchActivation::Sigmoid => a * (1.0 - a),
+            BranchActivation::Relu => {
+                if a > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
 }
 
 /// The spacing of the initial memory time constants.
@@ -91,6 +136,10 @@ pub struct ElmConfig {
     /// Whether the synapse weights w_s are trained (the official code always trains them).
     #[serde(default = "defaults::yes")]
     pub learn_synapse_weights: bool,
+    /// The branch nonlinearity (default identity, the official model; serialised only when set,
+    /// so configs, hashes and checkpoints without it are unchanged).
+    #[serde(default, skip_serializing_if = "BranchActivation::is_identity")]
+    pub branch_activation: BranchActivation,
     /// Seed of the random routing draw (the draw itself is saved with the weights).
     #[serde(default)]
     pub routing_seed: u64,

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! s_t   = kappa_s * s_{t-1} + w_s * x~_t               (v2: branch traces b_t instead)
-//! u_t   = branch_sum(s_t)
+//! u_t   = branch_sum(s_t)                              (or f(branch_sum(s_t)), `branch_activation`)
 //! dm_t  = 1.7159 * tanh(2/3 * MLP([u_t, kappa_m * m_{t-1}]))
 //! m_t   = kappa_m * m_{t-1} + lambda * (1 - kappa_m) * dm_t    (v2: (1 - kappa_lambda) * dm_t)
 //! y_t   = W_y m_t + b_y
@@ -20,7 +20,7 @@ mod recurrence;
 pub mod routing;
 mod sequence_model;
 
-pub use config::{ElmConfig, ElmVersion, RoutingKind, TauSpacing};
+pub use config::{BranchActivation, ElmConfig, ElmVersion, RoutingKind, TauSpacing};
 pub use projection::ProjectionPath;
 pub use routing::SynapseRouting;
 
@@ -85,6 +85,13 @@ pub struct ElmForward {
     projection: projection::Saved,
     states: recurrence::States,
     pool: BufferPool,
+}
+
+impl ElmForward {
+    /// The projection path this pass ran.
+    pub fn path(&self) -> ProjectionPath {
+        self.path
+    }
 }
 
 impl Drop for ElmForward {
@@ -224,7 +231,22 @@ impl Elm {
     pub fn forward_with(&self, x: &Inputs, path: Option<ProjectionPath>) -> Result<ElmForward> {
         let (batch, time) = self.check_input(x)?;
         let d = self.derived();
-        let path = path.unwrap_or_else(|| ProjectionPath::fastest(&d.kappa_s));
+        let linear_branches = self.config.branch_activation.is_identity();
+        let uniform_decay = ProjectionPath::fastest(&d.kappa_s) != ProjectionPath::Traces;
+        let path = match path {
+            Some(ProjectionPath::Folded) if !linear_branches => bail!(
+                "the folded projection is exact only for linear branches; branch_activation = {:?} needs the \
+                 folded-branches or the traces path",
+                self.config.branch_activation
+            ),
+            Some(ProjectionPath::FoldedBranches) if !uniform_decay => {
+                bail!("the folded-branches projection is exact only when every trace has the same time constant")
+            }
+            Some(path) => path,
+            None if !uniform_decay => ProjectionPath::Traces,
+            None if linear_branches => ProjectionPath::Folded,
+            None => ProjectionPath::FoldedBranches,
+        };
         let layer0 = self.params.get(self.ids.mlp[0].0);
         let (q, projection) = projection::forward(path, &self.config, &self.routing, &d, layer0.data(), x, &self.pool)?;
         let mlp = self.mlp_weights();

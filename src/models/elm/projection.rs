@@ -8,7 +8,13 @@
 //!   into one matrix `E` (inputs x layer-0 units), project, then filter: per step the work is the
 //!   input's non-zeros times the layer width, instead of every synapse.
 //! * `Traces` (the general case, e.g. per-synapse tau_s): run the synapse (v1) or branch (v2)
-//!   traces, sum branches, then one GEMM with W0_u.
+//!   traces, sum branches, apply the branch activation (identity by default), then one GEMM with
+//!   W0_u. It keeps the activated sums, from which the activation's derivative follows.
+//! * `FoldedBranches` (trace decay equal everywhere, any branch activation): a nonlinear branch
+//!   activation does not commute with W0_u, but the filter still commutes with routing and branch
+//!   sums (v1 and v2 then coincide). Fold those two into R (inputs x branches), project, filter
+//!   the branch sums, apply the activation, then one GEMM with W0_u: per step the input's
+//!   non-zeros times the branch count.
 //!
 //! Both are tested against each other and against the official tensors.
 
@@ -30,6 +36,8 @@ pub enum ProjectionPath {
     Folded,
     /// Filter every synapse (v1) or branch (v2) trace, then project.
     Traces,
+    /// Project through the folded routing R, filter the branch sums, activate, then project.
+    FoldedBranches,
 }
 
 impl ProjectionPath {
@@ -46,8 +54,10 @@ impl ProjectionPath {
 pub enum Saved {
     /// The folded matrix E, (inputs, layer-0 units).
     Folded { folded: Vec<f32> },
-    /// The branch sums u_t, (B, T, branches).
+    /// The branch inputs u_t (after the branch activation), (B, T, branches).
     Traces { branch_input: Vec<f32> },
+    /// The folded routing R (inputs, branches) and the branch inputs u_t (after the activation).
+    FoldedBranches { routing: Vec<f32>, branch_input: Vec<f32> },
 }
 
 impl Saved {
@@ -55,6 +65,10 @@ impl Saved {
         match self {
             Saved::Folded { folded } => pool.recycle(std::mem::take(folded)),
             Saved::Traces { branch_input } => pool.recycle(std::mem::take(branch_input)),
+            Saved::FoldedBranches { routing, branch_input } => {
+                pool.recycle(std::mem::take(routing));
+                pool.recycle(std::mem::take(branch_input));
+            }
         }
     }
 }
@@ -100,6 +114,90 @@ fn branch_weights_transposed(w0: &[f32], n: &Dims) -> Vec<f32> {
         }
     }
     t
+}
+
+/// out (rows x width) = X M for M (inputs x width): over the non-zeros when X is sparse.
+/// `out` must be zeroed for sparse inputs (it is overwritten for dense ones).
+fn project(x: &Inputs, m: &[f32], rows: usize, inputs: usize, width: usize, out: &mut [f32]) {
+    match x {
+        Inputs::Sparse(s) => {
+            out.par_chunks_mut(width).enumerate().for_each(|(r, row)| {
+                for (i, v) in s.row(r) {
+                    axpy(v, &m[i * width..(i + 1) * width], row);
+                }
+            });
+        }
+        Inputs::Dense { data, .. } => gemm(
+            1.0,
+            MatRef::new(data, rows, inputs),
+            MatRef::new(m, inputs, width),
+            0.0,
+            MatMut::new(out, rows, width),
+        ),
+    }
+}
+
+/// The trace filter along time, per sample: v_t += kappa v_{t-1}.
+fn filter_forward(v: &mut [f32], time: usize, width: usize, kappa: f32) {
+    if time == 0 {
+        return;
+    }
+    v.par_chunks_mut(time * width).for_each(|sample| {
+        for t in 1..time {
+            let (before, after) = sample.split_at_mut(t * width);
+            axpy(kappa, &before[(t - 1) * width..], &mut after[..width]);
+        }
+    });
+}
+
+/// The filter's adjoint, per sample: g_t += kappa g_{t+1}.
+fn filter_backward(g: &mut [f32], time: usize, width: usize, kappa: f32) {
+    if time == 0 {
+        return;
+    }
+    g.par_chunks_mut(time * width).for_each(|sample| {
+        for t in (0..time.saturating_sub(1)).rev() {
+            let (before, after) = sample.split_at_mut((t + 1) * width);
+            axpy(kappa, &after[..width], &mut before[t * width..]);
+        }
+    });
+}
+
+/// dM (inputs x width) = X^T G (G rows x width), over the non-zeros when X is sparse; parallel
+/// over fixed blocks of columns, each element summing rows in order (thread-count independent).
+fn project_transposed(x: &Inputs, g: &[f32], rows: usize, inputs: usize, width: usize, out: &mut [f32]) {
+    match x {
+        Inputs::Sparse(s) => {
+            let blocks: Vec<usize> = (0..width).step_by(UNIT_BLOCK).collect();
+            let parts: Vec<Vec<f32>> = blocks
+                .par_iter()
+                .map(|&first| {
+                    let w = UNIT_BLOCK.min(width - first);
+                    let mut part = vec![0.0f32; inputs * w];
+                    for r in 0..rows {
+                        let g_row = &g[r * width + first..r * width + first + w];
+                        for (i, v) in s.row(r) {
+                            axpy(v, g_row, &mut part[i * w..(i + 1) * w]);
+                        }
+                    }
+                    part
+                })
+                .collect();
+            for (&first, part) in blocks.iter().zip(&parts) {
+                let w = UNIT_BLOCK.min(width - first);
+                for i in 0..inputs {
+                    out[i * width + first..i * width + first + w].copy_from_slice(&part[i * w..(i + 1) * w]);
+                }
+            }
+        }
+        Inputs::Dense { data, .. } => gemm(
+            1.0,
+            MatRef::new(data, rows, inputs).t(),
+            MatRef::new(g, rows, width),
+            0.0,
+            MatMut::new(out, inputs, width),
+        ),
+    }
 }
 
 fn dense_input<'a>(x: &Inputs<'a>) -> Cow<'a, [f32]> {
@@ -174,6 +272,10 @@ pub fn forward(
                 branch_input.par_chunks_mut(n.time * n.branches).enumerate().for_each(|(b, u)| {
                     let xs = &x[b * n.time * n.inputs..(b + 1) * n.time * n.inputs];
                     run_traces(config.version, routing, d, &n, xs, u);
+                    let f = config.branch_activation;
+                    if !f.is_identity() {
+                        u.iter_mut().for_each(|v| *v = f.apply(*v));
+                    }
                 });
             }
             gemm(
@@ -184,6 +286,34 @@ pub fn forward(
                 MatMut::new(&mut q, rows, n.units),
             );
             Ok((q, Saved::Traces { branch_input }))
+        }
+        ProjectionPath::FoldedBranches => {
+            // R[i, b] = sum of w_s[j] over the synapses j of branch b fed by input i.
+            let mut folded_routing = pool.zeros(n.inputs * n.branches);
+            for (j, (&input, &valid)) in routing.input_of_synapse.iter().zip(&routing.valid).enumerate() {
+                if valid {
+                    folded_routing[input as usize * n.branches + j / n.per_branch] += d.w_s[j];
+                }
+            }
+            let mut branch_input = if matches!(x, Inputs::Sparse(_)) {
+                pool.zeros(rows * n.branches)
+            } else {
+                pool.any(rows * n.branches)
+            };
+            project(x, &folded_routing, rows, n.inputs, n.branches, &mut branch_input);
+            filter_forward(&mut branch_input, n.time, n.branches, d.kappa_s[0]);
+            let f = config.branch_activation;
+            if !f.is_identity() {
+                branch_input.par_iter_mut().for_each(|v| *v = f.apply(*v));
+            }
+            gemm(
+                1.0,
+                MatRef::new(&branch_input, rows, n.branches),
+                MatRef::with_row_stride(w0, n.units, n.branches, n.w0_row).t(),
+                0.0,
+                MatMut::new(&mut q, rows, n.units),
+            );
+            Ok((q, Saved::FoldedBranches { routing: folded_routing, branch_input }))
         }
     }
 }
@@ -349,6 +479,13 @@ pub fn backward(
                 0.0,
                 MatMut::new(&mut branch_grad, rows, n.branches),
             );
+            // Through the branch activation, from its saved outputs.
+            let f = config.branch_activation;
+            if !f.is_identity() {
+                for (g, a) in branch_grad.iter_mut().zip(branch_input.iter()) {
+                    *g *= f.derivative_at_output(*a);
+                }
+            }
             let x = dense_input(x);
             let syn = routing.valid.len();
             let mut w_parts = vec![0.0f32; n.batch * syn];
@@ -374,6 +511,49 @@ pub fn backward(
             }
             pool.recycle(branch_grad);
             want_input_gradient.then_some(dx)
+        }
+        (ProjectionPath::FoldedBranches, Saved::FoldedBranches { routing: folded_routing, branch_input }) => {
+            // dW0_u = delta^T U and dU = delta W0_u, as in the traces path.
+            gemm(
+                1.0,
+                delta.t(),
+                MatRef::new(branch_input, rows, n.branches),
+                0.0,
+                MatMut::with_row_stride(w0_grad, n.units, n.branches, n.w0_row),
+            );
+            let mut g = pool.any(rows * n.branches);
+            gemm(
+                1.0,
+                delta,
+                MatRef::with_row_stride(w0, n.units, n.branches, n.w0_row),
+                0.0,
+                MatMut::new(&mut g, rows, n.branches),
+            );
+            let f = config.branch_activation;
+            if !f.is_identity() {
+                g.par_iter_mut().zip(branch_input.par_iter()).for_each(|(g, a)| *g *= f.derivative_at_output(*a));
+            }
+            filter_backward(&mut g, n.time, n.branches, d.kappa_s[0]);
+            // dR = X^T G; w_s[j] reaches R only at (input(j), branch(j)).
+            let mut routing_grad = pool.zeros(n.inputs * n.branches);
+            project_transposed(x, &g, rows, n.inputs, n.branches, &mut routing_grad);
+            for (j, (&input, &valid)) in routing.input_of_synapse.iter().zip(&routing.valid).enumerate() {
+                w_s_grad[j] = if valid { routing_grad[input as usize * n.branches + j / n.per_branch] } else { 0.0 };
+            }
+            pool.recycle(routing_grad);
+            let dx = want_input_gradient.then(|| {
+                let mut dx = vec![0.0; rows * n.inputs];
+                gemm(
+                    1.0,
+                    MatRef::new(&g, rows, n.branches),
+                    MatRef::new(folded_routing, n.inputs, n.branches).t(),
+                    0.0,
+                    MatMut::new(&mut dx, rows, n.inputs),
+                );
+                dx
+            });
+            pool.recycle(g);
+            dx
         }
         _ => unreachable!("forward and backward ran different projection paths"),
     }

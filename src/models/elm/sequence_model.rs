@@ -107,6 +107,10 @@ fn elm_flops(elm: &Elm, time: usize) -> FlopCount {
     if c.version == ElmVersion::V2 {
         f.add("branch traces", t * 2 * n_branch);
     }
+    // A sigmoid (one transcendental) or a ReLU's max per branch and step; identity is free.
+    if !c.branch_activation.is_identity() {
+        f.add("branch activation", t * n_branch);
+    }
     f.add("memory decay", t * dm);
     let activation = match c.mlp_activation {
         Activation::Relu => 1,

@@ -97,7 +97,24 @@ pub struct LifConfig {
     /// ALIF only: beta, the fixed threshold increase per unit of adaptation (training units).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adaptation_strength: Option<f64>,
+    /// Memory units per neuron (`memory`; the appendix's LIF/ALIF "with memory units", Figure S7):
+    /// leaky integrators of the synaptic current with learnable time constants whose weighted sum
+    /// joins the current. 0 (the default, not serialised) is the classic neuron of Table S4.
+    #[serde(default, skip_serializing_if = "defaults::is_zero")]
+    pub num_memory: usize,
+    /// Bounds of the memory units' time constants (ms; default [1, 150], the ELM's NeuronIO range),
+    /// over which they start log-spaced. Only with num_memory > 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_tau_min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_tau_max: Option<f64>,
 }
+
+/// The default bounds of the memory units' time constants (ms).
+pub const DEFAULT_MEMORY_TAU_MIN: f64 = 1.0;
+pub const DEFAULT_MEMORY_TAU_MAX: f64 = 150.0;
+/// More memory units per neuron than this is a mistake in a config.
+pub const MAX_MEMORY_UNITS: usize = 1000;
 
 mod defaults {
     pub fn num_output() -> usize {
@@ -129,6 +146,9 @@ mod defaults {
     }
     pub fn yes() -> bool {
         true
+    }
+    pub fn is_zero(n: &usize) -> bool {
+        *n == 0
     }
 }
 
@@ -195,6 +215,14 @@ impl LifConfig {
         TauRange { lo: self.tau_m_min, hi: self.tau_m_max }
     }
 
+    /// The bounds of the memory units' time constants.
+    pub fn memory_tau_range(&self) -> TauRange {
+        TauRange {
+            lo: self.memory_tau_min.unwrap_or(DEFAULT_MEMORY_TAU_MIN),
+            hi: self.memory_tau_max.unwrap_or(DEFAULT_MEMORY_TAU_MAX),
+        }
+    }
+
     /// The adaptation of an ALIF (`adaptive`), or `None` for a LIF; a LIF given adaptation keys
     /// is an error that names them.
     pub fn adaptation(&self, adaptive: bool) -> Result<Option<Adaptation>> {
@@ -241,6 +269,16 @@ impl LifConfig {
             bail!("surrogate_steepness = {} must be positive", self.surrogate_steepness);
         }
         check_tau("tau_m", self.tau_m_min, self.tau_m_init, self.tau_m_max)?;
+        if self.num_memory > MAX_MEMORY_UNITS {
+            bail!("num_memory = {} must be at most {MAX_MEMORY_UNITS}", self.num_memory);
+        }
+        if self.num_memory == 0 && (self.memory_tau_min.is_some() || self.memory_tau_max.is_some()) {
+            bail!("memory_tau_min and memory_tau_max configure memory units, but num_memory is 0");
+        }
+        let m = self.memory_tau_range();
+        if self.num_memory > 0 && !(m.lo.is_finite() && m.hi.is_finite() && m.lo > 0.0 && m.hi > m.lo + 1e-5) {
+            bail!("memory units need 0 < memory_tau_min < memory_tau_max, got {} and {}", m.lo, m.hi);
+        }
         if let Some(a) = self.adaptation(adaptive)? {
             check_tau("tau_a", a.tau_min, a.tau_init, a.tau_max)?;
             if !(a.strength.is_finite() && a.strength >= 0.0) {

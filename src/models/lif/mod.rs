@@ -33,11 +33,16 @@
 //! backward pass (`detach_reset`, see `config`): the adaptation's path through the surrogate
 //! stays, the reset's goes.
 //!
+//! With `num_memory` = K > 0 every neuron also has K memory units (`memory`): leaky integrators of
+//! its current I_t whose weighted sum joins it, I'_t = I_t + sum_k c_k m_{k,t}, before the membrane
+//! integrates it (2 K more parameters per neuron: c and the units' time constants).
+//!
 //! The currents of all neurons for all steps are one `engine::input_linear` product
 //! (sparse-aware: NeuronIO inputs cost only their non-zeros); only the scalar recurrences run step
 //! by step (`recurrence`).
 
 pub mod config;
+mod memory;
 mod recurrence;
 mod sequence_model;
 
@@ -55,6 +60,8 @@ struct ParamIds {
     bias: usize,
     proto_tau_m: usize,
     proto_tau_a: Option<usize>,
+    /// Memory units: their weights c and time-constant protos, (neurons, K) each.
+    memory: Option<(usize, usize)>,
 }
 
 #[derive(Clone, Debug)]
@@ -75,7 +82,11 @@ pub struct LifForward {
     pub y: Vec<f32>,
     batch: usize,
     time: usize,
+    /// The current the membrane integrated (I', or I without memory units).
     current: Vec<f32>,
+    /// With memory units: the synaptic current I and the memory states, (rows, neurons, K).
+    raw_current: Vec<f32>,
+    memory: Vec<f32>,
     states: States,
     pool: BufferPool,
 }
@@ -85,6 +96,8 @@ impl Drop for LifForward {
         for v in [
             std::mem::take(&mut self.y),
             std::mem::take(&mut self.current),
+            std::mem::take(&mut self.raw_current),
+            std::mem::take(&mut self.memory),
             std::mem::take(&mut self.states.membrane),
             std::mem::take(&mut self.states.spikes),
             std::mem::take(&mut self.states.adaptation),
@@ -124,7 +137,15 @@ impl Lif {
             let proto = TauRange { lo: a.tau_min, hi: a.tau_max }.proto_of(a.tau_init);
             params.push("_proto_tau_a", Tensor::full(&[neurons], proto), true)
         });
-        let ids = ParamIds { weight, bias, proto_tau_m, proto_tau_a };
+        let memory = (config.num_memory > 0).then(|| {
+            let k = config.num_memory;
+            let c = params.push("memory.weight", Tensor::zeros(&[neurons, k]), true);
+            let protos = memory::initial_protos(config.memory_tau_range(), k);
+            let all: Vec<f32> = (0..neurons).flat_map(|_| protos.iter().copied()).collect();
+            let tau = params.push("_proto_tau_memory", Tensor::from_vec(&[neurons, k], all).expect("sized"), true);
+            (c, tau)
+        });
+        let ids = ParamIds { weight, bias, proto_tau_m, proto_tau_a, memory };
         Ok(Self { config, adaptation, neurons, params, ids, pool: BufferPool::default() })
     }
 
@@ -150,6 +171,14 @@ impl Lif {
         Some(self.params.get(id).data().iter().map(|&p| tau_and_slope(range, p).0).collect())
     }
 
+    /// beta = exp(-dt / tau) of every memory unit, (neurons, K); empty without memory units.
+    fn memory_beta(&self) -> Vec<f32> {
+        let Some((_, id)) = self.ids.memory else { return Vec::new() };
+        let range = self.config.memory_tau_range();
+        let dt = self.config.delta_t;
+        self.params.get(id).data().iter().map(|&p| (-dt / tau_and_slope(range, p).0).exp() as f32).collect()
+    }
+
     fn dynamics(&self) -> Dynamics {
         let c = &self.config;
         let decay =
@@ -172,6 +201,20 @@ impl Lif {
         let mut current = self.pool.any(rows * neurons);
         let (w, b) = (self.params.get(self.ids.weight).data(), self.params.get(self.ids.bias).data());
         input_linear::forward(x, w, Some(b), neurons, &mut current);
+        let (mut raw_current, mut memory) = (Vec::new(), Vec::new());
+        if let Some((c, _)) = self.ids.memory {
+            let beta = self.memory_beta();
+            let filter = memory::MemoryFilter {
+                weight: self.params.get(c).data(),
+                beta: &beta,
+                neurons,
+                units: self.config.num_memory,
+            };
+            memory = self.pool.any(rows * neurons * self.config.num_memory);
+            let mut effective = self.pool.any(rows * neurons);
+            filter.forward(&current, time, &mut memory, &mut effective);
+            raw_current = std::mem::replace(&mut current, effective);
+        }
         let mut states = States {
             membrane: self.pool.any(rows * neurons),
             spikes: self.pool.any(rows * neurons),
@@ -179,7 +222,7 @@ impl Lif {
         };
         let mut y = self.pool.any(rows * self.config.num_output);
         recurrence::forward(&self.dynamics(), &current, time, &mut states, &mut y);
-        Ok(LifForward { y, batch, time, current, states, pool: self.pool.clone() })
+        Ok(LifForward { y, batch, time, current, raw_current, memory, states, pool: self.pool.clone() })
     }
 
     /// Gradients of `sum(y * dy)` for every parameter, aligned with `params`.
@@ -188,8 +231,35 @@ impl Lif {
         let (batch, time) = check_backward(x, c.num_input, (pass.batch, pass.time), dy, c.num_output)?;
         let (rows, neurons) = (batch * time, self.neurons);
         let d = self.dynamics();
-        let sweep = recurrence::backward(&d, &pass.current, &pass.states, dy, time, self.pool.any(rows * neurons));
+        let mut sweep = recurrence::backward(&d, &pass.current, &pass.states, dy, time, self.pool.any(rows * neurons));
         let mut grads = self.params.zeros_like();
+        // Memory units: dL/dI' back to dL/dI, and the gradients of c and of the units' taus.
+        if let Some((c_id, proto_id)) = self.ids.memory {
+            let k = c.num_memory;
+            let beta = self.memory_beta();
+            let filter = memory::MemoryFilter { weight: self.params.get(c_id).data(), beta: &beta, neurons, units: k };
+            let (mut weight_grad, mut beta_grad) = (vec![0.0f64; neurons * k], vec![0.0f64; neurons * k]);
+            let mut carry = vec![0.0f32; neurons * k];
+            filter.backward(
+                &pass.raw_current,
+                &pass.memory,
+                time,
+                &mut sweep.current_grad,
+                &mut weight_grad,
+                &mut beta_grad,
+                &mut carry,
+            );
+            for (g, v) in grads[c_id].data_mut().iter_mut().zip(&weight_grad) {
+                *g = *v as f32;
+            }
+            // beta = exp(-dt / tau): d beta / d tau = beta dt / tau^2.
+            let range = c.memory_tau_range();
+            let protos = self.params.get(proto_id).data();
+            for (e, g) in grads[proto_id].data_mut().iter_mut().enumerate() {
+                let (tau, slope) = tau_and_slope(range, protos[e]);
+                *g = (beta_grad[e] * beta[e] as f64 * c.delta_t / (tau * tau) * slope) as f32;
+            }
+        }
         input_linear::weight_gradient(x, &sweep.current_grad, neurons, grads[self.ids.weight].data_mut());
         // Each bias gets its neuron's column of dL/dI, summed in row order in f64.
         for (j, g) in grads[self.ids.bias].data_mut().iter_mut().enumerate() {

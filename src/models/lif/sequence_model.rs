@@ -64,6 +64,7 @@ impl SequenceModel for Lif {
 /// reset             u - theta s                 2
 /// spike logit       k x                         1   (spike-and-membrane only; the membrane output is u: 0)
 /// adaptation        theta + beta a (2), rho a + (1 - rho) s (3)     5   (ALIF only)
+/// memory units      per unit: beta m + (1 - beta) I (3), + c m (2)   5 K (with num_memory = K)
 /// ```
 ///
 /// With N neurons, LIF: T N (2n + 8); ALIF: T N (2n + 13); one less per neuron and step in
@@ -83,6 +84,9 @@ fn lif_flops(lif: &Lif, time: usize) -> FlopCount {
     }
     if lif.is_adaptive() {
         f.add("adaptation", t * 5);
+    }
+    if lif.config.num_memory > 0 {
+        f.add("memory units", t * 5 * lif.config.num_memory as u64);
     }
     f
 }

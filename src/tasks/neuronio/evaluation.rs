@@ -5,7 +5,7 @@
 //! are rescaled to the target's mean and standard deviation per file; then simulations with more
 //! than 24 target spikes are dropped and the first 500 ms ignored before the metrics.
 
-use super::{neuronio_eval_transform, NeuronioFile, SOMA_BIAS_MV, SOMA_THRESHOLD_MV};
+use super::{neuronio_eval_transform, InputShuffle, NeuronioFile, SOMA_BIAS_MV, SOMA_THRESHOLD_MV};
 use crate::engine::{Inputs, SparseSequences};
 use crate::metrics::{match_soma_moments, neuronio_metrics, EvalWindow, NeuronioMetrics};
 use crate::models::SequenceModel;
@@ -28,6 +28,17 @@ pub fn predict_file(
     file: &NeuronioFile,
     burn_in: usize,
     window: usize,
+) -> Result<Predictions> {
+    predict_file_shuffled(model, file, burn_in, window, None)
+}
+
+/// `predict_file` with the input channels moved by `shuffle` before the model sees them.
+pub fn predict_file_shuffled(
+    model: &dyn SequenceModel,
+    file: &NeuronioFile,
+    burn_in: usize,
+    window: usize,
+    shuffle: Option<&InputShuffle>,
 ) -> Result<Predictions> {
     if burn_in >= window {
         bail!("the burn-in ({burn_in}) must be shorter than the window ({window})");
@@ -73,7 +84,11 @@ pub fn predict_file(
                 row_start.push(feature.len());
             }
         }
-        let x = SparseSequences { batch: sims, time: window, features: file.num_inputs(), row_start, feature, value };
+        let mut x =
+            SparseSequences { batch: sims, time: window, features: file.num_inputs(), row_start, feature, value };
+        if let Some(shuffle) = shuffle {
+            shuffle.apply(&mut x);
+        }
         let pass = model.forward(&Inputs::Sparse(&x))?;
         let mut y = pass.output().to_vec();
         neuronio_eval_transform(&mut y, outputs);
@@ -103,9 +118,21 @@ pub fn evaluate(
     burn_in: usize,
     window: usize,
 ) -> Result<NeuronioMetrics> {
+    evaluate_shuffled(model, files, burn_in, window, None)
+}
+
+/// `evaluate` with the input channels moved by `shuffle` before the model sees them.
+pub fn evaluate_shuffled(
+    model: &dyn SequenceModel,
+    files: &[NeuronioFile],
+    burn_in: usize,
+    window: usize,
+    shuffle: Option<&InputShuffle>,
+) -> Result<NeuronioMetrics> {
     let mut pooled = Predictions::default();
     for (i, file) in files.iter().enumerate() {
-        let p = predict_file(model, file, burn_in, window).with_context(|| format!("predicting file {i}"))?;
+        let p = predict_file_shuffled(model, file, burn_in, window, shuffle)
+            .with_context(|| format!("predicting file {i}"))?;
         if pooled.steps != 0 && pooled.steps != p.steps {
             bail!("files have simulations of different lengths ({} and {} ms)", pooled.steps, p.steps);
         }

@@ -11,6 +11,7 @@ pub mod presets;
 pub mod reader;
 pub mod sampler;
 pub mod settings;
+pub mod shuffle;
 pub mod simulation;
 pub mod synthesize;
 pub mod synthetic;
@@ -22,6 +23,7 @@ pub use presets::model_preset;
 pub use reader::{parse_neuronio, read_neuronio_file};
 pub use sampler::{NeuronioBatch, NeuronioSampler, SamplerConfig, SamplerState};
 pub use settings::NeuronioSettings;
+pub use shuffle::InputShuffle;
 pub use simulation::{NeuronioFile, Simulation};
 pub use task::{NeuronioTask, METRICS};
 

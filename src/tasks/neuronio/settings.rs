@@ -17,11 +17,22 @@ pub struct NeuronioSettings {
     pub file_load_fraction: f64,
     /// Validation files evaluated after each epoch (the official trainer uses one).
     pub valid_files: usize,
+    /// Shuffle the input channels with this seed before the model sees them (the appendix's
+    /// control of the Branch-ELM's spatial routing; see `shuffle`). Unset: the data's order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shuffle_inputs_seed: Option<u64>,
 }
 
 impl Default for NeuronioSettings {
     fn default() -> Self {
-        Self { window: 500, loss_burn_in: 150, eval_burn_in: 150, file_load_fraction: 0.3, valid_files: 1 }
+        Self {
+            window: 500,
+            loss_burn_in: 150,
+            eval_burn_in: 150,
+            file_load_fraction: 0.3,
+            valid_files: 1,
+            shuffle_inputs_seed: None,
+        }
     }
 }
 

@@ -4,8 +4,10 @@
 
 use super::cache::{cache_dir, read_cached};
 use super::dataset::{locate, NeuronioSplits};
-use super::evaluation::evaluate;
-use super::{neuronio_loss, NeuronioFile, NeuronioSampler, NeuronioSettings, SamplerConfig, SamplerState};
+use super::evaluation::evaluate_shuffled;
+use super::{
+    neuronio_loss, InputShuffle, NeuronioFile, NeuronioSampler, NeuronioSettings, SamplerConfig, SamplerState,
+};
 use super::{SIMULATIONS_PER_FILE, SIMULATION_MS};
 use crate::metrics::Metrics;
 use crate::models::SequenceModel;
@@ -38,6 +40,8 @@ pub struct NeuronioTask {
     valid: Vec<NeuronioFile>,
     /// Read on first use: a run that diverges never needs them.
     test: Mutex<Option<Arc<Vec<NeuronioFile>>>>,
+    /// `task.shuffle_inputs_seed`: the channel order the model sees.
+    shuffle: Option<Arc<InputShuffle>>,
 }
 
 fn load_files(paths: &[PathBuf], what: &str, cache: &Path, quiet: bool) -> Result<Vec<NeuronioFile>> {
@@ -67,7 +71,19 @@ impl NeuronioTask {
             bail!("no validation files (full_ergodic_train_batch_1) below {}", splits.root.display());
         }
         let valid = load_files(&valid_paths, "validation", &cache, quiet)?;
-        Ok(Self { config, settings: settings.clone(), splits, cache, quiet, train, valid, test: Mutex::new(None) })
+        let channels = train.first().map_or(super::NUM_INPUTS, |f| f.num_inputs());
+        let shuffle = settings.shuffle_inputs_seed.map(|seed| Arc::new(InputShuffle::new(channels, seed)));
+        Ok(Self {
+            config,
+            settings: settings.clone(),
+            splits,
+            cache,
+            quiet,
+            train,
+            valid,
+            test: Mutex::new(None),
+            shuffle,
+        })
     }
 
     fn test_files(&self) -> Result<Arc<Vec<NeuronioFile>>> {
@@ -84,12 +100,15 @@ impl NeuronioTask {
     }
 }
 
-/// The official sampler behind the generic stream.
-struct NeuronioStream(NeuronioSampler);
+/// The official sampler behind the generic stream (and the channel shuffle, if any).
+struct NeuronioStream(NeuronioSampler, Option<Arc<InputShuffle>>);
 
 impl TrainStream for NeuronioStream {
     fn next_batch(&mut self) -> Result<Batch> {
-        let b = self.0.next_batch();
+        let mut b = self.0.next_batch();
+        if let Some(shuffle) = &self.1 {
+            shuffle.apply(&mut b.inputs);
+        }
         let mut values = b.spike;
         values.extend(b.soma);
         Ok(Batch { inputs: b.inputs, targets: Targets::Values(values) })
@@ -138,7 +157,7 @@ impl Task for NeuronioTask {
             .max(1.0) as usize;
         let config =
             SamplerConfig { batch: batch_size, window: s.window, ignore_start: 500, batches_per_file: per_file, seed };
-        Ok(Box::new(NeuronioStream(NeuronioSampler::new(self.train.clone(), config)?)))
+        Ok(Box::new(NeuronioStream(NeuronioSampler::new(self.train.clone(), config)?, self.shuffle.clone())))
     }
 
     fn has_split(&self, split: Split) -> bool {
@@ -177,7 +196,7 @@ impl Task for NeuronioTask {
             self.settings.eval_burn_in,
         );
         let files: &[NeuronioFile] = files.as_deref().map_or(&self.valid, |f| f.as_slice());
-        let m = evaluate(model, files, burn_in, window)?;
+        let m = evaluate_shuffled(model, files, burn_in, window, self.shuffle.as_deref())?;
         Ok(Metrics::from([
             ("auc", m.auc),
             ("soma_rmse", m.soma_rmse),
