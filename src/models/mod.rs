@@ -34,6 +34,10 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         "two-tower",
         "pairs of documents (LRA Retrieval): one shared encoder of any kind, then an MLP on [u, v, u*v, u-v]",
     ),
+    (
+        "s5",
+        "S5 state-space model (official JAX semantics): encoder, complex diagonal SSM layers with BatchNorm and GLU, mean pooling, decoder",
+    ),
 ];
 
 pub fn model_names() -> Vec<&'static str> {
