@@ -29,7 +29,7 @@ fetch-%:
 # $(DATA_DIR)/neuronio is used when present, otherwise a synthetic surrogate (said loudly).
 TIER ?= quick
 JOBS ?= 1
-EXPERIMENTS := fig2 fig3 fig4 tableS4 fig5 table1
+EXPERIMENTS := fig2 fig3 fig4 tableS4 fig5 table1 tableS5 tableS6 tableS7 figS2 figS4 figS5 figS7 figS8
 RUN_FLAGS = --tier $(TIER) --jobs $(JOBS) $(if $(SEEDS),--seeds $(SEEDS)) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
 reproduce-%: build

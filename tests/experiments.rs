@@ -235,17 +235,17 @@ fn task_settings_sweep_into_the_task_and_the_models_interface() {
 }
 
 /// The appendix experiments (figS2, figS4, figS5 = Figures S5/S6, figS7, figS8; Figure S1 is two plots of
-/// fig2) are listed, and each reproduces at the smoke tier and passes its smoke golden, as a user on a
+/// fig2) and the rebuttal's tables (tableS5, tableS6 with S5, tableS7) are listed, and each reproduces at the smoke tier and passes its smoke golden, as a user on a
 /// fresh clone runs them: `elmbench reproduce <exp> --tier smoke && elmbench check <exp> --tier smoke`.
 #[test]
-fn appendix_experiments_reproduce_and_check_at_the_smoke_tier() {
+fn appendix_and_rebuttal_experiments_reproduce_and_check_at_the_smoke_tier() {
     let bin = env!("CARGO_BIN_EXE_elmbench");
     let list = std::process::Command::new(bin).arg("list").current_dir(root()).output().unwrap();
     let listed = String::from_utf8_lossy(&list.stdout).to_string();
     let fig2 = std::fs::read_to_string(root().join("benchmarks/fig2.toml")).unwrap();
     assert!(fig2.contains("x = \"flops_per_sample\""), "Figure S1's plots are fig2's");
     let results = tempfile::tempdir().unwrap();
-    for experiment in ["figS2", "figS4", "figS5", "figS7", "figS8"] {
+    for experiment in ["figS2", "figS4", "figS5", "figS7", "figS8", "tableS5", "tableS6", "tableS7"] {
         assert!(listed.contains(experiment), "`elmbench list` does not show {experiment}:\n{listed}");
         let reproduce = std::process::Command::new(bin)
             .args(["reproduce", experiment, "--tier", "smoke", "--jobs", "2", "--root"])
