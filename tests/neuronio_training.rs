@@ -76,13 +76,18 @@ fn an_absurd_learning_rate_is_reported_as_diverged() {
     let file = out.path().join("diverging.toml");
     std::fs::write(&file, toml::to_string(&config).unwrap()).unwrap();
     let again = tempfile::tempdir().unwrap();
+    // The command finds surrogates under <data>/synthetic/<tier>: point that at the smoke copy.
+    let data = tempfile::tempdir().unwrap();
+    std::fs::create_dir(data.path().join("synthetic")).unwrap();
+    std::os::unix::fs::symlink(smoke_neuronio(), data.path().join("synthetic/smoke")).unwrap();
     let args = elmbench::commands::train::TrainArgs {
         config: file,
         overrides: Vec::new(),
         out: again.path().into(),
         resume: false,
         stop_after: None,
-        data_dir: Some(smoke_neuronio().into()),
+        data_dir: Some(data.path().into()),
+        tier: elmbench::tasks::Tier::Smoke,
     };
     let err = format!("{:#}", elmbench::commands::train::run(args).unwrap_err());
     assert!(err.contains("DIVERGED"), "{err}");

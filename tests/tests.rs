@@ -3,6 +3,7 @@
 mod bad_input;
 mod checkpoint;
 mod cli_arguments;
+mod data_location;
 mod elm_determinism;
 mod elm_gradcheck;
 mod elm_params;

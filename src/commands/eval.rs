@@ -12,9 +12,14 @@ pub struct EvalArgs {
     /// An elmbench checkpoint (.safetensors) or an official .pt with model_config.json beside it.
     #[arg(long)]
     pub checkpoint: PathBuf,
-    /// Data root; default: $ELMBENCH_DATA, else ./data.
+    /// Data root; default: $ELMBENCH_DATA, else ./data. Without the real data there, the
+    /// surrogate of --tier under <data root>/synthetic/<tier> is used (made on first use), as
+    /// `synth` and `reproduce` name it.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The synthetic surrogate used when the real data is absent.
+    #[arg(long, value_enum, default_value = "quick")]
+    pub tier: crate::tasks::Tier,
     /// The task (neuronio, shd, shd-adding); default: the task of the run folder the checkpoint is
     /// in (its config.json), else neuronio.
     #[arg(long)]
@@ -48,7 +53,7 @@ fn run_task(checkpoint: &Path) -> Result<Option<TaskConfig>> {
 
 pub fn run(args: EvalArgs) -> Result<()> {
     let (model, format) = load_model(&args.checkpoint)?;
-    let data_dir = crate::fetch::data_dir::resolve(args.data_dir.as_deref());
+    let root = crate::fetch::data_dir::resolve(args.data_dir.as_deref());
     let task = match &args.task {
         Some(name) => TaskConfig::named(name)?,
         None => run_task(&args.checkpoint)?.unwrap_or_default(),
@@ -57,6 +62,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     sets.extend(args.burn_in.map(|b| format!("eval_burn_in={b}")));
     sets.extend(args.window.map(|w| format!("window={w}")));
     let task = crate::overrides::apply(&task, &sets)?;
+    let data_dir = crate::tasks::resolve_data(task.dataset(), &root, args.tier)?;
     let opened = task.open(&data_dir, false)?;
     let metrics = evaluate_split(opened.as_ref(), model.as_ref(), args.split)?;
     let report = serde_json::json!({

@@ -13,9 +13,13 @@ pub struct ExportArgs {
     /// lra-pathfinder or lra-pathx.
     pub task: String,
     /// Data root, where `elmbench fetch` puts the files (<dir>/shd/, <dir>/lra/, <dir>/cifar10/,
-    /// <dir>/imdb/), real or synthetic; default: $ELMBENCH_DATA, else ./data.
+    /// <dir>/imdb/); without them, the surrogate of --tier under <dir>/synthetic/<tier>;
+    /// default: $ELMBENCH_DATA, else ./data.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The synthetic surrogate used when the real data is absent.
+    #[arg(long, value_enum, default_value = "quick")]
+    pub tier: crate::tasks::Tier,
     #[arg(long, value_enum)]
     pub split: Split,
     /// SHD: bin size in ms (the task's `bin_ms`, 2 unless given).
@@ -40,7 +44,8 @@ pub struct ExportArgs {
 
 pub fn run(args: ExportArgs) -> Result<()> {
     let base = TaskConfig::named(&args.task)?;
-    let data_dir = crate::fetch::data_dir::resolve(args.data_dir.as_deref());
+    let root = crate::fetch::data_dir::resolve(args.data_dir.as_deref());
+    let data_dir = crate::tasks::resolve_data(base.dataset(), &root, args.tier)?;
     if base.lra().is_some() {
         if args.bin_ms.is_some() {
             bail!("--bin-ms belongs to SHD; {} has no bins", args.task);

@@ -29,13 +29,16 @@ pub struct SynthArgs {
     /// the items).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Data root; default: $ELMBENCH_DATA, else ./data.
+    /// Data root; default: $ELMBENCH_DATA, else ./data. The surrogate goes to
+    /// <data root>/synthetic/<tier>, where train, eval and reproduce look for it when the real
+    /// data is absent.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 }
 
 pub fn run(args: SynthArgs) -> Result<()> {
-    let data_dir = crate::fetch::data_dir::resolve(args.data_dir.as_deref());
+    let data_dir = crate::tasks::synthetic_root(&crate::fetch::data_dir::resolve(args.data_dir.as_deref()), args.tier);
+    std::fs::create_dir_all(&data_dir)?;
     match args.dataset {
         SynthDataset::Neuronio => {
             let marker = synthesize(&data_dir, args.tier, args.seed)?;

@@ -25,16 +25,23 @@ pub struct TrainArgs {
     /// Stop after this many epochs are done (resumably; continue with --resume).
     #[arg(long, value_name = "EPOCHS")]
     pub stop_after: Option<usize>,
-    /// Data root; default: $ELMBENCH_DATA, else ./data.
+    /// Data root; default: $ELMBENCH_DATA, else ./data. Without the real data there, the
+    /// surrogate of --tier under <data root>/synthetic/<tier> is used (made on first use), as
+    /// `synth` and `reproduce` name it.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The synthetic surrogate used when the real data is absent.
+    #[arg(long, value_enum, default_value = "quick")]
+    pub tier: crate::tasks::Tier,
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
     let config = TrainConfig::load(&args.config, &args.overrides)?;
+    crate::train::trainer::check_run_folder(&args.out, args.resume)?;
+    let root = crate::fetch::data_dir::resolve(args.data_dir.as_deref());
     let options = TrainOptions {
         out: args.out.clone(),
-        data_dir: crate::fetch::data_dir::resolve(args.data_dir.as_deref()),
+        data_dir: crate::tasks::resolve_data(config.task.dataset(), &root, args.tier)?,
         resume: args.resume,
         stop_after: args.stop_after,
         quiet: false,

@@ -109,17 +109,33 @@ impl Dataset {
     }
 }
 
+/// Where the surrogates of a tier live, for every command (`synth` writes there; `train`, `eval`
+/// and `reproduce` read there when the real data is absent): `<data_dir>/synthetic/<tier>`.
+pub fn synthetic_root(data_dir: &Path, tier: Tier) -> PathBuf {
+    data_dir.join("synthetic").join(format!("{tier:?}").to_lowercase())
+}
+
 /// The data root to train on: `data_dir` itself when it holds the real dataset, otherwise
 /// `<data_dir>/synthetic/<tier>` (synthesized on first use, with seed 0), after a banner that says
 /// so. Concurrent callers (array tasks, parallel runs) are safe: each synthesizes into its own
 /// staging folder and renames it into place; a loser of the race discards its copy.
 pub fn resolve_data(dataset: Dataset, data_dir: &Path, tier: Tier) -> Result<PathBuf> {
-    if dataset.source(data_dir) == Some(DataSource::Real) {
+    let found = dataset.source(data_dir);
+    if found == Some(DataSource::Real) {
         return Ok(data_dir.to_path_buf());
     }
     let name = dataset.name();
+    if let Some(DataSource::Synthetic { .. }) = found {
+        // Written there by an `elmbench synth` from before surrogates had one place.
+        eprintln!(
+            "note: {} holds a SYNTHETIC surrogate where the real data belongs (an older `elmbench synth` put it \
+             there); it is not used. Surrogates live under {}; move or delete it.",
+            data_dir.join(name).display(),
+            synthetic_root(data_dir, tier).display()
+        );
+    }
     let tier_name = format!("{tier:?}").to_lowercase();
-    let synthetic = data_dir.join("synthetic").join(&tier_name);
+    let synthetic = synthetic_root(data_dir, tier);
     let banner = format!(
         "NO REAL {} DATA under {}: using the SYNTHETIC surrogate ({tier_name} tier) in {}. \
          Results are NOT comparable to the paper's; run `elmbench fetch {name}` for the real data.",

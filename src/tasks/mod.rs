@@ -21,5 +21,5 @@ pub mod synthetic_root;
 pub mod task;
 
 pub use config::{Better, Selection, TaskConfig, TASK_NAMES};
-pub use data_source::{resolve_data, DataSource, Dataset, Tier};
+pub use data_source::{resolve_data, synthetic_root, DataSource, Dataset, Tier};
 pub use task::{Batch, BatchLoss, Split, Targets, Task, TrainStream};

@@ -110,18 +110,26 @@ enum EpochEnd {
     Diverged(String),
 }
 
+/// Refuses a run folder that already holds a run (unless resuming) or, when resuming, holds none:
+/// checked before any data is read or made.
+pub fn check_run_folder(out: &std::path::Path, resume: bool) -> Result<()> {
+    let state_path = out.join(STATE_FILE);
+    if !resume && state_path.exists() {
+        bail!("{} already holds a run; pass --resume to continue it or choose another --out", out.display());
+    }
+    if resume && !state_path.exists() {
+        bail!("--resume: {} has no {STATE_FILE}", out.display());
+    }
+    Ok(())
+}
+
 pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> {
     let started = Instant::now();
     config.validate()?;
     let t = &config.train;
+    check_run_folder(&options.out, options.resume)?;
     std::fs::create_dir_all(&options.out).with_context(|| format!("creating {}", options.out.display()))?;
     let state_path = options.out.join(STATE_FILE);
-    if !options.resume && state_path.exists() {
-        bail!("{} already holds a run; pass --resume to continue it or choose another --out", options.out.display());
-    }
-    if options.resume && !state_path.exists() {
-        bail!("--resume: {} has no {STATE_FILE}", options.out.display());
-    }
     let task = config.task.open(&options.data_dir, options.quiet)?;
     let source = task.data_source().describe();
     if task.data_source().is_synthetic() {
