@@ -111,3 +111,30 @@ fn a_surrogate_where_the_real_data_belongs_is_named_and_not_used() {
     assert!(log.contains("not used") && log.contains(&d.join("shd").display().to_string()), "{log}");
     assert!(marker(d).exists(), "the tier's surrogate was made in its one place");
 }
+
+/// Issue 15, item 5: piped logs name the run on every progress line, with rate and ETA, also
+/// within an epoch (`$ELMBENCH_PROGRESS_EVERY` seconds apart; 0 here, so every batch).
+#[test]
+fn piped_progress_lines_name_their_run_with_rate_and_eta() {
+    let data = tempfile::tempdir().unwrap();
+    let results = data.path().join("results");
+    let out = Command::new(env!("CARGO_BIN_EXE_elmbench"))
+        .args(["reproduce", "tableS7", "--tier", "smoke", "--results"])
+        .arg(&results)
+        .arg("--data-dir")
+        .arg(data.path())
+        .env("ELMBENCH_PROGRESS_EVERY", "0")
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let log = ok(&out, "reproduce");
+    let progress: Vec<&str> = log.lines().filter(|l| l.contains("epoch 1/")).collect();
+    assert!(!progress.is_empty(), "{log}");
+    for line in &progress {
+        let named = line.starts_with("[tableS7 elm dropout 0.0 seed 0] ")
+            || line.starts_with("[tableS7 elm dropout 0.3 seed 0] ");
+        assert!(named && line.contains("batches/s") && line.contains("ETA"), "{line}");
+    }
+    assert!(progress.iter().any(|l| l.contains("batch 1/2")), "a heartbeat within the epoch: {progress:?}");
+    assert!(progress.iter().any(|l| l.contains("valid accuracy")), "the epoch's line: {progress:?}");
+}

@@ -19,6 +19,7 @@ pub fn short_run(config_file: &str, overrides: &[&str]) -> (f64, f64) {
         resume: false,
         stop_after: None,
         quiet: true,
+        label: None,
     };
     let result = train(&config, &options).unwrap();
     assert_eq!(result.status, RunStatus::Ok, "{config_file}");

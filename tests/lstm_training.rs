@@ -32,6 +32,7 @@ fn a_tiny_lstm_run_completes_through_the_trainer() {
             resume: false,
             stop_after: None,
             quiet: true,
+            label: None,
         };
         let result = train(&config, &options).unwrap();
         assert_eq!(result.status, RunStatus::Ok, "{kind}");
@@ -61,6 +62,7 @@ fn a_resumed_run_with_recurrent_dropout_ends_bit_identical() {
         resume,
         stop_after,
         quiet: true,
+        label: None,
     };
     let weights = |dir: &Path| elmbench::weights::read_checkpoint(&dir.join("model.safetensors")).unwrap();
     let dropout = config(0.3);

@@ -27,6 +27,7 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
         resume,
         stop_after,
         quiet: true,
+        label: None,
     };
     let straight = tempfile::tempdir().unwrap();
     assert_eq!(train(&config, &options(straight.path(), false, None)).unwrap().status, RunStatus::Ok);
@@ -64,6 +65,7 @@ fn an_absurd_learning_rate_is_reported_as_diverged() {
             resume: false,
             stop_after: None,
             quiet: true,
+            label: None,
         },
     )
     .unwrap();
@@ -105,6 +107,7 @@ fn a_short_run_learns_and_says_its_data_is_synthetic() {
             resume: false,
             stop_after: None,
             quiet: true,
+            label: None,
         },
     )
     .unwrap();

@@ -40,8 +40,14 @@ batch_size = 2
     .unwrap();
     let config = TrainConfig::load(&path, &[]).unwrap();
     let out = dir.path().join("run");
-    let options =
-        TrainOptions { out: out.clone(), data_dir: fixture("lra"), resume: false, stop_after: None, quiet: true };
+    let options = TrainOptions {
+        out: out.clone(),
+        data_dir: fixture("lra"),
+        resume: false,
+        stop_after: None,
+        quiet: true,
+        label: None,
+    };
     assert_eq!(train(&config, &options).unwrap().status, RunStatus::Ok);
     let model = read_checkpoint(&out.join("model.safetensors")).unwrap();
     let buffers = model.buffers();

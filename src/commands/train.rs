@@ -45,6 +45,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         resume: args.resume,
         stop_after: args.stop_after,
         quiet: false,
+        label: None,
     };
     let result = train(&config, &options)?;
     match result.status {

@@ -124,7 +124,14 @@ fn run_one(
         settings: run.settings.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";"),
         error: String::new(),
     };
-    let options = TrainOptions { out: dir.clone(), data_dir: data_root.to_path_buf(), resume, stop_after: None, quiet };
+    let options = TrainOptions {
+        out: dir.clone(),
+        data_dir: data_root.to_path_buf(),
+        resume,
+        stop_after: None,
+        quiet,
+        label: Some(run_name(plan, run)),
+    };
     match train(&run.config, &options) {
         Ok(result) => {
             row.data_source = result.data_source;
@@ -145,4 +152,10 @@ fn run_one(
         }
     }
     write_row(&dir, &row)
+}
+
+/// A run's name in log lines: experiment, group, configuration and seed, so that a log of a sweep
+/// says which run each line belongs to.
+pub fn run_name(plan: &Plan, run: &RunSpec) -> String {
+    format!("{} {} {} seed {}", plan.experiment, run.group, run.label, run.seed)
 }

@@ -30,6 +30,7 @@ use crate::weights::{read_checkpoint, write_checkpoint};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Instant;
@@ -60,6 +61,28 @@ pub struct TrainOptions {
     pub stop_after: Option<usize>,
     /// No progress bars (runs in parallel under `reproduce --jobs` report per run instead).
     pub quiet: bool,
+    /// The run's name in log lines (`reproduce`: experiment, group, configuration, seed); unset,
+    /// the run folder.
+    pub label: Option<String>,
+}
+
+/// How often a progress line is written within an epoch when no progress bar is drawn (output
+/// piped to a log, or runs in parallel): every 60 s, or every `$ELMBENCH_PROGRESS_EVERY` seconds.
+pub const PROGRESS_EVERY_ENV: &str = "ELMBENCH_PROGRESS_EVERY";
+
+fn heartbeat_interval() -> std::time::Duration {
+    let seconds = std::env::var(PROGRESS_EVERY_ENV).ok().and_then(|v| v.parse::<f64>().ok());
+    std::time::Duration::from_secs_f64(seconds.filter(|s| s.is_finite() && *s >= 0.0).unwrap_or(60.0).min(1e6))
+}
+
+/// "1h 02m", "6m 10s", "12s": durations for log lines.
+pub fn human_duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
 }
 
 fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
@@ -175,6 +198,11 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
     }
     write_atomically(&options.out.join("config.json"), serde_json::to_string_pretty(config)?.as_bytes())?;
 
+    let label = options.label.clone().unwrap_or_else(|| options.out.display().to_string());
+    let bar_hidden = options.quiet || !std::io::stderr().is_terminal();
+    let heartbeat = heartbeat_interval();
+    let session_start = Instant::now();
+    let epochs_at_start = state.epochs_done;
     let selection = config.task.selection();
     let total_steps = (t.epochs * batches_per_epoch) as u64;
     let warmup_steps = (t.warmup_epochs as u64).saturating_mul(batches_per_epoch as u64);
@@ -190,6 +218,7 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
         bar.set_prefix(format!("{}/{}", epoch + 1, t.epochs));
         let mut totals = EpochTotals::default();
         let mut last_rate = t.learning_rate;
+        let mut last_heartbeat = Instant::now();
         let end = run_epoch(stream.as_mut(), batches_per_epoch, t.prefetch, |i, batch| {
             last_rate = schedule.at(t.learning_rate, state.optimizer_steps);
             optimizer.lr = last_rate as f32;
@@ -227,24 +256,37 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
             if i % 50 == 0 {
                 bar.set_message(format!("{:.5}", totals.loss / totals.batches as f64));
             }
+            if bar_hidden && last_heartbeat.elapsed() >= heartbeat {
+                last_heartbeat = Instant::now();
+                let elapsed = epoch_start.elapsed().as_secs_f64();
+                let rate = (i + 1) as f64 / elapsed;
+                eprintln!(
+                    "[{label}] epoch {}/{}: batch {}/{batches_per_epoch}, loss {:.5}, {rate:.1} batches/s, epoch ETA {}",
+                    epoch + 1,
+                    t.epochs,
+                    i + 1,
+                    totals.loss / totals.batches as f64,
+                    human_duration((batches_per_epoch - i - 1) as f64 / rate)
+                );
+            }
             Ok(None)
         })?;
         bar.finish_and_clear();
         if let EpochEnd::Diverged(why) = end {
             state.status = RunStatus::Diverged;
-            eprintln!("DIVERGED: {why}");
+            eprintln!("[{label}] DIVERGED: {why}");
             break;
         }
         if model.params().iter().any(|p| p.value.data().iter().any(|v| !v.is_finite())) {
             state.status = RunStatus::Diverged;
-            eprintln!("DIVERGED: non-finite weights after epoch {}", epoch + 1);
+            eprintln!("[{label}] DIVERGED: non-finite weights after epoch {}", epoch + 1);
             break;
         }
         let valid = match task.evaluate(model.as_ref(), Split::Valid) {
             Ok(m) => m,
             Err(e) => {
                 state.status = RunStatus::Diverged;
-                eprintln!("DIVERGED: validation failed after epoch {}: {e:#}", epoch + 1);
+                eprintln!("[{label}] DIVERGED: validation failed after epoch {}: {e:#}", epoch + 1);
                 break;
             }
         };
@@ -263,13 +305,16 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
             .take(2)
             .filter_map(|m| Some(format!("valid {m} {:.4}", valid.get(m)?)))
             .collect();
+        let per_epoch = session_start.elapsed().as_secs_f64() / (epoch + 1 - epochs_at_start) as f64;
         eprintln!(
-            "epoch {}/{}: train loss {:.5}, {} ({:.1} s)",
+            "[{label}] epoch {}/{}: train loss {:.5}, {} ({:.1} s, {:.1} batches/s, ETA {})",
             epoch + 1,
             t.epochs,
             record.train_loss,
             shown.join(", "),
-            record.wall_s
+            record.wall_s,
+            batches_per_epoch as f64 / record.wall_s.max(1e-9),
+            human_duration(per_epoch * (stop_at - epoch - 1) as f64)
         );
         let score =
             valid.get(selection.metric).with_context(|| format!("the task reports no `{}`", selection.metric))?;
@@ -355,4 +400,18 @@ fn run_epoch(
 pub fn evaluate_split(task: &dyn Task, model: &dyn SequenceModel, split: Split) -> Result<Metrics> {
     task.check_model(model)?;
     task.evaluate(model, split)
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::human_duration;
+
+    #[test]
+    fn durations_read_as_a_person_writes_them() {
+        assert_eq!(human_duration(0.4), "0s");
+        assert_eq!(human_duration(59.4), "59s");
+        assert_eq!(human_duration(370.0), "6m 10s");
+        assert_eq!(human_duration(3720.0), "1h 02m");
+        assert_eq!(human_duration(-3.0), "0s");
+    }
 }
