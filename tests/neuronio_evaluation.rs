@@ -35,3 +35,50 @@ fn official_model_on_the_fixture_scores_as_officially() {
     close("TP @ 0.0025 FP", m.tp_at_fp_0025, 0.0);
     close("TP @ 0.0100 FP", m.tp_at_fp_0100, 0.0);
 }
+
+/// Issue 15, item 4: a data folder with only the test files is enough to evaluate (no training or
+/// validation folder), and the scores are the official ones; training there says what is missing.
+#[test]
+fn a_test_only_folder_is_enough_to_evaluate() {
+    let data = tempfile::tempdir().unwrap();
+    let test = data.path().join("neuronio/test/Data_test");
+    std::fs::create_dir_all(&test).unwrap();
+    let source = std::fs::read_dir(fixture("neuronio/full_ergodic_train_batch_1"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "p"))
+        .unwrap();
+    std::fs::copy(&source, test.join(source.file_name().unwrap())).unwrap();
+    let out = data.path().join("metrics.json");
+    let bin = env!("CARGO_BIN_EXE_elmbench");
+    let eval = std::process::Command::new(bin)
+        .arg("eval")
+        .arg("--checkpoint")
+        .arg(fixture("reference/official_models/num_memory_20/neuronio_best_model_state.pt"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["--split", "test", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(report["data_source"], "real");
+    let auc = report["metrics"]["auc"].as_f64().unwrap();
+    assert!((auc - 0.49209094402977527).abs() <= 1e-4, "{report}");
+    // Training on it fails by name, not by a missing-folder error at opening.
+    let train = std::process::Command::new(bin)
+        .args(["train", "--config"])
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/neuronio/branch_elm_dm20.toml"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--out")
+        .arg(data.path().join("run"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&train.stderr);
+    assert!(
+        !train.status.success() && err.contains("no train files") && err.contains("full_ergodic_train_batch_2"),
+        "{err}"
+    );
+}

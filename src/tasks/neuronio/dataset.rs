@@ -55,8 +55,10 @@ pub fn locate(data_dir: &Path) -> Result<NeuronioSplits> {
         }
     }
     splits.train.sort();
-    if splits.train.is_empty() {
-        bail!("no training files (full_ergodic_train_batch_2 to _10, *.p) below {}", root.display());
+    // Each split is required where it is used (training, validation, test): a folder with only
+    // the test files is enough to evaluate.
+    if splits.train.is_empty() && splits.valid.is_empty() && splits.test.is_empty() {
+        bail!("no NeuronIO files (full_ergodic_train_batch_<k>/*.p or Data_test/*.p) below {}", root.display());
     }
     let marker = root.join(MARKER);
     if marker.exists() {

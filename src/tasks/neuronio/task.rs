@@ -1,6 +1,7 @@
 //! NeuronIO as a task: the official window sampler for training, the official loss (with the
 //! burn-in setting), and the official test protocol on whole simulations for validation and
-//! test. Files are parsed once and cached (`cache`); test files are read only when asked for.
+//! test. Files are parsed once and cached (`cache`); each split is read on first use, so a folder
+//! with only the test files is enough to evaluate, and a run that diverges never reads the test.
 
 use super::cache::{cache_dir, read_cached};
 use super::dataset::{locate, NeuronioSplits};
@@ -36,12 +37,18 @@ pub struct NeuronioTask {
     splits: NeuronioSplits,
     cache: PathBuf,
     quiet: bool,
-    train: Arc<Vec<NeuronioFile>>,
-    valid: Vec<NeuronioFile>,
-    /// Read on first use: a run that diverges never needs them.
-    test: Mutex<Option<Arc<Vec<NeuronioFile>>>>,
-    /// `task.shuffle_inputs_seed`: the channel order the model sees.
-    shuffle: Option<Arc<InputShuffle>>,
+    /// The files of train, valid and test, each read on first use.
+    loaded: [Mutex<Option<Arc<Vec<NeuronioFile>>>>; 3],
+    /// `task.shuffle_inputs_seed`: the channel order the model sees (made with the first split read).
+    shuffle: std::sync::OnceLock<Option<Arc<InputShuffle>>>,
+}
+
+fn slot(split: Split) -> usize {
+    match split {
+        Split::Train => 0,
+        Split::Valid => 1,
+        Split::Test => 2,
+    }
 }
 
 fn load_files(paths: &[PathBuf], what: &str, cache: &Path, quiet: bool) -> Result<Vec<NeuronioFile>> {
@@ -65,38 +72,71 @@ impl NeuronioTask {
     pub fn open(config: TaskConfig, settings: &NeuronioSettings, data_dir: &Path, quiet: bool) -> Result<Self> {
         let splits = locate(data_dir)?;
         let cache = cache_dir(data_dir);
-        let train = Arc::new(load_files(&splits.train, "training", &cache, quiet)?);
-        let valid_paths: Vec<PathBuf> = splits.valid.iter().take(settings.valid_files).cloned().collect();
-        if valid_paths.is_empty() {
-            bail!("no validation files (full_ergodic_train_batch_1) below {}", splits.root.display());
-        }
-        let valid = load_files(&valid_paths, "validation", &cache, quiet)?;
-        let channels = train.first().map_or(super::NUM_INPUTS, |f| f.num_inputs());
-        let shuffle = settings.shuffle_inputs_seed.map(|seed| Arc::new(InputShuffle::new(channels, seed)));
         Ok(Self {
             config,
             settings: settings.clone(),
             splits,
             cache,
             quiet,
-            train,
-            valid,
-            test: Mutex::new(None),
-            shuffle,
+            loaded: Default::default(),
+            shuffle: std::sync::OnceLock::new(),
         })
     }
 
-    fn test_files(&self) -> Result<Arc<Vec<NeuronioFile>>> {
-        let mut test = self.test.lock().map_err(|_| anyhow::anyhow!("a thread reading the test files failed"))?;
-        if let Some(files) = test.as_ref() {
+    /// The paths of a split (validation: the first `valid_files`).
+    fn paths(&self, split: Split) -> Vec<PathBuf> {
+        match split {
+            Split::Train => self.splits.train.clone(),
+            Split::Valid => self.splits.valid.iter().take(self.settings.valid_files).cloned().collect(),
+            Split::Test => self.splits.test.clone(),
+        }
+    }
+
+    /// A split's files, read (and cached) on first use.
+    fn files(&self, split: Split) -> Result<Arc<Vec<NeuronioFile>>> {
+        let mut slot = self.loaded[slot(split)]
+            .lock()
+            .map_err(|_| anyhow::anyhow!("a thread reading the {} files failed", split.name()))?;
+        if let Some(files) = slot.as_ref() {
             return Ok(files.clone());
         }
-        if self.splits.test.is_empty() {
-            bail!("no test files (Data_test, *.p) below {}", self.splits.root.display());
+        let paths = self.paths(split);
+        if paths.is_empty() {
+            let folders = match split {
+                Split::Train => "full_ergodic_train_batch_2 to _10",
+                Split::Valid => "full_ergodic_train_batch_1",
+                Split::Test => "Data_test",
+            };
+            bail!("no {} files ({folders}, *.p) below {}", split.name(), self.splits.root.display());
         }
-        let files = Arc::new(load_files(&self.splits.test, "test", &self.cache, self.quiet)?);
-        *test = Some(files.clone());
+        let what = match split {
+            Split::Train => "training",
+            Split::Valid => "validation",
+            Split::Test => "test",
+        };
+        let files = Arc::new(load_files(&paths, what, &self.cache, self.quiet)?);
+        *slot = Some(files.clone());
         Ok(files)
+    }
+
+    /// Input channels of the data: those of the first split present (read for it).
+    fn channels(&self) -> Result<usize> {
+        let split = [Split::Train, Split::Valid, Split::Test]
+            .into_iter()
+            .find(|s| !self.paths(*s).is_empty())
+            .context("no NeuronIO files")?;
+        Ok(self.files(split)?.first().map_or(super::NUM_INPUTS, |f| f.num_inputs()))
+    }
+
+    fn shuffle(&self) -> Result<Option<Arc<InputShuffle>>> {
+        if let Some(s) = self.shuffle.get() {
+            return Ok(s.clone());
+        }
+        let made = match self.settings.shuffle_inputs_seed {
+            Some(seed) => Some(Arc::new(InputShuffle::new(self.channels()?, seed))),
+            None => None,
+        };
+        Ok(self.shuffle.get_or_init(|| made).clone())
     }
 }
 
@@ -132,7 +172,7 @@ impl Task for NeuronioTask {
     }
 
     fn check_model(&self, model: &dyn SequenceModel) -> Result<()> {
-        let inputs = self.train.first().map_or(super::NUM_INPUTS, |f| f.num_inputs());
+        let inputs = self.channels()?;
         if model.num_input() != inputs || model.num_output() < 2 || !model.readout().is_per_step() {
             bail!(
                 "NeuronIO needs a model of {inputs} inputs with (at least) a spike and a soma output at every step; \
@@ -157,13 +197,13 @@ impl Task for NeuronioTask {
             .max(1.0) as usize;
         let config =
             SamplerConfig { batch: batch_size, window: s.window, ignore_start: 500, batches_per_file: per_file, seed };
-        Ok(Box::new(NeuronioStream(NeuronioSampler::new(self.train.clone(), config)?, self.shuffle.clone())))
+        Ok(Box::new(NeuronioStream(NeuronioSampler::new(self.files(Split::Train)?, config)?, self.shuffle()?)))
     }
 
     fn has_split(&self, split: Split) -> bool {
         match split {
             Split::Train => false,
-            Split::Valid => true,
+            Split::Valid => !self.splits.valid.is_empty(),
             Split::Test => !self.splits.test.is_empty(),
         }
     }
@@ -184,19 +224,13 @@ impl Task for NeuronioTask {
     }
 
     fn evaluate(&self, model: &dyn SequenceModel, split: Split) -> Result<Metrics> {
-        let (files, window, burn_in) = (
-            match split {
-                Split::Valid => None,
-                Split::Test => Some(self.test_files()?),
-                Split::Train => {
-                    bail!("NeuronIO is evaluated on its validation and test files, not on the training files")
-                }
-            },
-            self.settings.window,
-            self.settings.eval_burn_in,
-        );
-        let files: &[NeuronioFile] = files.as_deref().map_or(&self.valid, |f| f.as_slice());
-        let m = evaluate_shuffled(model, files, burn_in, window, self.shuffle.as_deref())?;
+        if split == Split::Train {
+            bail!("NeuronIO is evaluated on its validation and test files, not on the training files");
+        }
+        let (window, burn_in) = (self.settings.window, self.settings.eval_burn_in);
+        let files = self.files(split)?;
+        let shuffle = self.shuffle()?;
+        let m = evaluate_shuffled(model, &files, burn_in, window, shuffle.as_deref())?;
         Ok(Metrics::from([
             ("auc", m.auc),
             ("soma_rmse", m.soma_rmse),
