@@ -1,10 +1,16 @@
 # elmbench: build, test and benchmark targets. `make test` is what CI runs.
 CARGO ?= cargo
 
-.PHONY: build test fmt-check clippy bench nightly
+.PHONY: build install test fmt-check clippy bench nightly
 
 build:
 	$(CARGO) build --release
+
+# The one set-up command: build, then put `elmbench` on PATH (PREFIX/bin, default ~/.local/bin).
+PREFIX ?= $(HOME)/.local
+install: build
+	install -D -m 755 target/release/elmbench $(PREFIX)/bin/elmbench
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; *) echo "note: add $(PREFIX)/bin to PATH to run elmbench by name";; esac
 
 fmt-check:
 	$(CARGO) fmt --all -- --check

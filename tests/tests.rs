@@ -44,6 +44,7 @@ mod pickle_corruption;
 mod pickle_stream;
 mod pickle_support;
 mod pickle_vm;
+mod readme;
 mod report_params;
 mod s5_forward;
 mod s5_gradcheck;
