@@ -82,3 +82,21 @@ fn a_failing_command_prints_one_message_and_exits_1_even_with_rust_backtrace_set
     assert!(stderr.starts_with("Error: no experiment `nosuchexp`"), "{stderr}");
     assert!(!stderr.contains("backtrace") && stderr.lines().count() <= 3, "{stderr}");
 }
+
+/// Output into a closed pipe (`elmbench list | head -0`) ends the process quietly, as a Unix tool
+/// does: no panic message, no exit status 101.
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_elmbench"))
+        .arg("list")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success() || out.status.signal() == Some(13), "{:?}", out.status);
+}
