@@ -63,6 +63,9 @@ pub fn parse_neuronio(value: &Value) -> Result<NeuronioFile> {
     parse_with(value, |sim, shape| parse_simulation(sim, shape.segments, shape.steps))
 }
 
+/// The most input channels a file may define: channel numbers are `u16`.
+const MAX_CHANNELS: usize = u16::MAX as usize + 1;
+
 /// What `Params` says about the simulations.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Shape {
@@ -75,6 +78,15 @@ fn parse_shape(params: &Dict) -> Result<Shape> {
         .as_sequence()
         .context("Params['allSegmentsType'] is not a list")?
         .len();
+    // Channels (excitatory then inhibitory, 2 per segment) are stored as 16-bit numbers; more
+    // segments would wrap the inhibitory channels onto excitatory ones silently.
+    if segments == 0 || 2 * segments > MAX_CHANNELS {
+        bail!(
+            "Params['allSegmentsType'] lists {segments} segments; 1 to {} are supported (2 input channels each, \
+             stored as 16-bit numbers; the real neuron has 639)",
+            MAX_CHANNELS / 2
+        );
+    }
     let seconds = field(params, "totalSimDurationInSec", "Params")?;
     let seconds = seconds
         .as_i64()
