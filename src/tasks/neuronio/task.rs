@@ -173,9 +173,9 @@ impl Task for NeuronioTask {
 
     fn check_model(&self, model: &dyn SequenceModel) -> Result<()> {
         let inputs = self.channels()?;
-        if model.num_input() != inputs || model.num_output() < 2 || !model.readout().is_per_step() {
+        if model.num_input() != inputs || model.num_output() != 2 || !model.readout().is_per_step() {
             bail!(
-                "NeuronIO needs a model of {inputs} inputs with (at least) a spike and a soma output at every step; \
+                "NeuronIO needs a model of {inputs} inputs with a spike and a soma output (num_output = 2) at every step; \
                  this one maps {} inputs to {} outputs with readout {:?}",
                 model.num_input(),
                 model.num_output(),
