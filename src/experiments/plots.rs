@@ -556,6 +556,14 @@ where
         (0..f.categories.len()).map(|i| i as f64).collect()
     } else if log_x {
         log_ticks(x_lo, x_hi)
+    } else if xs.iter().all(|x| x.fract() == 0.0) {
+        // Counts (layers, branches): whole-number ticks only.
+        let whole: Vec<f64> = linear_ticks(x_lo, x_hi, 7).into_iter().filter(|t| t.fract() == 0.0).collect();
+        if whole.len() >= 2 {
+            whole
+        } else {
+            linear_ticks(x_lo, x_hi, 7)
+        }
     } else {
         linear_ticks(x_lo, x_hi, 7)
     };
@@ -862,4 +870,181 @@ where
         .map_err(err)?;
     area.present().map_err(err)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiments::spec::PaperRef;
+
+    #[test]
+    fn known_columns_get_labels_with_units_and_unknown_ones_their_name() {
+        assert_eq!(axis_label("test_soma_rmse"), "Soma RMSE (mV)");
+        assert_eq!(axis_label("test_auc"), "Spike AUC");
+        assert_eq!(axis_label("params"), "Trainable parameters");
+        assert_eq!(axis_label("flops_per_sample"), "FLOPs per sample");
+        assert_eq!(axis_label("test_accuracy"), "Test accuracy");
+        assert_eq!(axis_label("num_memory"), "Memory units d_m");
+        assert_eq!(axis_label("task.bin_ms"), "Bin size (ms)");
+        assert_eq!(axis_label("something_new"), "something_new");
+        let names: Vec<&str> = AXIS_LABELS.iter().map(|(c, _)| *c).collect();
+        for (i, n) in names.iter().enumerate() {
+            assert!(!names[..i].contains(n), "{n} twice");
+        }
+    }
+
+    #[test]
+    fn a_log_axis_within_one_decade_gets_several_labelled_ticks() {
+        // Figure 3a's quick tier: d_m 1..20 padded, and ranges inside a single decade.
+        assert_eq!(log_ticks(0.8, 25.0), vec![1.0, 2.0, 5.0, 10.0, 20.0]);
+        for (lo, hi) in [(2.0, 8.0), (12.0, 90.0), (1.5e4, 9e4), (3.0, 4.0), (0.011, 0.05)] {
+            let ticks = log_ticks(lo, hi);
+            assert!(ticks.len() >= 3, "{lo}..{hi}: {ticks:?}");
+            assert!(ticks.iter().all(|t| *t >= lo * (1.0 - 1e-9) && *t <= hi * (1.0 + 1e-9)), "{ticks:?}");
+        }
+        // Many decades: the decades alone.
+        assert_eq!(log_ticks(5e2, 2e6), vec![1e3, 1e4, 1e5, 1e6]);
+    }
+
+    #[test]
+    fn linear_ticks_are_round_and_at_least_three() {
+        assert_eq!(linear_ticks(0.0, 1.0, 5), vec![0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]);
+        for (lo, hi) in [(4.55, 4.79), (0.5, 1.03), (-0.16, 2.16), (100.0, 101.0)] {
+            let ticks = linear_ticks(lo, hi, 7);
+            assert!((3..=9).contains(&ticks.len()), "{lo}..{hi}: {ticks:?}");
+        }
+        assert_eq!(tick_text(0.6000000000000001), "0.6");
+        assert_eq!(tick_text(15_000.0), "15K");
+        assert_eq!(tick_text(2e6), "2M");
+        assert_eq!(tick_text(4.55), "4.55");
+    }
+
+    #[test]
+    fn eight_series_get_distinct_colours_and_markers() {
+        let styles: Vec<(RGBColor, Marker)> = (0..8).map(series_style).collect();
+        for i in 0..8 {
+            for j in 0..i {
+                assert_ne!(styles[i].0, styles[j].0, "colours {i} and {j}");
+                assert_ne!(styles[i].1, styles[j].1, "markers {i} and {j}");
+            }
+        }
+        // No pale yellow: every colour stands out from white.
+        for (c, _) in &styles {
+            let luminance = 0.2126 * c.0 as f64 + 0.7152 * c.1 as f64 + 0.0722 * c.2 as f64;
+            assert!(luminance < 180.0, "{c:?}");
+        }
+        // Beyond 8 the (colour, marker) pairs still differ.
+        assert_ne!(series_style(0), series_style(8));
+    }
+
+    fn row(group: &str, config: &str, seed: u64, rmse: f64) -> RunRow {
+        let mut test = crate::metrics::Metrics::new();
+        test.set("soma_rmse", rmse);
+        RunRow {
+            experiment: "e".into(),
+            tier: "smoke".into(),
+            group: group.into(),
+            model: "elm".into(),
+            config: config.into(),
+            config_hash: format!("h-{config}"),
+            seed,
+            data_source: "synthetic (test)".into(),
+            test: Some(test),
+            valid: None,
+            train: None,
+            params: 100,
+            params_paper_convention: 100,
+            flops_per_sample: 1000,
+            wall_s: 1.0,
+            status: "ok".into(),
+            git_commit: "x".into(),
+            settings: format!("num_memory={}", &config[4..]),
+            error: String::new(),
+        }
+    }
+
+    fn spec() -> ExperimentSpec {
+        toml::from_str(
+            r#"
+            name = "e"
+            title = "E"
+            task = "neuronio"
+            seeds = 3
+            metrics = ["test_soma_rmse"]
+            [[group]]
+            name = "a"
+            model = "elm"
+            [[plot]]
+            name = "p"
+            x = "num_memory"
+            y = "test_soma_rmse"
+            "#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn error_bars_are_the_mean_and_sample_std_of_each_configurations_seeds() {
+        // d_m=10: 1, 2, 4 -> mean 7/3, sample variance ((4/3)^2 + (1/3)^2 + (5/3)^2) / 2 = 7/3.
+        // d_m=20: 3, 5 -> mean 4, sample std sqrt(2); d_m=30: one seed, std 0.
+        let rows = vec![
+            row("a", "d_m=10", 0, 1.0),
+            row("a", "d_m=10", 1, 2.0),
+            row("a", "d_m=20", 0, 3.0),
+            row("a", "d_m=10", 2, 4.0),
+            row("a", "d_m=20", 1, 5.0),
+            row("a", "d_m=30", 0, 6.0),
+        ];
+        let spec = spec();
+        let points = group_points(&spec, &spec.plot[0], &rows);
+        assert_eq!(points.len(), 1);
+        let p = &points[0].1;
+        assert_eq!(p.iter().map(|p| (p.x, p.seeds)).collect::<Vec<_>>(), vec![(10.0, 3), (20.0, 2), (30.0, 1)]);
+        assert!((p[0].mean - 7.0 / 3.0).abs() < 1e-12 && (p[0].std - (7.0f64 / 3.0).sqrt()).abs() < 1e-12, "{p:?}");
+        assert!((p[1].mean - 4.0).abs() < 1e-12 && (p[1].std - 2f64.sqrt()).abs() < 1e-12, "{p:?}");
+        assert_eq!((p[2].mean, p[2].std), (6.0, 0.0));
+    }
+
+    fn reference(file: &str, x: &str, y: &str) -> PaperRef {
+        PaperRef {
+            file: file.into(),
+            x: x.into(),
+            y: y.into(),
+            y_std: None,
+            group: None,
+            rows: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_paper_reader_reads_the_papers_numbers_and_names_what_is_missing() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut r = reference("tests/fixtures/paper/appF_neuronio_branch_elm.csv", "params", "spike_auc_mean");
+        r.y_std = Some("spike_auc_std".into());
+        let points = read_paper(root, &r, None).unwrap();
+        assert_eq!(points[0], PaperPoint { x: 5900.0, y: 0.989, std: Some(0.0001) });
+        // Unquoted commas in Table S4's model names; matched against configuration labels.
+        let labels: Vec<String> = ["ALIF (classic)", "ELM (simplest: 1 memory unit, linear integration)"]
+            .map(String::from)
+            .to_vec();
+        let s4 = reference("tests/fixtures/paper/tableS4_tiny_models.csv", "model", "soma_rmse");
+        let points = read_paper(root, &s4, Some(&labels)).unwrap();
+        assert_eq!(points.iter().map(|p| (p.x, p.y)).collect::<Vec<_>>(), vec![(0.0, 2.29), (1.0, 1.60)]);
+        // Rows filtered by a column.
+        let mut shd = reference("tests/fixtures/paper/appF_shd.csv", "bin_ms", "test_acc_mean");
+        shd.rows.insert("model".into(), "SNN".into());
+        assert!(!read_paper(root, &shd, None).unwrap().is_empty());
+
+        let missing = reference("tests/fixtures/paper/no_such.csv", "params", "spike_auc_mean");
+        let e = format!("{:#}", read_paper(root, &missing, None).unwrap_err());
+        assert!(e.contains("no_such.csv"), "{e}");
+        let bad_column = reference("tests/fixtures/paper/appF_neuronio_elm.csv", "params", "spike_auc");
+        let e = format!("{:#}", read_paper(root, &bad_column, None).unwrap_err());
+        assert!(e.contains("no column `spike_auc`") && e.contains("spike_auc_mean"), "{e}");
+        shd.rows.insert("model".into(), "Transformer".into());
+        let e = format!("{:#}", read_paper(root, &shd, None).unwrap_err());
+        assert!(e.contains("appF_shd.csv") && e.contains("Transformer"), "{e}");
+        assert_eq!(paper_number("16.04M"), Some(16.04e6));
+        assert_eq!(paper_number("FAIL"), None);
+    }
 }
