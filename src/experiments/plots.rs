@@ -47,6 +47,12 @@ const AXIS_LABELS: &[(&str, &str)] = &[
     ("config", "Configuration"),
 ];
 
+/// The range a metric cannot leave (AUCs and accuracies are within [0, 1]).
+fn metric_bounds(column: &str) -> Option<(f64, f64)> {
+    let metric = column.split_once('_').map_or(column, |(_, m)| m);
+    (metric == "auc" || metric == "accuracy" || metric.starts_with("tp_at_fp")).then_some((0.0, 1.0))
+}
+
 /// The axis title of a column or swept key: the table's, else the name itself.
 pub fn axis_label(column: &str) -> String {
     AXIS_LABELS.iter().find(|(c, _)| *c == column).map(|(_, l)| l.to_string()).unwrap_or_else(|| column.to_string())
@@ -160,7 +166,10 @@ fn marker_element<C, DB: DrawingBackend>(
 }
 
 /// A short horizontal bar in pixels (the caps of an error bar).
-fn cap<C, DB: DrawingBackend>(at: C, color: RGBColor) -> ComposedElement<C, DB, PathElement<(i32, i32)>, PathElement<(i32, i32)>> {
+fn cap<C, DB: DrawingBackend>(
+    at: C,
+    color: RGBColor,
+) -> ComposedElement<C, DB, PathElement<(i32, i32)>, PathElement<(i32, i32)>> {
     let bar = || PathElement::new(vec![(-5, 0), (5, 0)], color.stroke_width(2));
     EmptyElement::at(at) + bar() + bar()
 }
@@ -214,7 +223,8 @@ pub fn linear_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     }
     let rough = (hi - lo) / target.max(2) as f64;
     let magnitude = 10f64.powf(rough.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= rough).unwrap_or(10.0 * magnitude);
+    let step =
+        [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= rough).unwrap_or(10.0 * magnitude);
     let first = (lo / step).ceil() as i64;
     let last = (hi / step).floor() as i64;
     (first..=last).map(|k| k as f64 * step).collect()
@@ -295,8 +305,7 @@ pub fn read_paper(root: &Path, reference: &PaperRef, categories: Option<&[String
     if size > MAX_PAPER_BYTES {
         bail!("paper reference `{}` is {size} bytes (at most {MAX_PAPER_BYTES})", reference.file);
     }
-    let (header, rows) =
-        paper_csv(&path).with_context(|| format!("paper reference `{}`", reference.file))?;
+    let (header, rows) = paper_csv(&path).with_context(|| format!("paper reference `{}`", reference.file))?;
     let wanted = [Some(&reference.x), Some(&reference.y), reference.y_std.as_ref()];
     for column in wanted.into_iter().flatten().chain(reference.rows.keys()) {
         if !header.contains(column) {
@@ -551,7 +560,12 @@ where
     let (y_lo, y_hi) = range(&ys);
     let (x_lo, x_hi) =
         if categorical { (-0.5, f.categories.len().max(1) as f64 - 0.5) } else { padded(x_lo, x_hi, log_x) };
-    let (y_lo, y_hi) = padded(y_lo, y_hi, false);
+    let (mut y_lo, mut y_hi) = padded(y_lo, y_hi, false);
+    if let Some((lo, hi)) = metric_bounds(&plot.y) {
+        // A probability's axis stops just past its bounds (an error bar may run off it).
+        let headroom = 0.02 * (hi - lo);
+        (y_lo, y_hi) = (y_lo.max(lo - headroom), y_hi.min(hi + headroom));
+    }
     let x_ticks = if categorical {
         (0..f.categories.len()).map(|i| i as f64).collect()
     } else if log_x {
@@ -605,7 +619,9 @@ where
             for s in f.series {
                 let color = s.color;
                 if !categorical && s.points.len() > 1 {
-                    chart.draw_series(LineSeries::new(s.points.iter().map(|p| (p.x, p.mean)), color.stroke_width(2))).map_err(err)?;
+                    chart
+                        .draw_series(LineSeries::new(s.points.iter().map(|p| (p.x, p.mean)), color.stroke_width(2)))
+                        .map_err(err)?;
                 }
                 for p in s.points.iter().filter(|p| p.std > 0.0) {
                     let (lo, hi) = ((p.x, p.mean - p.std), (p.x, p.mean + p.std));
@@ -615,9 +631,7 @@ where
                 if !categorical && s.paper.len() > 1 {
                     let mut marks: Vec<(f64, f64)> = s.paper.iter().map(|p| (p.x, p.y)).collect();
                     marks.sort_by(|a, b| a.0.total_cmp(&b.0));
-                    chart
-                        .draw_series(DashedLineSeries::new(marks, 6, 4, color.stroke_width(1)))
-                        .map_err(err)?;
+                    chart.draw_series(DashedLineSeries::new(marks, 6, 4, color.stroke_width(1))).map_err(err)?;
                 }
                 for p in s.paper.iter().filter(|p| p.std.is_some_and(|v| v > 0.0)) {
                     let std = p.std.unwrap_or(0.0);
@@ -625,14 +639,22 @@ where
                     chart.draw_series([PathElement::new(vec![lo, hi], color.stroke_width(1))]).map_err(err)?;
                 }
                 chart
-                    .draw_series(s.paper.iter().map(|p| marker_element((p.x, p.y), s.marker, MARKER_RADIUS, color, false)))
+                    .draw_series(
+                        s.paper.iter().map(|p| marker_element((p.x, p.y), s.marker, MARKER_RADIUS, color, false)),
+                    )
                     .map_err(err)?;
                 chart
-                    .draw_series(s.points.iter().map(|p| marker_element((p.x, p.mean), s.marker, MARKER_RADIUS, color, true)))
+                    .draw_series(
+                        s.points.iter().map(|p| marker_element((p.x, p.mean), s.marker, MARKER_RADIUS, color, true)),
+                    )
                     .map_err(err)?;
             }
             chart
-                .draw_series(f.loose.iter().map(|p| marker_element((p.x, p.y), Marker::Diamond, MARKER_RADIUS + 1, BLACK, false)))
+                .draw_series(
+                    f.loose
+                        .iter()
+                        .map(|p| marker_element((p.x, p.y), Marker::Diamond, MARKER_RADIUS + 1, BLACK, false)),
+                )
                 .map_err(err)?;
         }};
     }
@@ -652,19 +674,23 @@ where
 
 /// The legend, right of the plotting area: per series its line and filled marker, then its
 /// hollow paper marker; the paper's marks of no group last.
-fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, f: &Figure) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    f: &Figure,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let font = ("sans-serif", LEGEND_FONT).into_font();
     let line_height = LEGEND_FONT as i32 + 12;
     let mut y = 40;
-    let mut entry = |area: &DrawingArea<DB, Shift>, marker: Marker, color: RGBColor, filled: bool, line: bool, text: String| {
-        if line {
-            area.draw(&PathElement::new(vec![(6, y), (40, y)], color.stroke_width(2)))?;
-        }
-        area.draw(&marker_element((23, y), marker, MARKER_RADIUS, color, filled))?;
-        area.draw(&Text::new(text, (50, y - LEGEND_FONT as i32 / 2 - 1), font.clone()))?;
-        y += line_height;
-        Ok::<(), DrawingAreaErrorKind<DB::ErrorType>>(())
-    };
+    let mut entry =
+        |area: &DrawingArea<DB, Shift>, marker: Marker, color: RGBColor, filled: bool, line: bool, text: String| {
+            if line {
+                area.draw(&PathElement::new(vec![(6, y), (40, y)], color.stroke_width(2)))?;
+            }
+            area.draw(&marker_element((23, y), marker, MARKER_RADIUS, color, filled))?;
+            area.draw(&Text::new(text, (50, y - LEGEND_FONT as i32 / 2 - 1), font.clone()))?;
+            y += line_height;
+            Ok::<(), DrawingAreaErrorKind<DB::ErrorType>>(())
+        };
     let categorical = f.plot.x == CATEGORY_AXIS;
     for s in f.series {
         if !s.points.is_empty() {
@@ -679,7 +705,11 @@ fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, f: &Figure) ->
     }
     let seeds = f.series.iter().flat_map(|s| s.points.iter().map(|p| p.seeds)).max().unwrap_or(0);
     let note = if seeds > 1 { "bars: mean +- std over seeds" } else { "one seed per point" };
-    area.draw(&Text::new(note.to_string(), (6, y), ("sans-serif", LEGEND_FONT - 3).into_font().color(&RGBColor(90, 90, 90))))?;
+    area.draw(&Text::new(
+        note.to_string(),
+        (6, y),
+        ("sans-serif", LEGEND_FONT - 3).into_font().color(&RGBColor(90, 90, 90)),
+    ))?;
     Ok(())
 }
 
@@ -694,9 +724,8 @@ pub fn draw(spec: &ExperimentSpec, rows: &[RunRow], dir: &Path, root: &Path) -> 
             continue;
         }
         let groups = shown_groups(spec, plot);
-        let synthetic = rows
-            .iter()
-            .any(|r| groups.contains(&r.group.as_str()) && r.data_source.starts_with("synthetic"));
+        let synthetic =
+            rows.iter().any(|r| groups.contains(&r.group.as_str()) && r.data_source.starts_with("synthetic"));
         let mut title = plot.title.clone().unwrap_or_else(|| {
             let y = plot.y_label.clone().unwrap_or_else(|| axis_label(&plot.y));
             let x = plot.x_label.clone().unwrap_or_else(|| axis_label(&plot.x));
@@ -1006,14 +1035,7 @@ mod tests {
     }
 
     fn reference(file: &str, x: &str, y: &str) -> PaperRef {
-        PaperRef {
-            file: file.into(),
-            x: x.into(),
-            y: y.into(),
-            y_std: None,
-            group: None,
-            rows: Default::default(),
-        }
+        PaperRef { file: file.into(), x: x.into(), y: y.into(), y_std: None, group: None, rows: Default::default() }
     }
 
     #[test]
@@ -1024,9 +1046,8 @@ mod tests {
         let points = read_paper(root, &r, None).unwrap();
         assert_eq!(points[0], PaperPoint { x: 5900.0, y: 0.989, std: Some(0.0001) });
         // Unquoted commas in Table S4's model names; matched against configuration labels.
-        let labels: Vec<String> = ["ALIF (classic)", "ELM (simplest: 1 memory unit, linear integration)"]
-            .map(String::from)
-            .to_vec();
+        let labels: Vec<String> =
+            ["ALIF (classic)", "ELM (simplest: 1 memory unit, linear integration)"].map(String::from).to_vec();
         let s4 = reference("tests/fixtures/paper/tableS4_tiny_models.csv", "model", "soma_rmse");
         let points = read_paper(root, &s4, Some(&labels)).unwrap();
         assert_eq!(points.iter().map(|p| (p.x, p.y)).collect::<Vec<_>>(), vec![(0.0, 2.29), (1.0, 1.60)]);
