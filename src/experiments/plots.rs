@@ -165,11 +165,10 @@ fn marker_element<C, DB: DrawingBackend>(
     EmptyElement::at(at) + Polygon::new(outline, fill) + PathElement::new(closed, color.stroke_width(2))
 }
 
+type CapElement<C, DB> = ComposedElement<C, DB, PathElement<(i32, i32)>, PathElement<(i32, i32)>>;
+
 /// A short horizontal bar in pixels (the caps of an error bar).
-fn cap<C, DB: DrawingBackend>(
-    at: C,
-    color: RGBColor,
-) -> ComposedElement<C, DB, PathElement<(i32, i32)>, PathElement<(i32, i32)>> {
+fn cap<C, DB: DrawingBackend>(at: C, color: RGBColor) -> CapElement<C, DB> {
     let bar = || PathElement::new(vec![(-5, 0), (5, 0)], color.stroke_width(2));
     EmptyElement::at(at) + bar() + bar()
 }
@@ -218,7 +217,7 @@ pub fn seed_stats(values: &[f64]) -> (f64, f64) {
 /// Tick positions of a linear axis over [lo, hi]: multiples of 1, 2 or 5 x 10^k, at most about
 /// `target` + 1 of them and at least 3 for any range wider than zero.
 pub fn linear_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
-    if !(hi > lo) || !lo.is_finite() || !hi.is_finite() {
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) || !lo.is_finite() || !hi.is_finite() {
         return vec![lo];
     }
     let rough = (hi - lo) / target.max(2) as f64;
@@ -233,7 +232,7 @@ pub fn linear_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
 /// Tick positions of a log axis over [lo, hi]: the decades, else 1-2-5 per decade, else every
 /// integer multiple, so that even a range within one decade shows at least 3 labelled ticks.
 pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
-    if !(hi > lo) || lo <= 0.0 || !hi.is_finite() {
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) || lo <= 0.0 || !hi.is_finite() {
         return vec![lo];
     }
     let (first, last) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
@@ -337,10 +336,12 @@ pub fn read_paper(root: &Path, reference: &PaperRef, categories: Option<&[String
     Ok(points)
 }
 
+type CsvRows = Vec<BTreeMap<String, String>>;
+
 /// The header and rows of a paper CSV. The paper's model names hold unquoted commas
 /// ("ELM (simplest: 1 memory unit, linear integration)"): a record with more fields than the
 /// header has its surplus joined back into the first column, the numbers being on the right.
-fn paper_csv(path: &Path) -> Result<(Vec<String>, Vec<BTreeMap<String, String>>)> {
+fn paper_csv(path: &Path) -> Result<(Vec<String>, CsvRows)> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(path)?;
     let header: Vec<String> = reader.headers().context("no header")?.iter().map(String::from).collect();
     let mut rows = Vec::new();
