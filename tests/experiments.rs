@@ -350,7 +350,7 @@ fn plot_redraws_the_figures_from_a_runs_csv_alone() {
             for ext in ["png", "svg"] {
                 let path = dir.join(format!("{figure}.{ext}"));
                 let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-                assert!(size > 10_000, "{} ({size} bytes)", path.display());
+                assert!(size > 4_000, "{} ({size} bytes)", path.display());
             }
         }
         let svg = std::fs::read_to_string(dir.join(format!("{}.svg", figures[0]))).unwrap();
