@@ -43,6 +43,8 @@ enum Command {
     Inspect(elmbench::commands::inspect::InspectArgs),
     /// Run an experiment (benchmarks/<name>.toml) at a tier; results in results/<name>/<tier>.
     Reproduce(elmbench::commands::reproduce::ReproduceArgs),
+    /// Redraw an experiment's figures from <results>/<experiment>/<tier>/runs.csv alone.
+    Plot(elmbench::commands::plot::PlotArgs),
     /// Compare an experiment's results with its golden values (exit status 1 on any failure).
     Check(elmbench::commands::check::CheckArgs),
     /// Parameter and FLOP reports of model configurations beside the paper's numbers.
@@ -81,6 +83,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(args) => elmbench::commands::inspect::run(args),
         Command::Synth(args) => elmbench::commands::synth::run(args),
         Command::Reproduce(args) => elmbench::commands::reproduce::run(args),
+        Command::Plot(args) => elmbench::commands::plot::run(args),
         Command::Check(args) => elmbench::commands::check::run(args),
         Command::Report(command) => elmbench::commands::report::run(command),
     }

@@ -315,3 +315,54 @@ provenance = "a diverged run has no metric: the mean is missing and the entry fa
     assert!(outcomes[1].pass && outcomes[1].actual == Some(0.0), "{:?}", outcomes[1]);
     assert!(!outcomes[2].pass && outcomes[2].actual.is_none(), "{:?}", outcomes[2]);
 }
+
+/// `elmbench plot` redraws an experiment's figures from a committed runs.csv alone (no run
+/// folders), and a runs.csv row read back is the row that wrote it.
+#[test]
+fn plot_redraws_the_figures_from_a_runs_csv_alone() {
+    use elmbench::commands::plot::{run, PlotArgs};
+    use elmbench::experiments::results::RunRow;
+    let results = tempfile::tempdir().unwrap();
+    for (experiment, figures) in [
+        ("fig2", &["fig2c_auc", "fig2d_rmse", "figS1a_auc_flops", "figS1b_rmse_flops"][..]),
+        ("tableS4", &["tableS4_soma_rmse", "tableS4_auc"][..]),
+    ] {
+        let dir = results.path().join(experiment).join("smoke");
+        std::fs::create_dir_all(&dir).unwrap();
+        let csv = root().join("results/reference").join(experiment).join("smoke/runs.csv");
+        std::fs::copy(&csv, dir.join("runs.csv")).unwrap();
+        for cells in read_runs_csv(&csv).unwrap() {
+            let row = RunRow::from_cells(&cells).unwrap();
+            let written: std::collections::BTreeMap<String, String> =
+                cells.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+            let back: std::collections::BTreeMap<String, String> =
+                row.cells().into_iter().filter(|(_, v)| !v.is_empty()).collect();
+            assert_eq!(back, written);
+        }
+        run(PlotArgs {
+            experiment: experiment.into(),
+            tier: "smoke".into(),
+            results: results.path().into(),
+            root: root().into(),
+        })
+        .unwrap();
+        for figure in figures {
+            for ext in ["png", "svg"] {
+                let path = dir.join(format!("{figure}.{ext}"));
+                let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                assert!(size > 4_000, "{} ({size} bytes)", path.display());
+            }
+        }
+        let svg = std::fs::read_to_string(dir.join(format!("{}.svg", figures[0]))).unwrap();
+        assert!(svg.contains("SYNTHETIC data") && svg.contains("paper"), "{experiment}");
+    }
+    // No runs.csv: an error that says what to run.
+    let e = run(PlotArgs {
+        experiment: "fig3".into(),
+        tier: "smoke".into(),
+        results: results.path().into(),
+        root: root().into(),
+    })
+    .unwrap_err();
+    assert!(format!("{e:#}").contains("runs.csv") && format!("{e:#}").contains("reproduce fig3"), "{e:#}");
+}

@@ -8,6 +8,7 @@ pub mod fetch;
 pub mod forward;
 pub mod inspect;
 pub mod list;
+pub mod plot;
 pub mod report;
 pub mod reproduce;
 pub mod synth;

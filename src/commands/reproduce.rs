@@ -97,7 +97,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         crate::io::write_atomically(&summary, full.as_bytes())?;
     }
     if args.run_index.is_none() {
-        crate::experiments::plots::draw(&spec, &rows, &dir)?;
+        crate::experiments::plots::draw(&spec, &rows, &dir, &args.root)?;
         crate::experiments::plots::draw_table(&spec, &rows, &dir, &args.root)?;
     }
     let failed = rows.iter().filter(|r| r.status == "failed").count();

@@ -111,6 +111,56 @@ impl RunRow {
         put("error", self.error.clone());
         m
     }
+
+    /// The row back from its runs.csv cells (what `elmbench plot` redraws figures from): metric
+    /// columns are `test_*`, `valid_*` and `train_*`; a blank cell is a metric the run lacks.
+    pub fn from_cells(cells: &BTreeMap<String, String>) -> Result<Self> {
+        let text = |k: &str| cells.get(k).cloned().unwrap_or_default();
+        let number = |k: &str| -> Result<f64> {
+            let v = text(k);
+            if v.is_empty() {
+                return Ok(0.0);
+            }
+            v.parse::<f64>().with_context(|| format!("column `{k}`: `{v}` is not a number"))
+        };
+        let mut splits: [(&str, Metrics); 3] =
+            [("test_", Metrics::new()), ("valid_", Metrics::new()), ("train_", Metrics::new())];
+        for (column, value) in cells {
+            for (prefix, metrics) in splits.iter_mut() {
+                if let Some(name) = column.strip_prefix(*prefix) {
+                    if !value.is_empty() {
+                        let v = value
+                            .parse::<f64>()
+                            .with_context(|| format!("column `{column}`: `{value}` is not a number"))?;
+                        metrics.set(name, v);
+                    }
+                }
+            }
+        }
+        let [(_, test), (_, valid), (_, train)] = splits;
+        let some = |m: Metrics| (!m.is_empty()).then_some(m);
+        Ok(RunRow {
+            experiment: text("experiment"),
+            tier: text("tier"),
+            group: text("group"),
+            model: text("model"),
+            config: text("config"),
+            config_hash: text("config_hash"),
+            seed: number("seed")? as u64,
+            data_source: text("data_source"),
+            test: some(test),
+            valid: some(valid),
+            train: some(train),
+            params: number("params")? as usize,
+            params_paper_convention: number("params_paper_convention")? as usize,
+            flops_per_sample: number("flops_per_sample")? as u64,
+            wall_s: number("wall_s")?,
+            status: text("status"),
+            git_commit: text("git_commit"),
+            settings: text("settings"),
+            error: text("error"),
+        })
+    }
 }
 
 /// `results/<experiment>/<tier>`.

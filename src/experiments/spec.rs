@@ -45,9 +45,11 @@
 //! x = "params"                       # a runs.csv column, a swept model key, or "config" (one tick per label)
 //! y = "test_auc"
 //! log_x = true
-//! x_label = "parameters"             # axis titles (default: the column names)
+//! x_label = "parameters"             # axis titles (default: a label with units for known columns)
 //! y_label = "spike AUC"
 //! groups = ["elm", "branch-elm"]     # default: all
+//! # the paper's values as hollow reference marks (any number of CSVs; `rows` filters them)
+//! paper = [{ file = "tests/fixtures/paper/appF_neuronio_elm.csv", x = "params", y = "spike_auc_mean", y_std = "spike_auc_std", group = "elm" }]
 //! ```
 //!
 //! Unknown keys are errors everywhere; counts are bounded (seeds, runs) before anything is planned.
@@ -156,6 +158,30 @@ pub struct PlotSpec {
     pub y_label: Option<String>,
     pub groups: Option<Vec<String>>,
     pub title: Option<String>,
+    /// The paper's values drawn as hollow reference marks beside ours.
+    #[serde(default)]
+    pub paper: Vec<PaperRef>,
+}
+
+/// Most paper references one plot may name.
+pub const MAX_PAPER_REFS: usize = 16;
+
+/// A CSV of the paper's numbers (`tests/fixtures/paper/...`) drawn on a plot: column `x` against
+/// column `y` (numbers like `5.9K` or `16.04M` are read as such; `FAIL` and blanks are skipped),
+/// optionally `y_std` as error bars. On a `config` axis, `x` holds configuration labels.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaperRef {
+    /// Relative to the repository root.
+    pub file: String,
+    pub x: String,
+    pub y: String,
+    pub y_std: Option<String>,
+    /// Drawn in this group's colour and marker (default: black, labelled "paper").
+    pub group: Option<String>,
+    /// Only the rows whose columns hold these values (e.g. `{ model = "B-ELM" }`).
+    #[serde(default)]
+    pub rows: BTreeMap<String, String>,
 }
 
 impl ExperimentSpec {
@@ -224,10 +250,13 @@ impl ExperimentSpec {
             }
         }
         for p in &self.plot {
-            for g in p.groups.iter().flatten() {
+            for g in p.groups.iter().flatten().chain(p.paper.iter().filter_map(|r| r.group.as_ref())) {
                 if !names.contains(&g.as_str()) {
                     bail!("plot `{}` names the unknown group `{g}`", p.name);
                 }
+            }
+            if p.paper.len() > MAX_PAPER_REFS {
+                bail!("plot `{}` names {} paper references (at most {MAX_PAPER_REFS})", p.name, p.paper.len());
             }
         }
         Ok(())
