@@ -68,3 +68,41 @@ fn the_extractor_joins_continuations_and_skips_other_blocks() {
         "## Quick start\n\n```sh\na --x \\\n  --y\nb # note\n```\n\n```toml\nnot = 1\n```\n\n## Next\n```sh\nc\n```\n";
     assert_eq!(section_commands(text, "## Quick start"), ["a --x   --y", "b # note"]);
 }
+
+/// Issue 15, item 7: the README's Figure 2 table is what `scripts/readme_tables.py fig2 quick`
+/// computes from the committed reference runs (matched by parameter count; AUC to 3 decimals,
+/// RMSE to 2), so it cannot drift from the results it quotes.
+#[test]
+fn the_figure_2_table_is_the_scripts_output() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let Ok(out) = Command::new("python3")
+        .arg(root.join("scripts/readme_tables.py"))
+        .args(["fig2", "quick", "--digits", "6"])
+        .output()
+    else {
+        eprintln!("SKIPPED: no python3 to run scripts/readme_tables.py");
+        return;
+    };
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let computed = String::from_utf8_lossy(&out.stdout).to_string();
+    let pair = |cell: &str, digits: usize| -> String {
+        let (m, s) = cell.split_once(" +- ").unwrap();
+        let (m, s): (f64, f64) = (m.trim().parse().unwrap(), s.trim().parse().unwrap());
+        format!("{m:.digits$} +- {s:.digits$}")
+    };
+    let mut by_params = std::collections::HashMap::new();
+    for line in computed.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| group")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        by_params.insert(cells[3].to_string(), (pair(cells[5], 3), pair(cells[6], 2)));
+    }
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start = readme.find("| model | params | test AUC | test soma RMSE |").expect("the Figure 2 table");
+    let rows: Vec<&str> = readme[start..].lines().skip(2).take_while(|l| l.starts_with('|')).collect();
+    assert!(rows.len() >= 8, "{rows:?}");
+    for row in rows {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (auc, rmse) =
+            by_params.get(cells[2]).unwrap_or_else(|| panic!("no run with {} parameters: {row}", cells[2]));
+        assert_eq!((cells[3], cells[4]), (auc.as_str(), rmse.as_str()), "README row `{row}`");
+    }
+}
