@@ -100,3 +100,47 @@ fn a_closed_pipe_ends_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(out.status.success() || out.status.signal() == Some(13), "{:?}", out.status);
 }
+
+/// Issue 14, finding A: sizes from outside (`--set`, a `model_config.json` beside a `.pt`) are
+/// bounded before anything is allocated: exit status 1 with the key named, never a
+/// capacity-overflow panic (101) or an allocation abort (134).
+#[test]
+fn huge_model_sizes_are_refused_by_name_before_allocation() {
+    let bin = env!("CARGO_BIN_EXE_elmbench");
+    for (kind, set, key) in [
+        ("elm", "num_memory=1000000000", "num_memory"),
+        ("elm", "mlp_num_layers=100000000", "mlp_num_layers"),
+        ("elm", "mlp_hidden_size=1000000000", "mlp_hidden_size"),
+        ("elm", "num_synapse_per_branch=1000000", "num_synapse_per_branch"),
+        ("lstm", "hidden_size=1000000000", "hidden_size"),
+        ("lif", "num_input=1000000000", "num_input"),
+        ("s5", "d_model=1000000000", "d_model"),
+    ] {
+        let out =
+            std::process::Command::new(bin).args(["report", "params", "--model", kind, "--set", set]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{kind} {set}: {err}");
+        assert!(err.contains(key), "{kind} {set}: {err}");
+    }
+    // The official weights with a doctored model_config.json beside them.
+    let dir = tempfile::tempdir().unwrap();
+    let official = crate::support::fixture("reference/official_models/num_memory_20");
+    std::fs::copy(official.join("neuronio_best_model_state.pt"), dir.path().join("neuronio_best_model_state.pt"))
+        .unwrap();
+    let config = std::fs::read_to_string(official.join("model_config.json")).unwrap();
+    let mut config: serde_json::Value = serde_json::from_str(&config).unwrap();
+    config["num_memory"] = serde_json::json!(1_000_000_000u64);
+    std::fs::write(dir.path().join("model_config.json"), config.to_string()).unwrap();
+    let out = std::process::Command::new(bin)
+        .args(["forward", "--weights"])
+        .arg(dir.path().join("neuronio_best_model_state.pt"))
+        .arg("--input")
+        .arg(crate::support::fixture("reference/pretrained_num_memory_20.safetensors"))
+        .arg("--output")
+        .arg(dir.path().join("y.safetensors"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("num_memory"), "{err}");
+}

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod elm;
 pub mod lif;
+pub mod limits;
 pub mod lstm;
 pub mod model;
 pub mod s5;

@@ -243,6 +243,23 @@ impl ElmConfig {
 
     /// Checks what the official constructor asserts, with messages that name the setting.
     pub fn validate(&self) -> Result<()> {
+        use crate::models::limits;
+        limits::width("num_input", self.num_input)?;
+        limits::width("num_output", self.num_output)?;
+        limits::width("num_memory", self.num_memory)?;
+        limits::width("num_branch", self.num_branch())?;
+        limits::width("num_synapse_per_branch", self.num_synapse_per_branch)?;
+        if let Some(h) = self.mlp_hidden_size {
+            limits::width("mlp_hidden_size", h)?;
+        }
+        limits::layers("mlp_num_layers", self.mlp_num_layers)?;
+        limits::weights(
+            "the synapses (num_branch x num_synapse_per_branch)",
+            &[self.num_branch(), self.num_synapse_per_branch],
+        )?;
+        let hidden = self.mlp_hidden_size();
+        limits::weights("the MLP's first layer", &[self.num_branch() + self.num_memory, hidden])?;
+        limits::weights("the MLP's hidden layers", &[hidden, hidden])?;
         if self.num_input == 0 || self.num_output == 0 || self.num_memory == 0 {
             bail!("num_input, num_output and num_memory must be positive");
         }

@@ -197,6 +197,9 @@ impl LifConfig {
 
     /// Neurons in the layer: one per output, or one per two outputs in `spike-and-membrane`.
     pub fn num_neurons(&self) -> Result<usize> {
+        crate::models::limits::width("num_input", self.num_input)?;
+        crate::models::limits::width("num_output", self.num_output)?;
+        crate::models::limits::weights("the synapses (num_input x neurons)", &[self.num_input, self.num_output])?;
         let per = self.outputs.per_neuron();
         if self.num_output == 0 {
             bail!("num_output must be positive");

@@ -62,6 +62,11 @@ impl LstmConfig {
     /// The initialisation for a config of kind `chrono-lstm` (`chrono`) or `lstm`, after checking
     /// every setting.
     pub fn init(&self, chrono: bool) -> Result<LstmInit> {
+        use crate::models::limits;
+        limits::width("num_input", self.num_input)?;
+        limits::width("num_output", self.num_output)?;
+        limits::width("hidden_size", self.hidden_size)?;
+        limits::weights("the gates", &[4 * self.hidden_size, self.num_input + self.hidden_size])?;
         if self.num_input == 0 || self.num_output == 0 || self.hidden_size == 0 {
             bail!(
                 "num_input ({}), num_output ({}) and hidden_size ({}) must be positive",
