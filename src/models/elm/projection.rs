@@ -278,13 +278,7 @@ pub fn forward(
                     }
                 });
             }
-            gemm(
-                1.0,
-                MatRef::new(&branch_input, rows, n.branches),
-                MatRef::with_row_stride(w0, n.units, n.branches, n.w0_row).t(),
-                0.0,
-                MatMut::new(&mut q, rows, n.units),
-            );
+            branches_to_units(&branch_input, w0, &n, &mut q);
             Ok((q, Saved::Traces { branch_input }))
         }
         ProjectionPath::FoldedBranches => {
@@ -306,13 +300,7 @@ pub fn forward(
             if !f.is_identity() {
                 branch_input.par_iter_mut().for_each(|v| *v = f.apply(*v));
             }
-            gemm(
-                1.0,
-                MatRef::new(&branch_input, rows, n.branches),
-                MatRef::with_row_stride(w0, n.units, n.branches, n.w0_row).t(),
-                0.0,
-                MatMut::new(&mut q, rows, n.units),
-            );
+            branches_to_units(&branch_input, w0, &n, &mut q);
             Ok((q, Saved::FoldedBranches { routing: folded_routing, branch_input }))
         }
     }
@@ -357,6 +345,53 @@ fn run_traces(version: ElmVersion, routing: &SynapseRouting, d: &Derived, n: &Di
 
 /// Adds layer 0's branch-column gradients into `w0_grad`, writes d loss / d w_s (before the relu)
 /// into `w_s_grad`, and returns d loss / d x when asked.
+/// The branch paths' last step, Q = f(U) W0_u^T, as one GEMM over all rows (`branch_input`
+/// holds f(U), the activated branch sums).
+fn branches_to_units(branch_input: &[f32], w0: &[f32], n: &Dims, q: &mut [f32]) {
+    let rows = n.batch * n.time;
+    gemm(
+        1.0,
+        MatRef::new(branch_input, rows, n.branches),
+        MatRef::with_row_stride(w0, n.units, n.branches, n.w0_row).t(),
+        0.0,
+        MatMut::new(q, rows, n.units),
+    );
+}
+
+/// The adjoint of `branches_to_units` and the branch activation: writes dW0_u = delta^T f(U)
+/// and returns dU = (delta W0_u) * f'(U), from the saved activated sums.
+fn branches_to_units_backward(
+    delta: MatRef<'_>,
+    branch_input: &[f32],
+    w0: &[f32],
+    w0_grad: &mut [f32],
+    n: &Dims,
+    config: &ElmConfig,
+    pool: &BufferPool,
+) -> Vec<f32> {
+    let rows = n.batch * n.time;
+    gemm(
+        1.0,
+        delta.t(),
+        MatRef::new(branch_input, rows, n.branches),
+        0.0,
+        MatMut::with_row_stride(w0_grad, n.units, n.branches, n.w0_row),
+    );
+    let mut branch_grad = pool.any(rows * n.branches);
+    gemm(
+        1.0,
+        delta,
+        MatRef::with_row_stride(w0, n.units, n.branches, n.w0_row),
+        0.0,
+        MatMut::new(&mut branch_grad, rows, n.branches),
+    );
+    let f = config.branch_activation;
+    if !f.is_identity() {
+        branch_grad.par_iter_mut().zip(branch_input.par_iter()).for_each(|(g, a)| *g *= f.derivative_at_output(*a));
+    }
+    branch_grad
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
     path: ProjectionPath,
@@ -463,29 +498,7 @@ pub fn backward(
             dx
         }
         (ProjectionPath::Traces, Saved::Traces { branch_input }) => {
-            // dW0_u = delta^T U and dU = delta W0_u, as GEMMs over all rows.
-            gemm(
-                1.0,
-                delta.t(),
-                MatRef::new(branch_input, rows, n.branches),
-                0.0,
-                MatMut::with_row_stride(w0_grad, n.units, n.branches, n.w0_row),
-            );
-            let mut branch_grad = pool.any(rows * n.branches);
-            gemm(
-                1.0,
-                delta,
-                MatRef::with_row_stride(w0, n.units, n.branches, n.w0_row),
-                0.0,
-                MatMut::new(&mut branch_grad, rows, n.branches),
-            );
-            // Through the branch activation, from its saved outputs.
-            let f = config.branch_activation;
-            if !f.is_identity() {
-                for (g, a) in branch_grad.iter_mut().zip(branch_input.iter()) {
-                    *g *= f.derivative_at_output(*a);
-                }
-            }
+            let branch_grad = branches_to_units_backward(delta, branch_input, w0, w0_grad, &n, config, pool);
             let x = dense_input(x);
             let syn = routing.valid.len();
             let mut w_parts = vec![0.0f32; n.batch * syn];
@@ -513,26 +526,7 @@ pub fn backward(
             want_input_gradient.then_some(dx)
         }
         (ProjectionPath::FoldedBranches, Saved::FoldedBranches { routing: folded_routing, branch_input }) => {
-            // dW0_u = delta^T U and dU = delta W0_u, as in the traces path.
-            gemm(
-                1.0,
-                delta.t(),
-                MatRef::new(branch_input, rows, n.branches),
-                0.0,
-                MatMut::with_row_stride(w0_grad, n.units, n.branches, n.w0_row),
-            );
-            let mut g = pool.any(rows * n.branches);
-            gemm(
-                1.0,
-                delta,
-                MatRef::with_row_stride(w0, n.units, n.branches, n.w0_row),
-                0.0,
-                MatMut::new(&mut g, rows, n.branches),
-            );
-            let f = config.branch_activation;
-            if !f.is_identity() {
-                g.par_iter_mut().zip(branch_input.par_iter()).for_each(|(g, a)| *g *= f.derivative_at_output(*a));
-            }
+            let mut g = branches_to_units_backward(delta, branch_input, w0, w0_grad, &n, config, pool);
             filter_backward(&mut g, n.time, n.branches, d.kappa_s[0]);
             // dR = X^T G; w_s[j] reaches R only at (input(j), branch(j)).
             let mut routing_grad = pool.zeros(n.inputs * n.branches);
