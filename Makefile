@@ -1,7 +1,7 @@
 # elmbench: build, test and benchmark targets. `make test` is what CI runs.
 CARGO ?= cargo
 
-.PHONY: build install test fmt-check clippy bench nightly
+.PHONY: build install test test-slurm fmt-check clippy bench nightly
 
 build:
 	$(CARGO) build --release
@@ -21,6 +21,13 @@ clippy:
 # The whole test suite in release mode (gradient checks and reference comparisons are numeric work).
 test: fmt-check clippy
 	$(CARGO) test --release
+	$(MAKE) test-slurm
+
+# `reproduce --emit slurm` on a real single-node Slurm started for the test and stopped after it
+# (scripts/test_slurm.sh). Needs Debian's slurmctld, slurmd, slurm-client and munge; without them
+# it says SKIPPED (CI sets ELMBENCH_REQUIRE_SLURM=1, which makes that a failure).
+test-slurm: build
+	bash scripts/test_slurm.sh
 
 bench:
 	$(CARGO) bench

@@ -1,10 +1,9 @@
 //! The experiment harness: declarations are strict, a sweep killed half-way resumes without
-//! redoing finished runs, Slurm array tasks assemble the same runs.csv as a local run, and
-//! `check` fails readably on an impossible golden.
+//! redoing finished runs, and `check` fails readably on an impossible golden (the Slurm path is
+//! in slurm_jobs.rs).
 
 use elmbench::experiments::results::{assemble, read_runs_csv, tier_dir};
 use elmbench::experiments::runner::{execute, RunnerOptions};
-use elmbench::experiments::slurm::{script, SlurmOptions};
 use elmbench::experiments::{plan, ExperimentSpec};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -117,45 +116,6 @@ fn check_passes_on_a_fresh_smoke_run_and_fails_on_an_impossible_golden() {
     assert!(!bad.status.success());
     let table = String::from_utf8_lossy(&bad.stdout);
     assert!(table.contains("| FAIL | group=branch-elm | test_auc |") && table.contains(">= 1.5"), "{table}");
-}
-
-#[test]
-fn slurm_array_tasks_assemble_the_same_runs_csv_as_a_local_run() {
-    let spec = ExperimentSpec::load(root(), "fig2").unwrap();
-    let p = plan(&spec, "smoke", None).unwrap();
-    let (local, array) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    execute(&p, &options(local.path(), None, 1)).unwrap();
-    assemble(local.path(), &p, &spec.metrics, &spec.title).unwrap();
-
-    let text = script(
-        &p,
-        &SlurmOptions {
-            seeds: None,
-            data_dir: data_dir(),
-            results: array.path(),
-            cpus_per_task: 2,
-            time_limit: "1:00:00",
-        },
-    );
-    let range = text.lines().find_map(|l| l.strip_prefix("#SBATCH --array=")).expect("an array directive");
-    let (first, last) = range.split_once('-').unwrap();
-    let (first, last): (usize, usize) = (first.parse().unwrap(), last.parse().unwrap());
-    assert_eq!((first, last), (0, p.runs.len() - 1));
-    assert!(text.contains("--run-index \"$SLURM_ARRAY_TASK_ID\""), "{text}");
-    // Every task, as the script runs it (out of order, as a scheduler may), then assembly.
-    for index in (first..=last).rev() {
-        execute(&p, &options(array.path(), Some(index), 1)).unwrap();
-        assemble(array.path(), &p, &spec.metrics, &spec.title).unwrap();
-    }
-    let read = |dir: &Path| -> Vec<std::collections::BTreeMap<String, String>> {
-        let mut rows = read_runs_csv(&tier_dir(dir, &p).join("runs.csv")).unwrap();
-        for row in rows.iter_mut() {
-            row.remove("wall_s"); // the only column that may differ between two executions
-        }
-        rows
-    };
-    assert_eq!(read(local.path()), read(array.path()));
-    assert_eq!(read(local.path()).len(), p.runs.len());
 }
 
 /// Every golden file parses, and every group/config it selects is planned at its tier (a

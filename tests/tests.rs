@@ -56,6 +56,7 @@ mod shd_export;
 mod shd_reader;
 mod shd_synthetic;
 mod shd_training;
+mod slurm_jobs;
 mod snn_gradcheck;
 mod snn_model;
 mod support;

@@ -1,11 +1,12 @@
 //! `elmbench reproduce <experiment>`: run what `benchmarks/<experiment>.toml` declares at a tier,
 //! then write runs.csv, summary.md and the figures.
 
-use crate::experiments::results::{assemble, tier_dir};
+use crate::experiments::assembly::assemble_outputs;
+use crate::experiments::results::tier_dir;
 use crate::experiments::runner::{execute, RunnerOptions};
-use crate::experiments::slurm::{script, SlurmOptions};
+use crate::experiments::slurm::{default_resources, write_scripts, SlurmOptions, SlurmResources};
 use crate::experiments::{plan, ExperimentSpec};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -47,6 +48,46 @@ pub struct ReproduceArgs {
     /// The repository root holding benchmarks/ (default: the current directory).
     #[arg(long, default_value = ".")]
     pub root: PathBuf,
+    /// With --emit slurm: submit the jobs (runs the emitted submit.sh).
+    #[arg(long, requires = "emit")]
+    pub submit: bool,
+    #[command(flatten)]
+    pub slurm: SlurmFlags,
+}
+
+/// Resources of `--emit slurm` array tasks; each overrides the experiment file's `[slurm]` and
+/// `[tiers.<tier>.slurm]` (defaults: 2 CPUs; 0:30:00 smoke, 4:00:00 quick, 24:00:00 paper).
+#[derive(Args)]
+pub struct SlurmFlags {
+    /// CPUs per array task (also the task's thread count).
+    #[arg(long, requires = "emit")]
+    pub cpus_per_task: Option<usize>,
+    /// Memory per task as Slurm writes it (8G, 500M).
+    #[arg(long, requires = "emit")]
+    pub mem: Option<String>,
+    /// Wall-time limit per task (30, 2:00:00, 1-12:00:00).
+    #[arg(long, requires = "emit")]
+    pub time: Option<String>,
+    #[arg(long, requires = "emit")]
+    pub partition: Option<String>,
+    #[arg(long, requires = "emit")]
+    pub account: Option<String>,
+    /// GPUs per array task (for CUDA runs).
+    #[arg(long, requires = "emit")]
+    pub gpus_per_task: Option<usize>,
+}
+
+impl SlurmFlags {
+    fn resources(&self) -> SlurmResources {
+        SlurmResources {
+            cpus_per_task: self.cpus_per_task,
+            mem: self.mem.clone(),
+            time: self.time.clone(),
+            partition: self.partition.clone(),
+            account: self.account.clone(),
+            gpus_per_task: self.gpus_per_task,
+        }
+    }
 }
 
 pub fn run(args: ReproduceArgs) -> Result<()> {
@@ -57,22 +98,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     }
     let data_dir = crate::fetch::data_dir::resolve(args.data_dir.as_deref());
     if let Some(Emit::Slurm) = args.emit {
-        let dir = tier_dir(&args.results, &plan);
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.join("slurm.sh");
-        let text = script(
-            &plan,
-            &SlurmOptions {
-                seeds: args.seeds,
-                data_dir: &data_dir,
-                results: &args.results,
-                cpus_per_task: 2,
-                time_limit: "24:00:00",
-            },
-        );
-        crate::io::write_atomically(&path, text.as_bytes())?;
-        println!("wrote {} ({} array tasks); submit it with sbatch", path.display(), plan.runs.len());
-        return Ok(());
+        return emit_slurm(&spec, &plan, &args, data_dir);
     }
     if !args.assemble_only {
         let options =
@@ -80,31 +106,64 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         let (ran, skipped) = execute(&plan, &options)?;
         eprintln!("{ran} run(s) trained, {skipped} already finished");
     }
-    let rows = assemble(&args.results, &plan, &spec.metrics, &spec.title)?;
+    // An array task writes the tables only; figures are drawn once, by a whole run or the final
+    // assembly.
+    let rows = assemble_outputs(&spec, &plan, &args.results, &args.root, args.run_index.is_none())?;
     let dir = tier_dir(&args.results, &plan);
-    if let Some(table) = &spec.table {
-        // The paper's layout after the per-configuration summary.
-        let text = crate::experiments::paper_table::render(&spec, table, &rows, &args.root, &args.tier)?;
-        let summary = dir.join("summary.md");
-        let mut full = std::fs::read_to_string(&summary)?;
-        full.push_str(&text);
-        crate::io::write_atomically(&summary, full.as_bytes())?;
-    } else if let Some(note) = spec.tier(&args.tier).ok().and_then(|t| t.table_note) {
-        // Without a paper table the tier's note goes under the per-configuration summary.
-        let summary = dir.join("summary.md");
-        let mut full = std::fs::read_to_string(&summary)?;
-        full.push_str(&format!("\nTier `{}`: {}\n", args.tier, note.trim()));
-        crate::io::write_atomically(&summary, full.as_bytes())?;
-    }
-    if args.run_index.is_none() {
-        crate::experiments::plots::draw(&spec, &rows, &dir, &args.root)?;
-        crate::experiments::plots::draw_table(&spec, &rows, &dir, &args.root)?;
+    if let Some(index) = args.run_index {
+        // An array task's exit status is its own run's, not the sweep's: another task's failure
+        // is reported by that task and by the final assembly.
+        let run = &plan.runs[index];
+        let run_dir = crate::experiments::results::run_dir(&args.results, &plan, run);
+        if crate::experiments::results::finished_row(&run_dir)?.is_none() {
+            bail!("run {} failed; see the `error` field of {}", run.run_id, run_dir.join("row.json").display());
+        }
+        println!("run {} finished; runs.csv: {}", run.run_id, dir.join("runs.csv").display());
+        return Ok(());
     }
     let failed = rows.iter().filter(|r| r.status == "failed").count();
     println!("{}", std::fs::read_to_string(dir.join("summary.md"))?);
     println!("results: {} ({} rows, {failed} failed)", dir.display(), rows.len());
     if failed > 0 {
         bail!("{failed} run(s) failed; see the `error` column of {}", dir.join("runs.csv").display());
+    }
+    Ok(())
+}
+
+fn emit_slurm(
+    spec: &ExperimentSpec,
+    plan: &crate::experiments::Plan,
+    args: &ReproduceArgs,
+    data_dir: PathBuf,
+) -> Result<()> {
+    let tier = spec.tier(&args.tier)?;
+    let flags = args.slurm.resources();
+    flags.validate("the command line")?;
+    let resources = default_resources(&args.tier).overlay(&spec.slurm).overlay(&tier.slurm).overlay(&flags);
+    let golden = args.root.join("golden").join(format!("{}.{}.toml", spec.name, args.tier));
+    let options = SlurmOptions {
+        seeds: args.seeds,
+        binary: std::env::current_exe().context("finding the elmbench binary")?,
+        root: args.root.clone(),
+        data_dir,
+        results: args.results.clone(),
+        resources,
+        golden: golden.exists().then_some(golden),
+    }
+    .absolute()?;
+    let dir = write_scripts(plan, &options)?;
+    let submit = dir.join("submit.sh");
+    println!("wrote {} ({} array tasks, then an assembly and check job)", dir.display(), plan.runs.len());
+    if !args.submit {
+        println!("submit with: bash {}", submit.display());
+        return Ok(());
+    }
+    let status = std::process::Command::new("bash")
+        .arg(&submit)
+        .status()
+        .with_context(|| format!("running {}", submit.display()))?;
+    if !status.success() {
+        bail!("{} failed ({status}); is Slurm's sbatch on PATH and the cluster up?", submit.display());
     }
     Ok(())
 }

@@ -201,6 +201,7 @@ pub fn assemble(results: &Path, plan: &Plan, metrics: &[String], title: &str) ->
             rows.push(serde_json::from_str::<RunRow>(&text).with_context(|| format!("invalid {}", path.display()))?);
         }
     }
+    hold_for_race_tests();
     let dir = tier_dir(results, plan);
     std::fs::create_dir_all(&dir)?;
     let columns = columns(&plan_tasks(plan));
@@ -215,6 +216,19 @@ pub fn assemble(results: &Path, plan: &Plan, metrics: &[String], title: &str) ->
     let summary = summary(plan, &rows, metrics, title);
     crate::io::write_atomically(&dir.join("summary.md"), summary.as_bytes())?;
     Ok(rows)
+}
+
+/// The environment variable that makes `assemble` wait between reading the rows and writing
+/// runs.csv. Only the race test sets it: it widens the window in which two array tasks that
+/// finish together could interleave, so that a missing lock loses a row every time instead of
+/// once in a thousand runs.
+pub const HOLD_ENV: &str = "ELMBENCH_TEST_HOLD_ASSEMBLY_MS";
+
+fn hold_for_race_tests() {
+    if let Some(ms) = std::env::var(HOLD_ENV).ok().and_then(|v| v.parse::<u64>().ok()) {
+        eprintln!("{HOLD_ENV}: holding the assembly for {ms} ms");
+        std::thread::sleep(std::time::Duration::from_millis(ms.min(60_000)));
+    }
 }
 
 /// The tasks of a plan's runs, each once, in run order.

@@ -31,6 +31,11 @@
 //! sweep = { branch-elm = { num_memory = [10] } }   # replace a group's sweep values
 //! set = { branch-elm = { "task.valid_files" = 1 } }  # add to (or replace) a group's fixed keys
 //! table_note = "what this tier shrinks"  # printed under summary.md's table(s)
+//! slurm = { time = "1:00:00" }       # this tier's Slurm resources (over [slurm])
+//!
+//! [slurm]                            # resources of `reproduce --emit slurm` array tasks
+//! cpus_per_task = 2                  # also mem = "8G", time = "24:00:00", partition, account,
+//!                                    # gpus_per_task; command-line flags override
 //!
 //! [table]                            # a table laid out like the paper's (summary.md and a figure)
 //! metric = "test_accuracy"           # the cells: mean +- std over seeds of this column
@@ -83,6 +88,10 @@ pub struct ExperimentSpec {
     #[serde(default)]
     pub plot: Vec<PlotSpec>,
     pub table: Option<TableSpec>,
+    /// Resources of `--emit slurm` array tasks (cpus_per_task, mem, time, partition, account,
+    /// gpus_per_task); a tier's `[tiers.<t>.slurm]` and the command line override them.
+    #[serde(default)]
+    pub slurm: super::slurm::SlurmResources,
 }
 
 /// A results table laid out like one of the paper's: rows of models, a column per task.
@@ -144,6 +153,9 @@ pub struct TierSpec {
     /// What the tier changes from the paper's protocol, printed under the experiment's table
     /// (e.g. a downscaled Path-X), so a shrunken run is never read as the paper's.
     pub table_note: Option<String>,
+    /// This tier's Slurm resources (over the experiment's `[slurm]`).
+    #[serde(default)]
+    pub slurm: super::slurm::SlurmResources,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -207,6 +219,7 @@ impl ExperimentSpec {
         if !(1..=MAX_SEEDS).contains(&self.seeds) {
             bail!("seeds = {} must be within 1..={MAX_SEEDS}", self.seeds);
         }
+        self.slurm.validate("[slurm]")?;
         let names: Vec<&str> = self.group.iter().map(|g| g.name.as_str()).collect();
         for (i, g) in self.group.iter().enumerate() {
             if names[..i].contains(&g.name.as_str()) {
@@ -227,6 +240,7 @@ impl ExperimentSpec {
             if t.seeds.is_some_and(|n| !(1..=MAX_SEEDS).contains(&n)) {
                 bail!("tiers.{tier}.seeds must be within 1..={MAX_SEEDS}");
             }
+            t.slurm.validate(&format!("[tiers.{tier}.slurm]"))?;
             for g in t.groups.iter().flatten().chain(t.sweep.keys()).chain(t.set.keys()) {
                 if !names.contains(&g.as_str()) {
                     bail!("tiers.{tier} names the unknown group `{g}`");
