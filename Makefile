@@ -24,10 +24,10 @@ test: fmt-check clippy
 	$(MAKE) test-slurm
 
 # `reproduce --emit slurm` on a real single-node Slurm started for the test and stopped after it
-# (scripts/test_slurm.sh). Needs Debian's slurmctld, slurmd, slurm-client and munge; without them
-# it says SKIPPED (CI sets ELMBENCH_REQUIRE_SLURM=1, which makes that a failure).
+# (scripts/test_slurm.sh). Needs Debian's slurmctld, slurmd, slurm-client and munge (SLURM_INSTALL=1
+# installs them, as root); without them it says SKIPPED (CI sets ELMBENCH_REQUIRE_SLURM=1, which makes that a failure).
 test-slurm: build
-	bash scripts/test_slurm.sh
+	SLURM_INSTALL=$(SLURM_INSTALL) bash scripts/test_slurm.sh
 
 bench:
 	$(CARGO) bench

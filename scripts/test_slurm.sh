@@ -10,7 +10,7 @@
 # also on failure, it cancels its jobs and stops exactly the daemons it started, by PID.
 #
 # Needs Debian's (or Ubuntu's) packages: apt-get install slurmctld slurmd slurm-client munge
-# (nothing is installed here). Without them it says SKIPPED and succeeds, unless
+# (installed only when asked: SLURM_INSTALL=1, as root). Without them it says SKIPPED and succeeds, unless
 # ELMBENCH_REQUIRE_SLURM=1 (CI), where it fails. Run as root or as a user who may start the
 # daemons; the cluster's files stay in the temporary folder (kept on failure, for its logs).
 set -euo pipefail
@@ -20,12 +20,23 @@ elmbench="${ELMBENCH:-$repo/target/release/elmbench}"
 timeout_s="${SLURM_TEST_TIMEOUT:-600}"
 export PATH="$PATH:/usr/sbin:/sbin"
 
-missing=()
-for tool in munged mungekey slurmctld slurmd sbatch squeue scancel; do
-    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
-done
+packages="slurmctld slurmd slurm-client munge"
+missing_tools() {
+    missing=()
+    for tool in munged mungekey slurmctld slurmd sbatch squeue scancel; do
+        command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+    done
+}
+missing_tools
+if ((${#missing[@]})) && [[ "${SLURM_INSTALL:-0}" == 1 ]]; then
+    # Only when asked (make test-slurm SLURM_INSTALL=1): Debian's packages, as root.
+    echo "test-slurm: installing $packages" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $packages >/dev/null \
+        || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $packages >/dev/null; }
+    missing_tools
+fi
 if ((${#missing[@]})); then
-    message="make test-slurm needs ${missing[*]} (Debian: apt-get install slurmctld slurmd slurm-client munge)"
+    message="make test-slurm needs ${missing[*]} (Debian: apt-get install $packages, or make test-slurm SLURM_INSTALL=1)"
     if [[ "${ELMBENCH_REQUIRE_SLURM:-0}" == 1 ]]; then
         echo "FAILED: $message" >&2
         exit 1
