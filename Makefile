@@ -1,7 +1,7 @@
 # elmbench: build, test and benchmark targets. `make test` is what CI runs.
 CARGO ?= cargo
 
-.PHONY: build install test test-slurm fmt-check clippy bench nightly
+.PHONY: build install test test-cuda-kernels test-slurm fmt-check clippy bench nightly
 
 build:
 	$(CARGO) build --release
@@ -15,13 +15,23 @@ install: build
 fmt-check:
 	$(CARGO) fmt --all -- --check
 
+# Both builds: the default one and the CUDA backend (feature `cuda`; builds with no toolkit).
 clippy:
 	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) clippy --release --all-targets --features cuda -- -D warnings
 
 # The whole test suite in release mode (gradient checks and reference comparisons are numeric work).
 test: fmt-check clippy
 	$(CARGO) test --release
+	$(MAKE) test-cuda-kernels
 	$(MAKE) test-slurm
+
+# Every CUDA kernel compiles with NVRTC and assembles with ptxas for sm_80 and sm_90 (registers
+# per kernel printed), and a broken kernel fails the same check; no GPU needed. NVRTC from
+# LD_LIBRARY_PATH, ptxas from ELMBENCH_PTXAS or PATH (NVIDIA's 12.8 wheels; .ci/run installs them
+# and sets ELMBENCH_REQUIRE_NVRTC=1); without them the check says SKIPPED.
+test-cuda-kernels:
+	$(CARGO) test --release --features cuda --lib backend:: -- --nocapture
 
 # `reproduce --emit slurm` on a real single-node Slurm started for the test and stopped after it
 # (scripts/test_slurm.sh). Needs Debian's slurmctld, slurmd, slurm-client and munge (SLURM_INSTALL=1

@@ -6,6 +6,7 @@
 // Numeric kernels index several arrays in lock step; an index loop says that most plainly.
 #![allow(clippy::needless_range_loop)]
 
+pub mod backend;
 pub mod bench;
 pub mod commands;
 

@@ -19,7 +19,7 @@ fn data_dir() -> &'static Path {
 }
 
 fn options(results: &Path, run_index: Option<usize>, jobs: usize) -> RunnerOptions {
-    RunnerOptions { data_dir: data_dir().into(), results: results.into(), jobs, run_index }
+    RunnerOptions { data_dir: data_dir().into(), results: results.into(), jobs, run_index, device: Default::default() }
 }
 
 #[test]

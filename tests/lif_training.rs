@@ -20,6 +20,7 @@ pub fn short_run(config_file: &str, overrides: &[&str]) -> (f64, f64) {
         stop_after: None,
         quiet: true,
         label: None,
+        device: elmbench::backend::Device::Cpu,
     };
     let result = train(&config, &options).unwrap();
     assert_eq!(result.status, RunStatus::Ok, "{config_file}");

@@ -33,6 +33,7 @@ fn a_tiny_lstm_run_completes_through_the_trainer() {
             stop_after: None,
             quiet: true,
             label: None,
+            device: elmbench::backend::Device::Cpu,
         };
         let result = train(&config, &options).unwrap();
         assert_eq!(result.status, RunStatus::Ok, "{kind}");
@@ -63,6 +64,7 @@ fn a_resumed_run_with_recurrent_dropout_ends_bit_identical() {
         stop_after,
         quiet: true,
         label: None,
+        device: elmbench::backend::Device::Cpu,
     };
     let weights = |dir: &Path| elmbench::weights::read_checkpoint(&dir.join("model.safetensors")).unwrap();
     let dropout = config(0.3);

@@ -28,6 +28,7 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
         stop_after,
         quiet: true,
         label: None,
+        device: elmbench::backend::Device::Cpu,
     };
     let straight = tempfile::tempdir().unwrap();
     assert_eq!(train(&config, &options(straight.path(), false, None)).unwrap().status, RunStatus::Ok);
@@ -66,6 +67,7 @@ fn an_absurd_learning_rate_is_reported_as_diverged() {
             stop_after: None,
             quiet: true,
             label: None,
+            device: elmbench::backend::Device::Cpu,
         },
     )
     .unwrap();
@@ -90,6 +92,7 @@ fn an_absurd_learning_rate_is_reported_as_diverged() {
         stop_after: None,
         data_dir: Some(data.path().into()),
         tier: elmbench::tasks::Tier::Smoke,
+        device: elmbench::backend::DeviceChoice::Cpu,
     };
     let err = format!("{:#}", elmbench::commands::train::run(args).unwrap_err());
     assert!(err.contains("DIVERGED"), "{err}");
@@ -108,6 +111,7 @@ fn a_short_run_learns_and_says_its_data_is_synthetic() {
             stop_after: None,
             quiet: true,
             label: None,
+            device: elmbench::backend::Device::Cpu,
         },
     )
     .unwrap();

@@ -47,6 +47,7 @@ batch_size = 2
         stop_after: None,
         quiet: true,
         label: None,
+        device: elmbench::backend::Device::Cpu,
     };
     assert_eq!(train(&config, &options).unwrap().status, RunStatus::Ok);
     let model = read_checkpoint(&out.join("model.safetensors")).unwrap();

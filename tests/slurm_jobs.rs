@@ -22,7 +22,13 @@ fn data_dir() -> &'static Path {
 }
 
 fn options(results: &Path, run_index: Option<usize>) -> RunnerOptions {
-    RunnerOptions { data_dir: data_dir().into(), results: results.into(), jobs: 1, run_index }
+    RunnerOptions {
+        data_dir: data_dir().into(),
+        results: results.into(),
+        jobs: 1,
+        run_index,
+        device: Default::default(),
+    }
 }
 
 /// The binary, run from the repository with the tests' data root and one thread.

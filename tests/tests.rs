@@ -4,6 +4,7 @@ mod bad_input;
 mod checkpoint;
 mod cli_arguments;
 mod data_location;
+mod device_choice;
 mod elm_determinism;
 mod elm_gradcheck;
 mod elm_params;

@@ -173,6 +173,8 @@ pub struct StepTimings {
     pub time: usize,
     pub density: f64,
     pub threads: usize,
+    /// Where the step ran (`cpu` until a model runs on CUDA).
+    pub device: String,
     pub iterations: usize,
     pub median_s: f64,
     pub min_s: f64,
@@ -236,6 +238,7 @@ pub fn run_train_step_bench(options: &TrainStepOptions) -> Result<StepTimings> {
         time: options.time,
         density,
         threads: rayon::current_num_threads(),
+        device: crate::backend::Device::Cpu.label(),
         iterations: n,
         median_s,
         min_s: seconds[0],

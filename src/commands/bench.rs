@@ -64,6 +64,10 @@ pub struct TrainStepArgs {
     /// Print one JSON object (median_s, min_s, max_s, iterations, ...) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Where the model math runs: cpu, cuda (fails with a clear message where no usable GPU or
+    /// CUDA build is present), or auto (CUDA when it can run the model, else the CPU; says which).
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: crate::backend::DeviceChoice,
 }
 
 pub fn run(command: BenchCommand) -> Result<()> {
@@ -76,6 +80,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
                 Some(shape) => shape.seq_len(),
                 None => task.steps_per_sample(),
             });
+            crate::backend::for_model(args.device, &args.model)?;
             let timings = run_train_step_bench(&TrainStepOptions {
                 task,
                 model: args.model,
@@ -93,7 +98,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
                 println!("{}", serde_json::to_string(&timings)?);
             } else {
                 println!(
-                    "{} on {} ({} params), batch {} x {} steps, density {}: median {:.4} s per training step (min {:.4}, max {:.4}; {} iterations, {} threads)",
+                    "{} on {} ({} params), batch {} x {} steps, density {}: median {:.4} s per training step (min {:.4}, max {:.4}; {} iterations, {} threads on {})",
                     timings.model,
                     timings.task,
                     timings.params,
@@ -104,7 +109,8 @@ pub fn run(command: BenchCommand) -> Result<()> {
                     timings.min_s,
                     timings.max_s,
                     timings.iterations,
-                    timings.threads
+                    timings.threads,
+                    timings.device
                 );
             }
             Ok(())

@@ -39,6 +39,10 @@ pub struct EvalArgs {
     /// Write the metrics as JSON here (they are printed as JSON too).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Where the model math runs: cpu, cuda (fails with a clear message where no usable GPU or
+    /// CUDA build is present), or auto (CUDA when it can run the model, else the CPU; says which).
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: crate::backend::DeviceChoice,
 }
 
 /// The task of the run a checkpoint belongs to, from the run folder's config.json.
@@ -53,6 +57,7 @@ fn run_task(checkpoint: &Path) -> Result<Option<TaskConfig>> {
 
 pub fn run(args: EvalArgs) -> Result<()> {
     let (model, format) = load_model(&args.checkpoint)?;
+    crate::backend::for_model(args.device, model.config().kind())?;
     let root = crate::fetch::data_dir::resolve(args.data_dir.as_deref());
     let task = match &args.task {
         Some(name) => TaskConfig::named(name)?,

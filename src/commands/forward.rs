@@ -42,6 +42,10 @@ pub struct ForwardArgs {
     /// units (y[..., 1] divided by the training scale 0.1), as the official neuronio_eval_forward.
     #[arg(long)]
     pub neuronio_eval: bool,
+    /// Where the model math runs: cpu, cuda (fails with a clear message where no usable GPU or
+    /// CUDA build is present), or auto (CUDA when it can run the model, else the CPU; says which).
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: crate::backend::DeviceChoice,
 }
 
 pub fn run(args: ForwardArgs) -> Result<()> {
@@ -53,6 +57,7 @@ pub fn run(args: ForwardArgs) -> Result<()> {
             (model, format!("{format:?}"))
         }
     };
+    crate::backend::for_model(args.device, model.config().kind())?;
     let (shape, x) = read_input(&args.input)?;
     let (batch, time, features) = (shape[0], shape[1], shape[2]);
     if features != model.num_input() {

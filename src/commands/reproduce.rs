@@ -48,6 +48,10 @@ pub struct ReproduceArgs {
     /// The repository root holding benchmarks/ (default: the current directory).
     #[arg(long, default_value = ".")]
     pub root: PathBuf,
+    /// Where the runs compute: cpu, cuda or auto (see `elmbench train --help`); with --emit
+    /// slurm, the array tasks' flag (and one GPU per task unless --gpus-per-task says).
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: crate::backend::DeviceChoice,
     /// With --emit slurm: submit the jobs (runs the emitted submit.sh).
     #[arg(long, requires = "emit")]
     pub submit: bool,
@@ -101,8 +105,13 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         return emit_slurm(&spec, &plan, &args, data_dir);
     }
     if !args.assemble_only {
-        let options =
-            RunnerOptions { data_dir, results: args.results.clone(), jobs: args.jobs, run_index: args.run_index };
+        let options = RunnerOptions {
+            data_dir,
+            results: args.results.clone(),
+            jobs: args.jobs,
+            run_index: args.run_index,
+            device: args.device,
+        };
         let (ran, skipped) = execute(&plan, &options)?;
         eprintln!("{ran} run(s) trained, {skipped} already finished");
     }
@@ -139,7 +148,10 @@ fn emit_slurm(
     let tier = spec.tier(&args.tier)?;
     let flags = args.slurm.resources();
     flags.validate("the command line")?;
-    let resources = default_resources(&args.tier).overlay(&spec.slurm).overlay(&tier.slurm).overlay(&flags);
+    let mut resources = default_resources(&args.tier).overlay(&spec.slurm).overlay(&tier.slurm).overlay(&flags);
+    if args.device == crate::backend::DeviceChoice::Cuda && resources.gpus_per_task.is_none() {
+        resources.gpus_per_task = Some(1);
+    }
     let golden = args.root.join("golden").join(format!("{}.{}.toml", spec.name, args.tier));
     let options = SlurmOptions {
         seeds: args.seeds,
@@ -149,6 +161,7 @@ fn emit_slurm(
         results: args.results.clone(),
         resources,
         golden: golden.exists().then_some(golden),
+        device: args.device,
     }
     .absolute()?;
     let dir = write_scripts(plan, &options)?;

@@ -33,11 +33,16 @@ pub struct TrainArgs {
     /// The synthetic surrogate used when the real data is absent.
     #[arg(long, value_enum, default_value = "quick")]
     pub tier: crate::tasks::Tier,
+    /// Where the model math runs: cpu, cuda (fails with a clear message where no usable GPU or
+    /// CUDA build is present), or auto (CUDA when it can run the model, else the CPU; says which).
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: crate::backend::DeviceChoice,
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
     let config = TrainConfig::load(&args.config, &args.overrides)?;
     crate::train::trainer::check_run_folder(&args.out, args.resume)?;
+    let device = crate::backend::for_model(args.device, config.model.kind())?;
     let root = crate::fetch::data_dir::resolve(args.data_dir.as_deref());
     let options = TrainOptions {
         out: args.out.clone(),
@@ -46,6 +51,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         stop_after: args.stop_after,
         quiet: false,
         label: None,
+        device,
     };
     let result = train(&config, &options)?;
     match result.status {

@@ -979,6 +979,7 @@ mod tests {
             config_hash: format!("h-{config}"),
             seed,
             data_source: "synthetic (test)".into(),
+            device: "cpu".into(),
             test: Some(test),
             valid: None,
             train: None,

@@ -22,6 +22,9 @@ pub struct RunRow {
     pub seed: u64,
     /// `synthetic (...)` or `real`: which data the run saw.
     pub data_source: String,
+    /// Where the run computed: `cpu`, `cuda:0` (rows from before devices existed were all CPU).
+    #[serde(default = "cpu_label")]
+    pub device: String,
     pub test: Option<Metrics>,
     pub valid: Option<Metrics>,
     /// Running metrics of the best epoch's training batches (tasks that report them).
@@ -37,6 +40,10 @@ pub struct RunRow {
     /// The keys the run sets, `key=value;...` (plots use them as x values).
     pub settings: String,
     pub error: String,
+}
+
+fn cpu_label() -> String {
+    "cpu".into()
 }
 
 /// The columns of an experiment's runs.csv: the run's identity, the metrics of its tasks (test,
@@ -58,9 +65,10 @@ pub fn columns(tasks: &[TaskConfig]) -> Vec<String> {
             }
         }
     }
-    let mut c: Vec<String> = ["experiment", "tier", "group", "model", "config", "config_hash", "seed", "data_source"]
-        .map(String::from)
-        .to_vec();
+    let mut c: Vec<String> =
+        ["experiment", "tier", "group", "model", "config", "config_hash", "seed", "data_source", "device"]
+            .map(String::from)
+            .to_vec();
     for split in ["test", "valid"] {
         c.extend(evaluated.iter().map(|m| format!("{split}_{m}")));
     }
@@ -96,6 +104,7 @@ impl RunRow {
         put("config_hash", self.config_hash.clone());
         put("seed", self.seed.to_string());
         put("data_source", self.data_source.clone());
+        put("device", self.device.clone());
         for (split, metrics) in [("test", &self.test), ("valid", &self.valid), ("train", &self.train)] {
             for (name, value) in metrics.iter().flat_map(|m| m.iter()) {
                 put(&format!("{split}_{name}"), format!("{value:.6}"));
@@ -148,6 +157,7 @@ impl RunRow {
             config_hash: text("config_hash"),
             seed: number("seed")? as u64,
             data_source: text("data_source"),
+            device: Some(text("device")).filter(|d| !d.is_empty()).unwrap_or_else(cpu_label),
             test: some(test),
             valid: some(valid),
             train: some(train),

@@ -19,6 +19,8 @@ pub struct RunnerOptions {
     pub jobs: usize,
     /// Run only this index of the plan (a Slurm array task).
     pub run_index: Option<usize>,
+    /// Where the runs compute (resolved per run: `auto` depends on the model).
+    pub device: crate::backend::DeviceChoice,
 }
 
 pub fn git_commit() -> String {
@@ -102,6 +104,7 @@ fn run_one(
     if resume {
         eprintln!("resuming {}", run.run_id);
     }
+    let device = crate::backend::for_model(options.device, run.config.model.kind())?;
     let model = run.config.model.build(run.seed)?;
     let mut row = RunRow {
         experiment: plan.experiment.clone(),
@@ -112,6 +115,7 @@ fn run_one(
         config_hash: run.config_hash.clone(),
         seed: run.seed,
         data_source: String::new(),
+        device: device.label(),
         test: None,
         valid: None,
         train: None,
@@ -131,6 +135,7 @@ fn run_one(
         stop_after: None,
         quiet,
         label: Some(run_name(plan, run)),
+        device,
     };
     match train(&run.config, &options) {
         Ok(result) => {

@@ -130,6 +130,8 @@ pub struct SlurmOptions {
     pub resources: SlurmResources,
     /// The golden file the final job checks against, if the experiment has one at this tier.
     pub golden: Option<PathBuf>,
+    /// The array tasks' `--device`.
+    pub device: crate::backend::DeviceChoice,
 }
 
 impl SlurmOptions {
@@ -219,6 +221,11 @@ pub fn scripts(plan: &Plan, o: &SlurmOptions) -> Result<SlurmScripts> {
         results = quote_path(&o.results),
     );
     let binary = quote_path(&o.binary);
+    let device = match o.device {
+        crate::backend::DeviceChoice::Cpu => String::new(),
+        crate::backend::DeviceChoice::Cuda => " --device cuda".into(),
+        crate::backend::DeviceChoice::Auto => " --device auto".into(),
+    };
     let array = format!(
         "#!/bin/bash\n\
          # elmbench {exp} at tier {tier}: {n} runs, one array task each. Submit with submit.sh\n\
@@ -230,7 +237,7 @@ pub fn scripts(plan: &Plan, o: &SlurmOptions) -> Result<SlurmScripts> {
          {directives}\
          set -euo pipefail\n\
          export RAYON_NUM_THREADS=\"${{SLURM_CPUS_PER_TASK:-1}}\"\n\
-         exec {binary} reproduce {common} --run-index \"$SLURM_ARRAY_TASK_ID\"\n",
+         exec {binary} reproduce {common}{device} --run-index \"$SLURM_ARRAY_TASK_ID\"\n",
         n = plan.runs.len(),
         root = o.root.display(),
         logs = logs.display(),

@@ -51,6 +51,13 @@ pub struct RunResult {
     pub valid: Option<Metrics>,
     pub test: Option<Metrics>,
     pub wall_s: f64,
+    /// `cpu` or `cuda:<ordinal>`.
+    #[serde(default = "cpu_label")]
+    pub device: String,
+}
+
+fn cpu_label() -> String {
+    "cpu".into()
 }
 
 pub struct TrainOptions {
@@ -64,6 +71,8 @@ pub struct TrainOptions {
     /// The run's name in log lines (`reproduce`: experiment, group, configuration, seed); unset,
     /// the run folder.
     pub label: Option<String>,
+    /// Where the model math runs (`crate::backend::for_model` resolves `--device`).
+    pub device: crate::backend::Device,
 }
 
 /// How often a progress line is written within an epoch when no progress bar is drawn (output
@@ -149,6 +158,7 @@ pub fn check_run_folder(out: &std::path::Path, resume: bool) -> Result<()> {
 pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> {
     let started = Instant::now();
     config.validate()?;
+    crate::backend::check_runs_on(&options.device, config.model.kind())?;
     let t = &config.train;
     check_run_folder(&options.out, options.resume)?;
     std::fs::create_dir_all(&options.out).with_context(|| format!("creating {}", options.out.display()))?;
@@ -348,6 +358,7 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
         valid: None,
         test: None,
         wall_s: 0.0,
+        device: options.device.label(),
     };
     if state.status == RunStatus::Ok {
         let best_record = state.history.iter().find(|r| Some(r.epoch) == state.best_epoch);

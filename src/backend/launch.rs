@@ -1,0 +1,181 @@
+//! CUDA launch configurations, computed by plain Rust functions so that they are unit-tested on
+//! any machine: grid and block sizes, dynamic shared memory, and the limits they must respect.
+//! A shape that does not fit is an error naming the shape, never a launch that fails on the GPU.
+
+use anyhow::{bail, Result};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LaunchConfig {
+    pub grid: (u32, u32, u32),
+    pub block: (u32, u32, u32),
+    pub shared_bytes: u32,
+}
+
+/// What the device allows (queried from the driver on a GPU; `DeviceLimits::default()` is the
+/// guaranteed floor of compute capability 8.0 and later).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceLimits {
+    pub max_threads_per_block: u32,
+    /// Dynamic shared memory a block may use without opting in (48 KiB on every GPU since
+    /// Volta; A100 and H100/H200 allow 163 / 227 KiB after cuFuncSetAttribute).
+    pub max_shared_bytes_per_block: u32,
+    pub max_grid_x: u32,
+    pub max_grid_y: u32,
+}
+
+impl Default for DeviceLimits {
+    fn default() -> Self {
+        Self {
+            max_threads_per_block: 1024,
+            max_shared_bytes_per_block: 48 * 1024,
+            max_grid_x: i32::MAX as u32,
+            max_grid_y: 65_535,
+        }
+    }
+}
+
+/// Threads of the recurrence blocks: one per unit of the widest layer, in whole warps, at most
+/// this many (wider layers loop).
+pub const RECURRENCE_MAX_THREADS: u32 = 256;
+/// The backward kernel keeps each thread's d/d kappa sums for up to this many memory units in
+/// registers, so d_m may be at most this many times the block size.
+pub const RECURRENCE_MEMORY_SLOTS: u32 = 4;
+/// Threads per block of the element-wise and scan kernels.
+pub const ELEMENTWISE_THREADS: u32 = 256;
+pub const SCAN_THREADS: u32 = 128;
+/// Grid-stride loops need no more blocks than this to fill any current GPU.
+pub const MAX_ELEMENTWISE_BLOCKS: u32 = 4096;
+
+fn warps(threads: usize) -> u32 {
+    (threads.div_ceil(32) * 32).clamp(32, RECURRENCE_MAX_THREADS as usize) as u32
+}
+
+/// The ELM recurrence's shape: d_m, the sum of every layer's outputs (`width`) and the widest
+/// layer's inputs and outputs.
+#[derive(Clone, Copy, Debug)]
+pub struct RecurrenceShape {
+    pub batch: usize,
+    pub num_memory: usize,
+    pub width: usize,
+    pub widest_layer: usize,
+}
+
+fn shared_bytes(floats: usize, what: &str, limits: &DeviceLimits) -> Result<u32> {
+    let bytes = floats.checked_mul(4).filter(|b| *b <= limits.max_shared_bytes_per_block as usize);
+    match bytes {
+        Some(b) => Ok(b as u32),
+        None => bail!(
+            "{what} needs {floats} floats of shared memory per block, more than the device's {} bytes",
+            limits.max_shared_bytes_per_block
+        ),
+    }
+}
+
+fn blocks_for_batch(batch: usize, limits: &DeviceLimits) -> Result<u32> {
+    if batch == 0 || batch > limits.max_grid_x as usize {
+        bail!("batch {batch} is outside 1..={} blocks", limits.max_grid_x);
+    }
+    Ok(batch as u32)
+}
+
+/// `elm_recurrence_forward`: a block per sample; shared memory m, a (d_m each) and every layer's
+/// activations (width).
+pub fn elm_recurrence_forward(shape: RecurrenceShape, limits: &DeviceLimits) -> Result<LaunchConfig> {
+    let threads = warps(shape.widest_layer.max(shape.num_memory)).min(limits.max_threads_per_block);
+    let shared = shared_bytes(2 * shape.num_memory + shape.width, "the ELM recurrence", limits)?;
+    Ok(LaunchConfig {
+        grid: (blocks_for_batch(shape.batch, limits)?, 1, 1),
+        block: (threads, 1, 1),
+        shared_bytes: shared,
+    })
+}
+
+/// `elm_recurrence_backward`: as forward, with the per-thread kappa slots as a further limit.
+pub fn elm_recurrence_backward(shape: RecurrenceShape, limits: &DeviceLimits) -> Result<LaunchConfig> {
+    let launch = elm_recurrence_forward(shape, limits)?;
+    let capacity = launch.block.0 as usize * RECURRENCE_MEMORY_SLOTS as usize;
+    if shape.num_memory > capacity {
+        bail!("d_m = {} exceeds the backward kernel's {capacity} memory units per block", shape.num_memory);
+    }
+    Ok(launch)
+}
+
+/// Grid-stride element-wise kernels (`optimizer_step`, `add_bias_rows`) over `n` elements.
+pub fn elementwise(n: usize) -> LaunchConfig {
+    let blocks = n.div_ceil(ELEMENTWISE_THREADS as usize).clamp(1, MAX_ELEMENTWISE_BLOCKS as usize) as u32;
+    LaunchConfig { grid: (blocks, 1, 1), block: (ELEMENTWISE_THREADS, 1, 1), shared_bytes: 0 }
+}
+
+/// `leaky_scan_*`: a thread per (sample, channel); channels along x, samples along y.
+pub fn leaky_scan(batch: usize, channels: usize, limits: &DeviceLimits) -> Result<LaunchConfig> {
+    if batch == 0 || batch > limits.max_grid_y as usize {
+        bail!("batch {batch} is outside 1..={} (the grid's y extent)", limits.max_grid_y);
+    }
+    let blocks = channels.div_ceil(SCAN_THREADS as usize).max(1);
+    if blocks > limits.max_grid_x as usize {
+        bail!("{channels} channels need more than {} blocks", limits.max_grid_x);
+    }
+    Ok(LaunchConfig { grid: (blocks as u32, batch as u32, 1), block: (SCAN_THREADS, 1, 1), shared_bytes: 0 })
+}
+
+/// `column_sums`: a thread per column.
+pub fn column_sums(cols: usize) -> LaunchConfig {
+    let blocks = cols.div_ceil(ELEMENTWISE_THREADS as usize).max(1) as u32;
+    LaunchConfig { grid: (blocks, 1, 1), block: (ELEMENTWISE_THREADS, 1, 1), shared_bytes: 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> DeviceLimits {
+        DeviceLimits::default()
+    }
+
+    // The paper's shapes, by hand. Branch-ELM on NeuronIO (d_m 20, MLP width 2 d_m = 40, one
+    // hidden layer): layers 40 and 20, width 60; 64 threads (2 warps cover 40 units).
+    #[test]
+    fn branch_elm_neuronio_batch_8() {
+        let shape = RecurrenceShape { batch: 8, num_memory: 20, width: 60, widest_layer: 40 };
+        let launch = elm_recurrence_forward(shape, &limits()).unwrap();
+        assert_eq!(launch, LaunchConfig { grid: (8, 1, 1), block: (64, 1, 1), shared_bytes: (2 * 20 + 60) * 4 });
+    }
+
+    // ELM on LRA Image (d_m 150, MLP width 300): layers 300 and 150, width 450; the widest layer
+    // needs 320 threads, capped at 256 (threads loop over the rest); 3,000 bytes of shared memory.
+    #[test]
+    fn elm_lra_image_batch_384_and_path_x_batch_768() {
+        let image = RecurrenceShape { batch: 384, num_memory: 150, width: 450, widest_layer: 300 };
+        let launch = elm_recurrence_backward(image, &limits()).unwrap();
+        assert_eq!(launch, LaunchConfig { grid: (384, 1, 1), block: (256, 1, 1), shared_bytes: 3000 });
+        let path_x = RecurrenceShape { batch: 768, ..image };
+        assert_eq!(elm_recurrence_forward(path_x, &limits()).unwrap().grid, (768, 1, 1));
+    }
+
+    #[test]
+    fn shapes_that_do_not_fit_are_refused_by_name() {
+        // 48 KiB hold 12,288 floats: d_m 4,000 with width 6,000 needs 14,000.
+        let big = RecurrenceShape { batch: 1, num_memory: 4000, width: 6000, widest_layer: 2000 };
+        let error = elm_recurrence_forward(big, &limits()).unwrap_err().to_string();
+        assert!(error.contains("14000 floats") && error.contains("49152 bytes"), "{error}");
+        // 256 threads x 4 slots = 1,024 memory units at most in the backward kernel.
+        let wide = RecurrenceShape { batch: 1, num_memory: 1100, width: 1100, widest_layer: 1100 };
+        assert!(elm_recurrence_forward(wide, &limits()).is_ok());
+        assert!(elm_recurrence_backward(wide, &limits()).unwrap_err().to_string().contains("1024"));
+        let empty = RecurrenceShape { batch: 0, num_memory: 10, width: 30, widest_layer: 20 };
+        assert!(elm_recurrence_forward(empty, &limits()).is_err());
+    }
+
+    #[test]
+    fn elementwise_and_scan_grids() {
+        // 8,002 parameters (Branch-ELM d_m 20): 32 blocks of 256 cover 8,192.
+        assert_eq!(elementwise(8002).grid, (32, 1, 1));
+        // Ten million elements: capped at 4,096 blocks (grid-stride loop).
+        assert_eq!(elementwise(10_000_000).grid, (4096, 1, 1));
+        assert_eq!(elementwise(0).grid, (1, 1, 1));
+        // SHD: batch 8 x 700 channels -> 6 blocks of 128 along x, 8 along y.
+        assert_eq!(leaky_scan(8, 700, &limits()).unwrap().grid, (6, 8, 1));
+        assert!(leaky_scan(70_000, 10, &limits()).is_err());
+        assert_eq!(column_sums(300).grid, (2, 1, 1));
+    }
+}

@@ -1,0 +1,46 @@
+//! Where model math runs. `device` resolves `--device cpu|cuda|auto`; the CPU backend is the
+//! engine in `crate::engine` (rayon + GEMM on host slices); `cuda` is the CUDA backend (feature
+//! `cuda`: cudarc, NVRTC-compiled kernels from `kernel_sources`, cuBLAS), or, without the
+//! feature, a stand-in with the same names that says the build has no CUDA. `launch` computes
+//! the kernels' launch configurations in plain, unit-tested Rust.
+
+pub mod device;
+pub mod kernel_sources;
+pub mod launch;
+
+#[cfg(feature = "cuda")]
+pub mod cuda;
+#[cfg(not(feature = "cuda"))]
+#[path = "cuda_absent.rs"]
+pub mod cuda;
+
+pub use device::{select, Device, DeviceChoice};
+
+use anyhow::{bail, Result};
+
+/// The model kinds the CUDA backend runs, forward and backward. Empty while the kernels of
+/// `kernel_sources` (compiled and assembled in CI, never yet run on a GPU) wait for their model
+/// paths; until then a CUDA device is refused by name rather than silently computing on the CPU.
+pub const CUDA_MODELS: &[&str] = &[];
+
+/// Whether `device` can run a model of `kind`.
+pub fn check_runs_on(device: &Device, kind: &str) -> Result<()> {
+    if device.is_cuda() && !CUDA_MODELS.contains(&kind) {
+        bail!(
+            "{}: the CUDA backend does not run model `{kind}` yet (use --device cpu, or auto, which falls back to the CPU)",
+            device.describe()
+        );
+    }
+    Ok(())
+}
+
+/// `auto` after a model is known: the CUDA device when it runs the model, else the CPU, saying so.
+pub fn for_model(choice: DeviceChoice, kind: &str) -> Result<Device> {
+    let device = select(choice)?;
+    if choice == DeviceChoice::Auto && check_runs_on(&device, kind).is_err() {
+        eprintln!("--device auto: the CUDA backend does not run `{kind}` yet; using the CPU");
+        return Ok(Device::Cpu);
+    }
+    check_runs_on(&device, kind)?;
+    Ok(device)
+}
