@@ -5,6 +5,7 @@
 pub mod gemm;
 pub mod group_matmul;
 pub mod input_linear;
+pub mod isa;
 pub mod kernels;
 pub mod numpy_random;
 pub mod params;

@@ -21,6 +21,7 @@
 use super::config::{ElmConfig, ElmVersion};
 use super::routing::SynapseRouting;
 use super::Derived;
+use crate::engine::isa::with_best_isa;
 use crate::engine::kernels::axpy;
 use crate::engine::{gemm, BufferPool, Inputs, MatMut, MatRef};
 use anyhow::Result;
@@ -122,9 +123,14 @@ fn project(x: &Inputs, m: &[f32], rows: usize, inputs: usize, width: usize, out:
     match x {
         Inputs::Sparse(s) => {
             out.par_chunks_mut(width).enumerate().for_each(|(r, row)| {
-                for (i, v) in s.row(r) {
-                    axpy(v, &m[i * width..(i + 1) * width], row);
-                }
+                with_best_isa(
+                    #[inline(always)]
+                    || {
+                        for (i, v) in s.row(r) {
+                            axpy(v, &m[i * width..(i + 1) * width], row);
+                        }
+                    },
+                )
             });
         }
         Inputs::Dense { data, .. } => gemm(
@@ -143,10 +149,15 @@ fn filter_forward(v: &mut [f32], time: usize, width: usize, kappa: f32) {
         return;
     }
     v.par_chunks_mut(time * width).for_each(|sample| {
-        for t in 1..time {
-            let (before, after) = sample.split_at_mut(t * width);
-            axpy(kappa, &before[(t - 1) * width..], &mut after[..width]);
-        }
+        with_best_isa(
+            #[inline(always)]
+            || {
+                for t in 1..time {
+                    let (before, after) = sample.split_at_mut(t * width);
+                    axpy(kappa, &before[(t - 1) * width..], &mut after[..width]);
+                }
+            },
+        )
     });
 }
 
@@ -156,10 +167,15 @@ fn filter_backward(g: &mut [f32], time: usize, width: usize, kappa: f32) {
         return;
     }
     g.par_chunks_mut(time * width).for_each(|sample| {
-        for t in (0..time.saturating_sub(1)).rev() {
-            let (before, after) = sample.split_at_mut((t + 1) * width);
-            axpy(kappa, &after[..width], &mut before[t * width..]);
-        }
+        with_best_isa(
+            #[inline(always)]
+            || {
+                for t in (0..time.saturating_sub(1)).rev() {
+                    let (before, after) = sample.split_at_mut((t + 1) * width);
+                    axpy(kappa, &after[..width], &mut before[t * width..]);
+                }
+            },
+        )
     });
 }
 
@@ -174,12 +190,17 @@ fn project_transposed(x: &Inputs, g: &[f32], rows: usize, inputs: usize, width: 
                 .map(|&first| {
                     let w = UNIT_BLOCK.min(width - first);
                     let mut part = vec![0.0f32; inputs * w];
-                    for r in 0..rows {
-                        let g_row = &g[r * width + first..r * width + first + w];
-                        for (i, v) in s.row(r) {
-                            axpy(v, g_row, &mut part[i * w..(i + 1) * w]);
-                        }
-                    }
+                    with_best_isa(
+                        #[inline(always)]
+                        || {
+                            for r in 0..rows {
+                                let g_row = &g[r * width + first..r * width + first + w];
+                                for (i, v) in s.row(r) {
+                                    axpy(v, g_row, &mut part[i * w..(i + 1) * w]);
+                                }
+                            }
+                        },
+                    );
                     part
                 })
                 .collect();
@@ -237,32 +258,9 @@ pub fn forward(
                     axpy(d.w_s[j], &wt[b * n.units..(b + 1) * n.units], &mut folded[i * n.units..(i + 1) * n.units]);
                 }
             }
-            match x {
-                Inputs::Sparse(s) => {
-                    q.par_chunks_mut(n.units).enumerate().for_each(|(r, out)| {
-                        for (i, v) in s.row(r) {
-                            axpy(v, &folded[i * n.units..(i + 1) * n.units], out);
-                        }
-                    });
-                }
-                Inputs::Dense { data, .. } => gemm(
-                    1.0,
-                    MatRef::new(data, rows, n.inputs),
-                    MatRef::new(&folded, n.inputs, n.units),
-                    0.0,
-                    MatMut::new(&mut q, rows, n.units),
-                ),
-            }
+            project(x, &folded, rows, n.inputs, n.units, &mut q);
             // The trace filter, now on layer-0 units: q_t += kappa * q_{t-1}.
-            let kappa = d.kappa_s[0];
-            if n.time > 0 {
-                q.par_chunks_mut(n.time * n.units).for_each(|sample| {
-                    for t in 1..n.time {
-                        let (before, after) = sample.split_at_mut(t * n.units);
-                        axpy(kappa, &before[(t - 1) * n.units..], &mut after[..n.units]);
-                    }
-                });
-            }
+            filter_forward(&mut q, n.time, n.units, d.kappa_s[0]);
             Ok((q, Saved::Folded { folded }))
         }
         ProjectionPath::Traces => {
@@ -418,52 +416,10 @@ pub fn backward(
                 g[r * n.units..(r + 1) * n.units]
                     .copy_from_slice(&delta0.data[r * delta0.row_stride..r * delta0.row_stride + n.units]);
             }
-            let kappa = d.kappa_s[0];
-            if n.time > 0 {
-                g.par_chunks_mut(n.time * n.units).for_each(|sample| {
-                    for t in (0..n.time.saturating_sub(1)).rev() {
-                        let (before, after) = sample.split_at_mut((t + 1) * n.units);
-                        axpy(kappa, &after[..n.units], &mut before[t * n.units..]);
-                    }
-                });
-            }
+            filter_backward(&mut g, n.time, n.units, d.kappa_s[0]);
             // dE = X^T G, paying only for non-zeros when the input is sparse.
             let mut folded_grad = pool.zeros(n.inputs * n.units);
-            match x {
-                Inputs::Sparse(s) => {
-                    // Parallel over fixed blocks of units: each element still sums rows in order.
-                    let units = n.units;
-                    let blocks: Vec<usize> = (0..units).step_by(UNIT_BLOCK).collect();
-                    let parts: Vec<Vec<f32>> = blocks
-                        .par_iter()
-                        .map(|&first| {
-                            let width = UNIT_BLOCK.min(units - first);
-                            let mut part = vec![0.0f32; n.inputs * width];
-                            for r in 0..rows {
-                                let g_row = &g[r * units + first..r * units + first + width];
-                                for (i, v) in s.row(r) {
-                                    axpy(v, g_row, &mut part[i * width..(i + 1) * width]);
-                                }
-                            }
-                            part
-                        })
-                        .collect();
-                    for (&first, part) in blocks.iter().zip(&parts) {
-                        let width = UNIT_BLOCK.min(units - first);
-                        for i in 0..n.inputs {
-                            folded_grad[i * units + first..i * units + first + width]
-                                .copy_from_slice(&part[i * width..(i + 1) * width]);
-                        }
-                    }
-                }
-                Inputs::Dense { data, .. } => gemm(
-                    1.0,
-                    MatRef::new(data, rows, n.inputs).t(),
-                    MatRef::new(&g, rows, n.units),
-                    0.0,
-                    MatMut::new(&mut folded_grad, n.inputs, n.units),
-                ),
-            }
+            project_transposed(x, &g, rows, n.inputs, n.units, &mut folded_grad);
             // Unfold: E[i] collected w_s[j] * W0_u[:, branch(j)] for synapses j fed by input i.
             let wt = branch_weights_transposed(w0, &n);
             let mut wt_grad = vec![0.0; n.branches * n.units];

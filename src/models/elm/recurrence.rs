@@ -133,70 +133,79 @@ pub fn forward(
         .zip(st.post.par_chunks_mut(GROUP * time * width))
         .zip(q.par_chunks(GROUP * time * h0))
         .for_each(|((((memory, memory_input), pre), post), q)| {
-            let n = memory.len() / (time * dm);
-            // Offsets of sample `i` at step `t` in the group's buffers.
-            let at_m = |i: usize, t: usize| (i * time + t) * dm;
-            let at_w = |i: usize, t: usize| (i * time + t) * width;
-            for t in 0..time {
-                for i in 0..n {
-                    let v = &mut memory_input[at_m(i, t)..at_m(i, t) + dm];
-                    if t == 0 {
-                        v.fill(0.0);
-                    } else {
-                        let m_prev = &memory[at_m(i, t - 1)..at_m(i, t - 1) + dm];
-                        v.iter_mut().zip(m_prev).zip(&d.kappa_m).for_each(|((v, m), k)| *v = k * m);
-                    }
-                }
-                for (l, layer) in layers.iter().enumerate() {
-                    let off = s.offsets[l];
-                    for i in 0..n {
-                        let z = &mut pre[at_w(i, t) + off..at_w(i, t) + off + layer.out];
-                        z.copy_from_slice(layer.bias);
-                        if l == 0 {
-                            axpy(1.0, &q[(i * time + t) * h0..(i * time + t + 1) * h0], z);
+            crate::engine::isa::with_best_isa(
+                #[inline(always)]
+                || {
+                    let n = memory.len() / (time * dm);
+                    // Offsets of sample `i` at step `t` in the group's buffers.
+                    let at_m = |i: usize, t: usize| (i * time + t) * dm;
+                    let at_w = |i: usize, t: usize| (i * time + t) * width;
+                    for t in 0..time {
+                        for i in 0..n {
+                            let v = &mut memory_input[at_m(i, t)..at_m(i, t) + dm];
+                            if t == 0 {
+                                v.fill(0.0);
+                            } else {
+                                let m_prev = &memory[at_m(i, t - 1)..at_m(i, t - 1) + dm];
+                                v.iter_mut().zip(m_prev).zip(&d.kappa_m).for_each(|((v, m), k)| *v = k * m);
+                            }
+                        }
+                        for (l, layer) in layers.iter().enumerate() {
+                            let off = s.offsets[l];
+                            for i in 0..n {
+                                let z = &mut pre[at_w(i, t) + off..at_w(i, t) + off + layer.out];
+                                z.copy_from_slice(layer.bias);
+                                if l == 0 {
+                                    axpy(1.0, &q[(i * time + t) * h0..(i * time + t + 1) * h0], z);
+                                }
+                            }
+                            // Z (group x out) += input (group x inp) * W^T, on the group's rows at step t.
+                            let (input, a_stride) = if l == 0 {
+                                (&memory_input[at_m(0, t)..], time * dm)
+                            } else {
+                                (&post[at_w(0, t) + s.offsets[l - 1]..], time * width)
+                            };
+                            let k = if l == 0 { dm } else { layer.inp };
+                            let product = GroupProduct {
+                                rows: n,
+                                k,
+                                n: layer.out,
+                                a_stride,
+                                w_stride: layer.out,
+                                out_stride: time * width,
+                            };
+                            group_matmul(product, input, &wt[l], &mut pre[at_w(0, t) + off..]);
+                            for i in 0..n {
+                                let span = at_w(i, t) + off..at_w(i, t) + off + layer.out;
+                                if l == last {
+                                    post[span.clone()]
+                                        .iter_mut()
+                                        .zip(&pre[span])
+                                        .for_each(|(p, z)| *p = tanh(CUSTOM_TANH_SLOPE * z));
+                                } else {
+                                    act.apply_slice(&pre[span.clone()], &mut post[span]);
+                                }
+                            }
+                        }
+                        for i in 0..n {
+                            let th = &post[at_w(i, t) + s.offsets[last]..at_w(i, t) + s.offsets[last] + dm];
+                            let (before, current) = memory.split_at_mut(at_m(i, t));
+                            let m = &mut current[..dm];
+                            let drive = th.iter().zip(&d.update_gain).map(|(th, g)| g * (CUSTOM_TANH_SCALE * th));
+                            if t == 0 {
+                                m.iter_mut().zip(drive).for_each(|(m, u)| *m = u);
+                            } else {
+                                let m_prev = &before[at_m(i, t - 1)..at_m(i, t - 1) + dm];
+                                m.iter_mut()
+                                    .zip(drive)
+                                    .zip(m_prev)
+                                    .zip(&d.kappa_m)
+                                    .for_each(|(((m, u), p), k)| *m = k * p + u);
+                            }
                         }
                     }
-                    // Z (group x out) += input (group x inp) * W^T, on the group's rows at step t.
-                    let (input, a_stride) = if l == 0 {
-                        (&memory_input[at_m(0, t)..], time * dm)
-                    } else {
-                        (&post[at_w(0, t) + s.offsets[l - 1]..], time * width)
-                    };
-                    let k = if l == 0 { dm } else { layer.inp };
-                    let product = GroupProduct {
-                        rows: n,
-                        k,
-                        n: layer.out,
-                        a_stride,
-                        w_stride: layer.out,
-                        out_stride: time * width,
-                    };
-                    group_matmul(product, input, &wt[l], &mut pre[at_w(0, t) + off..]);
-                    for i in 0..n {
-                        let span = at_w(i, t) + off..at_w(i, t) + off + layer.out;
-                        if l == last {
-                            post[span.clone()]
-                                .iter_mut()
-                                .zip(&pre[span])
-                                .for_each(|(p, z)| *p = tanh(CUSTOM_TANH_SLOPE * z));
-                        } else {
-                            act.apply_slice(&pre[span.clone()], &mut post[span]);
-                        }
-                    }
-                }
-                for i in 0..n {
-                    let th = &post[at_w(i, t) + s.offsets[last]..at_w(i, t) + s.offsets[last] + dm];
-                    let (before, current) = memory.split_at_mut(at_m(i, t));
-                    let m = &mut current[..dm];
-                    let drive = th.iter().zip(&d.update_gain).map(|(th, g)| g * (CUSTOM_TANH_SCALE * th));
-                    if t == 0 {
-                        m.iter_mut().zip(drive).for_each(|(m, u)| *m = u);
-                    } else {
-                        let m_prev = &before[at_m(i, t - 1)..at_m(i, t - 1) + dm];
-                        m.iter_mut().zip(drive).zip(m_prev).zip(&d.kappa_m).for_each(|(((m, u), p), k)| *m = k * p + u);
-                    }
-                }
-            }
+                },
+            )
         });
     st
 }
@@ -230,92 +239,97 @@ pub fn backward(
             .zip(kappa_parts.par_chunks_mut(GROUP * 2 * dm))
             .enumerate()
             .for_each(|(group, (delta, kappa_part))| {
-                let n = delta.len() / (time * width);
-                let first = group * GROUP;
-                let memory = &st.memory[first * time * dm..(first + n) * time * dm];
-                let pre = &st.pre[first * time * width..(first + n) * time * width];
-                let post = &st.post[first * time * width..(first + n) * time * width];
-                let m_grad = &memory_grad[first * time * dm..(first + n) * time * dm];
-                let at_m = |i: usize, t: usize| (i * time + t) * dm;
-                let at_w = |i: usize, t: usize| (i * time + t) * width;
-                // Per sample: the gradient carried to m_{t-1}, d loss / d m_t, and scratch.
-                let mut carry = vec![0.0f32; n * dm];
-                let mut gm = vec![0.0f32; n * dm];
-                let mut through_mlp = vec![0.0f32; n * dm];
-                let mut dpost = vec![0.0f32; n * max_inp];
-                let off_last = s.offsets[last];
-                for t in (0..time).rev() {
-                    for i in 0..n {
-                        for k in 0..dm {
-                            gm[i * dm + k] = m_grad[at_m(i, t) + k] + carry[i * dm + k];
-                        }
-                        // Through dm_t = 1.7159 tanh(2/3 z): d/dz = 1.7159 * 2/3 * (1 - tanh^2).
-                        let base = at_w(i, t) + off_last;
-                        let th = &post[base..base + dm];
-                        delta[base..base + dm]
-                            .iter_mut()
-                            .zip(th)
-                            .zip(&gm[i * dm..(i + 1) * dm])
-                            .zip(&d.update_gain)
-                            .for_each(|(((delta, th), g), gain)| {
-                                *delta = g * gain * CUSTOM_TANH_SCALE * CUSTOM_TANH_SLOPE * (1.0 - th * th)
-                            });
-                    }
-                    // Down the hidden layers: delta_{l-1} = (W_l^T delta_l) * act'(z_{l-1}).
-                    for l in (1..layers.len()).rev() {
-                        let layer = &layers[l];
-                        let (off, prev) = (s.offsets[l], s.offsets[l - 1]);
-                        dpost.fill(0.0);
-                        let product = GroupProduct {
-                            rows: n,
-                            k: layer.out,
-                            n: layer.inp,
-                            a_stride: time * width,
-                            w_stride: layer.inp,
-                            out_stride: max_inp,
-                        };
-                        group_matmul(product, &delta[at_w(0, t) + off..], layer.weight, &mut dpost);
-                        for i in 0..n {
-                            let base = at_w(i, t) + prev;
-                            act.backward_slice(
-                                &pre[base..base + layer.inp],
-                                &dpost[i * max_inp..i * max_inp + layer.inp],
-                                &mut delta[base..base + layer.inp],
-                            );
-                        }
-                    }
-                    // Layer 0's memory columns: d loss / d (kappa_m * m_{t-1}).
-                    let layer0 = &layers[0];
-                    through_mlp.fill(0.0);
-                    let product = GroupProduct {
-                        rows: n,
-                        k: layer0.out,
-                        n: dm,
-                        a_stride: time * width,
-                        w_stride: layer0.inp,
-                        out_stride: dm,
-                    };
-                    group_matmul(product, &delta[at_w(0, t)..], &layer0.weight[nb..], &mut through_mlp);
-                    for i in 0..n {
-                        if learn_tau {
-                            let (dkm, dkl) = kappa_part[i * 2 * dm..(i + 1) * 2 * dm].split_at_mut(dm);
-                            let th = at_w(i, t) + off_last;
-                            for k in 0..dm {
-                                let m_prev = if t > 0 { memory[at_m(i, t - 1) + k] } else { 0.0 };
-                                let update = CUSTOM_TANH_SCALE * post[th + k];
-                                let g = gm[i * dm + k];
-                                dkm[k] += (g + through_mlp[i * dm + k]) * m_prev;
-                                match config.version {
-                                    ElmVersion::V1 => dkm[k] -= g * lambda * update,
-                                    ElmVersion::V2 => dkl[k] -= g * update,
+                crate::engine::isa::with_best_isa(
+                    #[inline(always)]
+                    || {
+                        let n = delta.len() / (time * width);
+                        let first = group * GROUP;
+                        let memory = &st.memory[first * time * dm..(first + n) * time * dm];
+                        let pre = &st.pre[first * time * width..(first + n) * time * width];
+                        let post = &st.post[first * time * width..(first + n) * time * width];
+                        let m_grad = &memory_grad[first * time * dm..(first + n) * time * dm];
+                        let at_m = |i: usize, t: usize| (i * time + t) * dm;
+                        let at_w = |i: usize, t: usize| (i * time + t) * width;
+                        // Per sample: the gradient carried to m_{t-1}, d loss / d m_t, and scratch.
+                        let mut carry = vec![0.0f32; n * dm];
+                        let mut gm = vec![0.0f32; n * dm];
+                        let mut through_mlp = vec![0.0f32; n * dm];
+                        let mut dpost = vec![0.0f32; n * max_inp];
+                        let off_last = s.offsets[last];
+                        for t in (0..time).rev() {
+                            for i in 0..n {
+                                for k in 0..dm {
+                                    gm[i * dm + k] = m_grad[at_m(i, t) + k] + carry[i * dm + k];
+                                }
+                                // Through dm_t = 1.7159 tanh(2/3 z): d/dz = 1.7159 * 2/3 * (1 - tanh^2).
+                                let base = at_w(i, t) + off_last;
+                                let th = &post[base..base + dm];
+                                delta[base..base + dm]
+                                    .iter_mut()
+                                    .zip(th)
+                                    .zip(&gm[i * dm..(i + 1) * dm])
+                                    .zip(&d.update_gain)
+                                    .for_each(|(((delta, th), g), gain)| {
+                                        *delta = g * gain * CUSTOM_TANH_SCALE * CUSTOM_TANH_SLOPE * (1.0 - th * th)
+                                    });
+                            }
+                            // Down the hidden layers: delta_{l-1} = (W_l^T delta_l) * act'(z_{l-1}).
+                            for l in (1..layers.len()).rev() {
+                                let layer = &layers[l];
+                                let (off, prev) = (s.offsets[l], s.offsets[l - 1]);
+                                dpost.fill(0.0);
+                                let product = GroupProduct {
+                                    rows: n,
+                                    k: layer.out,
+                                    n: layer.inp,
+                                    a_stride: time * width,
+                                    w_stride: layer.inp,
+                                    out_stride: max_inp,
+                                };
+                                group_matmul(product, &delta[at_w(0, t) + off..], layer.weight, &mut dpost);
+                                for i in 0..n {
+                                    let base = at_w(i, t) + prev;
+                                    act.backward_slice(
+                                        &pre[base..base + layer.inp],
+                                        &dpost[i * max_inp..i * max_inp + layer.inp],
+                                        &mut delta[base..base + layer.inp],
+                                    );
+                                }
+                            }
+                            // Layer 0's memory columns: d loss / d (kappa_m * m_{t-1}).
+                            let layer0 = &layers[0];
+                            through_mlp.fill(0.0);
+                            let product = GroupProduct {
+                                rows: n,
+                                k: layer0.out,
+                                n: dm,
+                                a_stride: time * width,
+                                w_stride: layer0.inp,
+                                out_stride: dm,
+                            };
+                            group_matmul(product, &delta[at_w(0, t)..], &layer0.weight[nb..], &mut through_mlp);
+                            for i in 0..n {
+                                if learn_tau {
+                                    let (dkm, dkl) = kappa_part[i * 2 * dm..(i + 1) * 2 * dm].split_at_mut(dm);
+                                    let th = at_w(i, t) + off_last;
+                                    for k in 0..dm {
+                                        let m_prev = if t > 0 { memory[at_m(i, t - 1) + k] } else { 0.0 };
+                                        let update = CUSTOM_TANH_SCALE * post[th + k];
+                                        let g = gm[i * dm + k];
+                                        dkm[k] += (g + through_mlp[i * dm + k]) * m_prev;
+                                        match config.version {
+                                            ElmVersion::V1 => dkm[k] -= g * lambda * update,
+                                            ElmVersion::V2 => dkl[k] -= g * update,
+                                        }
+                                    }
+                                }
+                                for k in 0..dm {
+                                    carry[i * dm + k] = d.kappa_m[k] * (gm[i * dm + k] + through_mlp[i * dm + k]);
                                 }
                             }
                         }
-                        for k in 0..dm {
-                            carry[i * dm + k] = d.kappa_m[k] * (gm[i * dm + k] + through_mlp[i * dm + k]);
-                        }
-                    }
-                }
+                    },
+                )
             });
     }
     let mut kappa_m_grad = vec![0.0; dm];
