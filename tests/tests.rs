@@ -14,6 +14,7 @@ mod fetch;
 mod flop_count;
 mod gradcheck_catches;
 mod h5_support;
+mod history;
 mod hdf5_writer;
 mod lif_gradcheck;
 mod lif_model;
