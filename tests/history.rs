@@ -137,7 +137,9 @@ fn a_value_outside_its_golden_band_is_flagged() {
     assert!(!outside.status.success());
     let out = text(&outside);
     assert!(
-        out.contains("REGRESSION fig2 group=elm config=d_m=10 test_auc = 0.41: outside the golden band [0.105783, 0.406491]"),
+        out.contains(
+            "REGRESSION fig2 group=elm config=d_m=10 test_auc = 0.41: outside the golden band [0.105783, 0.406491]"
+        ),
         "{out}"
     );
     assert!(out.contains("**GOLDEN**"), "{out}");

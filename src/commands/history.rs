@@ -168,11 +168,9 @@ fn run_trend(args: TrendArgs) -> Result<()> {
     let known: std::collections::BTreeSet<String> = entries.iter().map(|e| e.metric.clone()).collect();
     let shown: Vec<String> = match &args.metric {
         Some(m) if known.contains(m) => vec![m.clone()],
-        Some(m) => bail!(
-            "{}: no metric `{m}` (metrics: {})",
-            path.display(),
-            known.into_iter().collect::<Vec<_>>().join(", ")
-        ),
+        Some(m) => {
+            bail!("{}: no metric `{m}` (metrics: {})", path.display(), known.into_iter().collect::<Vec<_>>().join(", "))
+        }
         None => watched(&spec.metrics, golden.as_ref()),
     };
     entries.retain(|e| shown.contains(&e.metric));

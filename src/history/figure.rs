@@ -5,8 +5,8 @@
 
 use super::trend::{Band, Night, Series};
 use crate::experiments::plots::{
-    axis_label, linear_ticks, marker_element, padded, series_style, tick_text, Ticked, HEIGHT, LABEL_FONT,
-    LEGEND_FONT, LEGEND_WIDTH, MARKER_RADIUS, TICK_FONT, TITLE_FONT, WIDTH,
+    axis_label, linear_ticks, marker_element, padded, series_style, tick_text, Ticked, HEIGHT, LABEL_FONT, LEGEND_FONT,
+    LEGEND_WIDTH, MARKER_RADIUS, TICK_FONT, TITLE_FONT, WIDTH,
 };
 use anyhow::{Context, Result};
 use plotters::coord::types::RangedCoordf64;

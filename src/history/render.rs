@@ -38,7 +38,8 @@ pub fn night_legend(nights: &[Night], shown: usize) -> String {
     let first = nights.len().saturating_sub(shown);
     let mut out = String::new();
     for (k, n) in nights.iter().enumerate().skip(first) {
-        let _ = writeln!(out, "- #{} = {} ({}, commit {}, {:.0} s of runs)", k + 1, n.run_id, n.date, n.commit, n.wall_s);
+        let _ =
+            writeln!(out, "- #{} = {} ({}, commit {}, {:.0} s of runs)", k + 1, n.run_id, n.date, n.commit, n.wall_s);
     }
     out
 }

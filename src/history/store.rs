@@ -214,13 +214,7 @@ pub struct Recorded {
 /// Appends the metrics of `<results>/<experiment>/<tier>/runs.csv` to the experiment's history as
 /// night `run_id` (default: now and the runs' commit), replacing an earlier recording of the same
 /// run id.
-pub fn record(
-    results: &Path,
-    history: &Path,
-    experiment: &str,
-    tier: &str,
-    run_id: Option<&str>,
-) -> Result<Recorded> {
+pub fn record(results: &Path, history: &Path, experiment: &str, tier: &str, run_id: Option<&str>) -> Result<Recorded> {
     let runs = results.join(experiment).join(tier).join("runs.csv");
     if !runs.exists() {
         bail!("no results at {}: run `elmbench reproduce {experiment} --tier {tier}` first", runs.display());

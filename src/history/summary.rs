@@ -139,7 +139,8 @@ pub fn render(tier: &str, run_id: Option<&str>, date: &str, parts: &[ExperimentN
         } else {
             "real".to_string()
         };
-        let checks = p.checks.map_or("-".into(), |(a, b)| if a == b { format!("{a}/{b}") } else { format!("**{a}/{b}**") });
+        let checks =
+            p.checks.map_or("-".into(), |(a, b)| if a == b { format!("{a}/{b}") } else { format!("**{a}/{b}**") });
         let flags = if p.flags.is_empty() { "0".to_string() } else { format!("**{}**", p.flags.len()) };
         let _ = writeln!(
             out,
