@@ -46,7 +46,7 @@ pub struct Places {
     /// The tier (smoke, quick, paper).
     #[arg(long, default_value = "quick")]
     pub tier: String,
-    /// The results root holding <experiment>/<tier>/runs.csv.
+    /// The results root holding <experiment>/<tier>/runs.csv (read by `record` and `summary`).
     #[arg(long, default_value = "results")]
     pub results: PathBuf,
     /// The history folder.

@@ -117,14 +117,15 @@ where
         legend_area.draw(&Text::new(s.label(), (50, y - LEGEND_FONT as i32 / 2 - 1), font.clone())).map_err(err)?;
         y += LEGEND_FONT as i32 + 12;
     }
-    let note = if f.series.iter().any(|(_, b)| b.is_some()) {
-        "shaded: golden band; points: mean over seeds"
-    } else {
-        "points: mean over seeds"
-    };
-    legend_area
-        .draw(&Text::new(note, (6, y), ("sans-serif", LEGEND_FONT - 3).into_font().color(&RGBColor(90, 90, 90))))
-        .map_err(err)?;
+    let mut notes = vec!["points: mean over seeds"];
+    if f.series.iter().any(|(_, b)| b.is_some()) {
+        notes.push("shaded, dashed: golden band");
+    }
+    for note in notes {
+        let style = ("sans-serif", LEGEND_FONT - 3).into_font().color(&RGBColor(90, 90, 90));
+        legend_area.draw(&Text::new(note, (6, y), style)).map_err(err)?;
+        y += LEGEND_FONT as i32 + 4;
+    }
     area.present().map_err(err)?;
     Ok(())
 }

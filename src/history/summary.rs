@@ -69,8 +69,12 @@ pub fn experiment_night(
     if runs.exists() {
         super::store::bounded_size(&runs, super::store::MAX_RUNS_BYTES)?;
         let rows = crate::io::csv_table::read_csv_maps(&runs)?;
-        let mut sources: Vec<&str> = rows.iter().filter_map(|r| r.get("data_source").map(String::as_str)).collect();
-        sources.dedup();
+        let mut sources: Vec<&str> = Vec::new();
+        for s in rows.iter().filter_map(|r| r.get("data_source").map(String::as_str)) {
+            if !sources.contains(&s) {
+                sources.push(s);
+            }
+        }
         night.data_source = sources.join("; ");
         if let Some(g) = &golden {
             let outcomes = crate::golden::check(g, &rows);

@@ -105,8 +105,10 @@ impl Series {
 /// The series of `entries` (configurations in order of first appearance, then metrics).
 pub fn series(entries: &[Entry], nights: &[Night]) -> Vec<Series> {
     let night_index: BTreeMap<&str, usize> = nights.iter().enumerate().map(|(i, n)| (n.run_id.as_str(), i)).collect();
-    let mut order: Vec<(String, String, String)> = Vec::new();
-    let mut sums: BTreeMap<(String, String, String), (String, Vec<(f64, usize)>)> = BTreeMap::new();
+    // (group, config, metric) -> (model, per night: sum of the seeds' values and their count)
+    type Key = (String, String, String);
+    let mut sums: BTreeMap<Key, (String, Vec<(f64, usize)>)> = BTreeMap::new();
+    let mut order: Vec<Key> = Vec::new();
     for e in entries {
         let key = (e.group.clone(), e.config.clone(), e.metric.clone());
         let slot = sums.entry(key.clone()).or_insert_with(|| {
