@@ -172,3 +172,78 @@ fn a_broken_history_is_named() {
     assert!(!out.status.success());
     assert!(text(&out).contains("fig2.smoke.csv: line 2: `value` = \"zero\" is not a number"), "{}", text(&out));
 }
+
+#[test]
+fn the_nightly_summary_flags_a_doctored_night_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = history_with(dir.path(), &[0.25, 0.41]);
+    let results = dir.path().join("no-results");
+    let out = elmbench(&[
+        "history",
+        "summary",
+        "fig2",
+        "--tier",
+        "smoke",
+        "--run-id",
+        "night-1",
+        "--history",
+        history.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let page = std::fs::read_to_string(history.join("nightly-night-1.md")).unwrap();
+    assert_eq!(page, std::fs::read_to_string(history.join("latest.md")).unwrap());
+    assert!(page.contains("| fig2 | - | - | **1** | 1 of 1 |"), "{page}");
+    assert!(page.contains("not run: no "), "{page}");
+    assert!(
+        page.contains("REGRESSION fig2 group=elm config=d_m=10 test_auc = 0.41: outside the golden band"),
+        "{page}"
+    );
+    assert!(page.contains("| elm d_m=10 | test_auc | 0.25 | 0.41 | +0.16 |"), "{page}");
+    // Night 0 alone (the history up to it): nothing to compare with, nothing flagged.
+    let first = elmbench(&[
+        "history",
+        "summary",
+        "fig2",
+        "--tier",
+        "smoke",
+        "--run-id",
+        "night-0",
+        "--history",
+        history.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    assert!(first.status.success(), "{}", text(&first));
+}
+
+/// Sixteen recorders of one history at once (as parallel nightly steps would be): none loses
+/// another's night, because each rewrites the file under the lock.
+#[test]
+fn concurrent_recordings_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("results/fig2/smoke");
+    std::fs::create_dir_all(&runs).unwrap();
+    std::fs::write(
+        runs.join("runs.csv"),
+        "experiment,tier,group,model,config,seed,data_source,test_auc,valid_auc,wall_s,status,git_commit\n\
+         fig2,smoke,elm,elm,d_m=10,0,synthetic (s),0.5,0.4,1.0,ok,abc\n\
+         fig2,smoke,elm,elm,d_m=10,1,synthetic (s),0.6,0.5,1.0,ok,abc\n",
+    )
+    .unwrap();
+    let history = dir.path().join("history");
+    std::thread::scope(|s| {
+        for i in 0..16 {
+            let (results, history) = (dir.path().join("results"), history.clone());
+            s.spawn(move || {
+                elmbench::history::record(&results, &history, "fig2", "smoke", Some(&format!("night-{i}"))).unwrap();
+            });
+        }
+    });
+    let entries = read_history(&history.join("fig2.smoke.csv"));
+    // 16 nights x 2 seeds x 2 metrics.
+    assert_eq!(entries.len(), 64);
+    let nights: std::collections::BTreeSet<&str> = entries.iter().map(|e| e["run_id"].as_str()).collect();
+    assert_eq!(nights.len(), 16);
+}
