@@ -61,10 +61,29 @@ reproduce-%: build
 check-%: build
 	./target/release/elmbench check $* --tier $(TIER)
 
-# Every experiment at the quick tier, then every golden check; fails on any regression (it runs
-# all checks first, so the log shows every failure).
+# Every experiment at the quick tier, retrained from scratch into NIGHTLY_RESULTS (a night that
+# reused last night's finished runs would measure nothing), each experiment's metrics appended to
+# the history (HISTORY_DIR/<experiment>.<tier>.csv) as night NIGHTLY_RUN (default: UTC time and
+# commit), then every golden check, then the nightly summary (HISTORY_DIR/nightly-<run>.md and
+# latest.md: checks, regression flags, changes since the previous night). Fails on any failed run,
+# check or flag, but only after running them all, so the log shows every failure.
+NIGHTLY_TIER ?= quick
+NIGHTLY_EXPERIMENTS ?= $(EXPERIMENTS)
+NIGHTLY_RESULTS ?= results/nightly
+HISTORY_DIR ?= results/history
+NIGHTLY_RUN ?=
+ELMBENCH ?= ./target/release/elmbench
+
 nightly: build
-	@status=0; \
-	for e in $(EXPERIMENTS); do ./target/release/elmbench reproduce $$e --tier quick --jobs $(JOBS) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) || status=1; done; \
-	for e in $(EXPERIMENTS); do ./target/release/elmbench check $$e --tier quick || status=1; done; \
+	@test -n "$(NIGHTLY_RESULTS)" || { echo "NIGHTLY_RESULTS must name a folder"; exit 2; }; \
+	status=0; run="$(NIGHTLY_RUN)"; \
+	[ -n "$$run" ] || run=$$(date -u +%Y%m%dT%H%M%SZ)-$$(git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown); \
+	echo "nightly $$run: tier $(NIGHTLY_TIER), results in $(NIGHTLY_RESULTS), history in $(HISTORY_DIR)"; \
+	for e in $(NIGHTLY_EXPERIMENTS); do \
+	  rm -rf "$(NIGHTLY_RESULTS)/$$e/$(NIGHTLY_TIER)"; \
+	  $(ELMBENCH) reproduce $$e --tier $(NIGHTLY_TIER) --jobs $(JOBS) --results "$(NIGHTLY_RESULTS)" $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") || status=1; \
+	  $(ELMBENCH) history record $$e --tier $(NIGHTLY_TIER) --run-id "$$run" --results "$(NIGHTLY_RESULTS)" --history "$(HISTORY_DIR)" || status=1; \
+	done; \
+	for e in $(NIGHTLY_EXPERIMENTS); do $(ELMBENCH) check $$e --tier $(NIGHTLY_TIER) --results "$(NIGHTLY_RESULTS)" || status=1; done; \
+	$(ELMBENCH) history summary $(NIGHTLY_EXPERIMENTS) --tier $(NIGHTLY_TIER) --run-id "$$run" --results "$(NIGHTLY_RESULTS)" --history "$(HISTORY_DIR)" || status=1; \
 	exit $$status

@@ -15,6 +15,7 @@ pub mod experiments;
 pub mod fetch;
 pub mod formats;
 pub mod golden;
+pub mod history;
 pub mod io;
 pub mod metrics;
 pub mod models;

@@ -50,6 +50,9 @@ enum Command {
     /// Parameter and FLOP reports of model configurations beside the paper's numbers.
     #[command(subcommand)]
     Report(elmbench::commands::report::ReportCommand),
+    /// The nightly history of an experiment's metrics: trend table and figure, regression flags
+    /// (exit status 1 when one is flagged); `history record` and `history summary` for the nightly.
+    History(elmbench::commands::history::HistoryArgs),
     /// Write a synthetic surrogate of a dataset in its real on-disk format (no download needed).
     Synth(elmbench::commands::synth::SynthArgs),
 }
@@ -85,6 +88,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reproduce(args) => elmbench::commands::reproduce::run(args),
         Command::Plot(args) => elmbench::commands::plot::run(args),
         Command::Check(args) => elmbench::commands::check::run(args),
+        Command::History(args) => elmbench::commands::history::run(args),
         Command::Report(command) => elmbench::commands::report::run(command),
     }
 }

@@ -148,10 +148,10 @@ impl Marker {
     }
 }
 
-type MarkerElement<C, DB> = ComposedElement<C, DB, Polygon<(i32, i32)>, PathElement<(i32, i32)>>;
+pub(crate) type MarkerElement<C, DB> = ComposedElement<C, DB, Polygon<(i32, i32)>, PathElement<(i32, i32)>>;
 
 /// A filled marker (ours) or an outlined one (the paper's) at a data point.
-fn marker_element<C, DB: DrawingBackend>(
+pub(crate) fn marker_element<C, DB: DrawingBackend>(
     at: C,
     marker: Marker,
     r: i32,
@@ -175,9 +175,9 @@ fn cap<C, DB: DrawingBackend>(at: C, color: RGBColor) -> CapElement<C, DB> {
 
 /// An axis with the ticks we chose (plotters' own choice gives a log axis within one decade a
 /// single label).
-struct Ticked<R: Ranged<ValueType = f64>> {
-    inner: R,
-    ticks: Vec<f64>,
+pub(crate) struct Ticked<R: Ranged<ValueType = f64>> {
+    pub(crate) inner: R,
+    pub(crate) ticks: Vec<f64>,
 }
 
 impl<R: Ranged<ValueType = f64>> Ranged for Ticked<R> {
@@ -250,7 +250,7 @@ pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
 }
 
 /// A tick label: 1500 -> "1.5K", 2e6 -> "2M", 0.85 -> "0.85" (short, so labels do not collide).
-fn tick_text(v: f64) -> String {
+pub(crate) fn tick_text(v: f64) -> String {
     if v == 0.0 {
         return "0".into();
     }
@@ -497,16 +497,16 @@ fn figure_series(
 }
 
 /// Pixel sizes of a figure.
-const WIDTH: u32 = 1200;
-const HEIGHT: u32 = 720;
-const LEGEND_WIDTH: u32 = 290;
-const TITLE_FONT: u32 = 28;
-const LABEL_FONT: u32 = 22;
-const TICK_FONT: u32 = 18;
-const LEGEND_FONT: u32 = 18;
-const MARKER_RADIUS: i32 = 6;
+pub(crate) const WIDTH: u32 = 1200;
+pub(crate) const HEIGHT: u32 = 720;
+pub(crate) const LEGEND_WIDTH: u32 = 290;
+pub(crate) const TITLE_FONT: u32 = 28;
+pub(crate) const LABEL_FONT: u32 = 22;
+pub(crate) const TICK_FONT: u32 = 18;
+pub(crate) const LEGEND_FONT: u32 = 18;
+pub(crate) const MARKER_RADIUS: i32 = 6;
 
-fn padded(lo: f64, hi: f64, log: bool) -> (f64, f64) {
+pub(crate) fn padded(lo: f64, hi: f64, log: bool) -> (f64, f64) {
     if log {
         let (lo, hi) = (lo.max(1e-12), hi.max(1e-12));
         if lo == hi {

@@ -7,7 +7,9 @@
 //! selects (routing, masks) are free. The sequence length is part of every row: NeuronIO samples
 //! are the 500 ms training windows, SHD 1 s at the bin size, LRA the task's sequence length.
 
+pub mod inventory;
 pub mod paper_configurations;
+pub mod paper_report;
 pub mod table;
 
 pub use paper_configurations::{paper_configurations, PaperConfiguration};
