@@ -5,7 +5,6 @@
 
 pub mod clock;
 pub mod figure;
-pub mod lock;
 pub mod render;
 pub mod store;
 pub mod summary;

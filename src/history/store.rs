@@ -10,10 +10,10 @@
 //! idempotent per run id: recording the same run id again replaces that night's entries of the
 //! experiment (a re-run of one step of a nightly does not count twice). Rows keep the file's order,
 //! which is the nights' order. The file is rewritten whole and atomically under a lock
-//! (`super::lock`), never edited in place.
+//! (`crate::io::FileLock`), never edited in place.
 
 use super::clock;
-use super::lock::lock_beside;
+use crate::io::FileLock;
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -231,7 +231,7 @@ pub fn record(results: &Path, history: &Path, experiment: &str, tier: &str, run_
     let new = entries_of_rows(&rows, &runs, experiment, tier, &run_id, &clock::iso_utc(now))?;
     std::fs::create_dir_all(history).with_context(|| format!("creating {}", history.display()))?;
     let path = history_path(history, experiment, tier);
-    let _lock = lock_beside(&path)?;
+    let _lock = FileLock::beside(&path)?;
     let mut entries = read_history(&path)?;
     let before = entries.len();
     entries.retain(|e| e.run_id != run_id);

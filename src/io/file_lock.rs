@@ -40,6 +40,13 @@ impl FileLock {
         Ok(Self { _file: file, path: path.to_path_buf() })
     }
 
+    /// The lock of a file that is read, changed and rewritten (a history, say): `<path>.lock`.
+    pub fn beside(path: &Path) -> Result<Self> {
+        let mut name = path.file_name().with_context(|| format!("{} has no file name", path.display()))?.to_os_string();
+        name.push(".lock");
+        Self::exclusive(&path.with_file_name(name))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
