@@ -3,6 +3,7 @@
 //! LIF's synaptic current) shares it, so the sparse NeuronIO inputs cost only their non-zeros
 //! everywhere. Dense inputs go through one large GEMM (DESIGN.md section 4).
 
+use super::isa::with_best_isa;
 use super::kernels::axpy;
 use super::{gemm, Inputs, MatMut, MatRef};
 use rayon::prelude::*;
@@ -35,11 +36,16 @@ pub fn forward(x: &Inputs, w: &[f32], bias: Option<&[f32]>, out: usize, y: &mut 
             // independent, so fixed blocks of them run in parallel (same result on any thread count).
             let wt = transposed(w, out, features);
             y.par_chunks_mut(ROW_BLOCK * out).enumerate().for_each(|(block, ys)| {
-                for (i, row) in ys.chunks_exact_mut(out).enumerate() {
-                    for (f, v) in s.row(block * ROW_BLOCK + i) {
-                        axpy(v, &wt[f * out..(f + 1) * out], row);
-                    }
-                }
+                with_best_isa(
+                    #[inline(always)]
+                    || {
+                        for (i, row) in ys.chunks_exact_mut(out).enumerate() {
+                            for (f, v) in s.row(block * ROW_BLOCK + i) {
+                                axpy(v, &wt[f * out..(f + 1) * out], row);
+                            }
+                        }
+                    },
+                )
             });
         }
     }
@@ -68,12 +74,17 @@ pub fn weight_gradient(x: &Inputs, dy: &[f32], out: usize, dw: &mut [f32]) {
                 .map(|&first| {
                     let width = UNIT_BLOCK.min(out - first);
                     let mut part = vec![0.0f32; features * width];
-                    for (r, g) in dy.chunks_exact(out).enumerate() {
-                        let g = &g[first..first + width];
-                        for (f, v) in s.row(r) {
-                            axpy(v, g, &mut part[f * width..(f + 1) * width]);
-                        }
-                    }
+                    with_best_isa(
+                        #[inline(always)]
+                        || {
+                            for (r, g) in dy.chunks_exact(out).enumerate() {
+                                let g = &g[first..first + width];
+                                for (f, v) in s.row(r) {
+                                    axpy(v, g, &mut part[f * width..(f + 1) * width]);
+                                }
+                            }
+                        },
+                    );
                     part
                 })
                 .collect();

@@ -35,7 +35,7 @@ fn quarters(row: &[f32], h: usize) -> (&[f32], &[f32], &[f32], &[f32]) {
 
 /// Activates the gate row in place and computes c_t, tanh(c_t) and h_t. `c_prev` is None at the
 /// first step (zero initial state).
-#[inline]
+#[inline(always)]
 pub fn forward(gates: &mut [f32], c_prev: Option<&[f32]>, c: &mut [f32], tanh_c: &mut [f32], h: &mut [f32]) {
     let n = c.len();
     let (sig_if, rest) = gates.split_at_mut(2 * n);
@@ -74,7 +74,7 @@ pub fn forward(gates: &mut [f32], c_prev: Option<&[f32]>, c: &mut [f32], tanh_c:
 /// The reverse of `forward` for one sample and step. `dh` is the full gradient of h_t (readout
 /// and next step); `dc` carries the gradient of c_t from the later steps in and leaves holding the
 /// gradient of c_{t-1}; `dz` receives the gradient of the four pre-activations.
-#[inline]
+#[inline(always)]
 pub fn backward(gates: &[f32], c_prev: Option<&[f32]>, tanh_c: &[f32], dh: &[f32], dc: &mut [f32], dz: &mut [f32]) {
     let n = dc.len();
     let (i, f, g, o) = quarters(gates, n);

@@ -11,6 +11,7 @@
 //! neither do the results.
 
 use super::{cell, recurrent_dropout};
+use crate::engine::isa::with_best_isa;
 use crate::engine::{gemm, BufferPool, MatMut, MatRef};
 use rayon::prelude::*;
 
@@ -75,45 +76,50 @@ pub fn forward(
         .zip(st.hidden.par_chunks_mut(GROUP * time * hs))
         .enumerate()
         .for_each(|(g, (((gates, cell), tanh_cell), hidden))| {
-            let n = cell.len() / (time * hs);
-            let mask = group_mask(mask, g, n, hs);
-            // The masked recurrent input of the step, (n, H); allocated once per group.
-            let mut dropped = mask.map(|_| pool.any(n * hs));
-            for t in 0..time {
-                if t > 0 {
-                    // z_t += h_{t-1} W_hh^T for the group's n samples at once.
-                    let z = MatMut::with_row_stride(&mut gates[t * 4 * hs..], n, 4 * hs, time * 4 * hs);
-                    match (mask, dropped.as_mut()) {
-                        (Some(mask), Some(dropped)) => {
-                            for i in 0..n {
-                                let h_prev = &hidden[(i * time + t - 1) * hs..(i * time + t) * hs];
-                                let rows = i * hs..(i + 1) * hs;
-                                recurrent_dropout::apply(&mask[rows.clone()], h_prev, &mut dropped[rows]);
+            with_best_isa(
+                #[inline(always)]
+                || {
+                    let n = cell.len() / (time * hs);
+                    let mask = group_mask(mask, g, n, hs);
+                    // The masked recurrent input of the step, (n, H); allocated once per group.
+                    let mut dropped = mask.map(|_| pool.any(n * hs));
+                    for t in 0..time {
+                        if t > 0 {
+                            // z_t += h_{t-1} W_hh^T for the group's n samples at once.
+                            let z = MatMut::with_row_stride(&mut gates[t * 4 * hs..], n, 4 * hs, time * 4 * hs);
+                            match (mask, dropped.as_mut()) {
+                                (Some(mask), Some(dropped)) => {
+                                    for i in 0..n {
+                                        let h_prev = &hidden[(i * time + t - 1) * hs..(i * time + t) * hs];
+                                        let rows = i * hs..(i + 1) * hs;
+                                        recurrent_dropout::apply(&mask[rows.clone()], h_prev, &mut dropped[rows]);
+                                    }
+                                    gemm(1.0, MatRef::new(dropped, n, hs), w, 1.0, z);
+                                }
+                                _ => {
+                                    let h_prev = MatRef::with_row_stride(&hidden[(t - 1) * hs..], n, hs, time * hs);
+                                    gemm(1.0, h_prev, w, 1.0, z);
+                                }
                             }
-                            gemm(1.0, MatRef::new(dropped, n, hs), w, 1.0, z);
                         }
-                        _ => {
-                            let h_prev = MatRef::with_row_stride(&hidden[(t - 1) * hs..], n, hs, time * hs);
-                            gemm(1.0, h_prev, w, 1.0, z);
+                        for i in 0..n {
+                            let row = i * time + t;
+                            let (before, now) = cell.split_at_mut(row * hs);
+                            let c_prev = (t > 0).then(|| &before[(row - 1) * hs..]);
+                            cell::forward(
+                                &mut gates[row * 4 * hs..(row + 1) * 4 * hs],
+                                c_prev,
+                                &mut now[..hs],
+                                &mut tanh_cell[row * hs..(row + 1) * hs],
+                                &mut hidden[row * hs..(row + 1) * hs],
+                            );
                         }
                     }
-                }
-                for i in 0..n {
-                    let row = i * time + t;
-                    let (before, now) = cell.split_at_mut(row * hs);
-                    let c_prev = (t > 0).then(|| &before[(row - 1) * hs..]);
-                    cell::forward(
-                        &mut gates[row * 4 * hs..(row + 1) * 4 * hs],
-                        c_prev,
-                        &mut now[..hs],
-                        &mut tanh_cell[row * hs..(row + 1) * hs],
-                        &mut hidden[row * hs..(row + 1) * hs],
-                    );
-                }
-            }
-            if let Some(dropped) = dropped {
-                pool.recycle(dropped);
-            }
+                    if let Some(dropped) = dropped {
+                        pool.recycle(dropped);
+                    }
+                },
+            )
         });
     st
 }
@@ -149,47 +155,54 @@ pub fn backward(
         .zip(st.tanh_cell.par_chunks(GROUP * time * hs))
         .enumerate()
         .for_each(|(g, (((((dz, dh), dc), gates), cell), tanh_cell))| {
-            let n = dc.len() / hs;
-            let mask = group_mask(mask, g, n, hs);
-            // dz_t W_hh before the mask, (n, H); allocated once per group.
-            let mut unmasked = mask.map(|_| pool.any(n * hs));
-            for t in (0..time).rev() {
-                for i in 0..n {
-                    let row = i * time + t;
-                    let c_prev = (t > 0).then(|| &cell[(row - 1) * hs..row * hs]);
-                    cell::backward(
-                        &gates[row * 4 * hs..(row + 1) * 4 * hs],
-                        c_prev,
-                        &tanh_cell[row * hs..(row + 1) * hs],
-                        &dh[row * hs..(row + 1) * hs],
-                        &mut dc[i * hs..(i + 1) * hs],
-                        &mut dz[row * 4 * hs..(row + 1) * 4 * hs],
-                    );
-                }
-                if t > 0 {
-                    // dh_{t-1} += dz_t W_hh (times the mask) for the group's n samples at once.
-                    let dz_t = MatRef::with_row_stride(&dz[t * 4 * hs..], n, 4 * hs, time * 4 * hs);
-                    match (mask, unmasked.as_mut()) {
-                        (Some(mask), Some(unmasked)) => {
-                            gemm(1.0, dz_t, w, 0.0, MatMut::new(unmasked, n, hs));
-                            for i in 0..n {
-                                let dh_prev = &mut dh[(i * time + t - 1) * hs..(i * time + t) * hs];
-                                let rows = i * hs..(i + 1) * hs;
-                                for ((d, m), u) in dh_prev.iter_mut().zip(&mask[rows.clone()]).zip(&unmasked[rows]) {
-                                    *d += m * u;
+            with_best_isa(
+                #[inline(always)]
+                || {
+                    let n = dc.len() / hs;
+                    let mask = group_mask(mask, g, n, hs);
+                    // dz_t W_hh before the mask, (n, H); allocated once per group.
+                    let mut unmasked = mask.map(|_| pool.any(n * hs));
+                    for t in (0..time).rev() {
+                        for i in 0..n {
+                            let row = i * time + t;
+                            let c_prev = (t > 0).then(|| &cell[(row - 1) * hs..row * hs]);
+                            cell::backward(
+                                &gates[row * 4 * hs..(row + 1) * 4 * hs],
+                                c_prev,
+                                &tanh_cell[row * hs..(row + 1) * hs],
+                                &dh[row * hs..(row + 1) * hs],
+                                &mut dc[i * hs..(i + 1) * hs],
+                                &mut dz[row * 4 * hs..(row + 1) * 4 * hs],
+                            );
+                        }
+                        if t > 0 {
+                            // dh_{t-1} += dz_t W_hh (times the mask) for the group's n samples at once.
+                            let dz_t = MatRef::with_row_stride(&dz[t * 4 * hs..], n, 4 * hs, time * 4 * hs);
+                            match (mask, unmasked.as_mut()) {
+                                (Some(mask), Some(unmasked)) => {
+                                    gemm(1.0, dz_t, w, 0.0, MatMut::new(unmasked, n, hs));
+                                    for i in 0..n {
+                                        let dh_prev = &mut dh[(i * time + t - 1) * hs..(i * time + t) * hs];
+                                        let rows = i * hs..(i + 1) * hs;
+                                        for ((d, m), u) in
+                                            dh_prev.iter_mut().zip(&mask[rows.clone()]).zip(&unmasked[rows])
+                                        {
+                                            *d += m * u;
+                                        }
+                                    }
+                                }
+                                _ => {
+                                    let dh_prev = MatMut::with_row_stride(&mut dh[(t - 1) * hs..], n, hs, time * hs);
+                                    gemm(1.0, dz_t, w, 1.0, dh_prev);
                                 }
                             }
                         }
-                        _ => {
-                            let dh_prev = MatMut::with_row_stride(&mut dh[(t - 1) * hs..], n, hs, time * hs);
-                            gemm(1.0, dz_t, w, 1.0, dh_prev);
-                        }
                     }
-                }
-            }
-            if let Some(unmasked) = unmasked {
-                pool.recycle(unmasked);
-            }
+                    if let Some(unmasked) = unmasked {
+                        pool.recycle(unmasked);
+                    }
+                },
+            )
         });
     pool.recycle(dc);
 }
