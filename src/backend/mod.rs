@@ -5,8 +5,13 @@
 //! the kernels' launch configurations in plain, unit-tested Rust.
 
 pub mod device;
+pub mod elm_layout;
 pub mod kernel_sources;
 pub mod launch;
+
+/// The kernels run on the CPU against their twins (tests only).
+#[cfg(test)]
+pub(crate) mod emulation;
 
 #[cfg(feature = "cuda")]
 pub mod cuda;

@@ -15,6 +15,8 @@
 //! accumulated as GEMMs over all (batch, time) rows after the reverse sweep.
 
 pub mod config;
+#[cfg(test)]
+mod cuda_twin;
 mod projection;
 mod recurrence;
 pub mod routing;
