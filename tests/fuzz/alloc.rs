@@ -44,7 +44,9 @@ fn check(size: usize) {
         let live = LIVE.load(Ordering::Relaxed);
         let ceiling = CEILING.load(Ordering::Relaxed);
         if live.saturating_add(size) > ceiling && ARMED.swap(false, Ordering::SeqCst) {
-            // Disarmed first: the report below allocates freely, and never returns.
+            // Disarmed first: the report below allocates freely, and never returns. The
+            // backtrace shows which allocation it was.
+            eprintln!("fuzz: the allocation:\n{}", std::backtrace::Backtrace::force_capture());
             crate::report::fatal(
                 "allocation bound exceeded",
                 &format!(

@@ -14,7 +14,7 @@
 //! that folder first. Before each case its bytes are in `target/fuzz/current-case`.
 //!
 //! `cargo test --release` runs a self-check (a panicking, an over-allocating and a hanging
-//! "parser" must each be caught and written out), the regression files, then 
+//! "parser" must each be caught and written out), the regression files, then
 //! `DEFAULT_CASES` cases per parser (at most `DEFAULT_SECONDS_PER_PARSER` each).
 //! `make fuzz FUZZ_SECONDS=N` (`ELMBENCH_FUZZ_SECONDS=N`) shares N seconds among the parsers.
 //! Other settings: `ELMBENCH_FUZZ_START` (first seed), `ELMBENCH_FUZZ_CASE=<parser>:<seed>`
@@ -53,6 +53,8 @@ pub fn bound(input_len: usize) -> usize {
 
 /// The last panic's message and place (the hook keeps it instead of printing it).
 static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+/// Set while a case runs: a panic outside a case is the harness's own, and is printed.
+static IN_CASE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 pub enum Outcome {
     Ok,
@@ -65,7 +67,9 @@ pub fn run_case(target: &Target, seed: &str, bytes: &[u8], dir: &Path) -> Outcom
     report::begin(target.name, seed, bytes);
     watchdog::case_started();
     alloc::arm(bound(bytes.len()));
+    IN_CASE.store(true, std::sync::atomic::Ordering::SeqCst);
     let result = catch_unwind(AssertUnwindSafe(|| (target.run)(bytes, dir)));
+    IN_CASE.store(false, std::sync::atomic::Ordering::SeqCst);
     alloc::disarm();
     watchdog::case_ended();
     report::end();
@@ -156,6 +160,9 @@ fn main() {
             None => info.payload().downcast_ref::<String>().cloned().unwrap_or_default(),
         };
         let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        if !IN_CASE.load(std::sync::atomic::Ordering::SeqCst) {
+            eprintln!("fuzz: the harness panicked: {message}{place}");
+        }
         *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!("{message}{place}"));
     }));
     std::fs::create_dir_all(report::dir()).expect("fuzz folder");
@@ -218,7 +225,12 @@ fn main() {
         None => (DEFAULT_CASES, DEFAULT_SECONDS_PER_PARSER),
     };
     let mut failed = false;
-    println!("fuzz: {} parsers, bound per case max({} MiB, {} x input), {case_seconds} s per case", chosen.len(), MIN_BOUND >> 20, BOUND_PER_INPUT_BYTE);
+    println!(
+        "fuzz: {} parsers, bound per case max({} MiB, {} x input), {case_seconds} s per case",
+        chosen.len(),
+        MIN_BOUND >> 20,
+        BOUND_PER_INPUT_BYTE
+    );
     for target in &chosen {
         let dir = scratch(target);
         let (files, regression_panics) = replay_regressions(target, &dir);

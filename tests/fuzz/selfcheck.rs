@@ -62,7 +62,11 @@ pub fn run() {
         let path = entry.expect("readable entry").path();
         if path.file_name().unwrap().to_string_lossy().starts_with("self-check-panic-") {
             let bytes = std::fs::read(&path).expect("readable");
-            assert!(bytes.first().is_some_and(|b| b % 2 == 0), "self-check: {} is not a panicking case", path.display());
+            assert!(
+                bytes.first().is_some_and(|b| b % 2 == 0),
+                "self-check: {} is not a panicking case",
+                path.display()
+            );
             std::fs::remove_file(&path).expect("removable");
             written += 1;
         }
@@ -82,7 +86,14 @@ pub fn run() {
         assert_eq!(out.status.code(), Some(3), "self-check {kind}: exit status {:?}: {err}", out.status);
         assert!(err.contains(needle), "self-check {kind}: no `{needle}` in: {err}");
         let file = dir.path().join(format!("failures/self-check-{kind}-0.bin"));
-        assert_eq!(std::fs::read(&file).ok(), Some(seeds()[0].clone()), "self-check {kind}: {} not written", file.display());
+        assert_eq!(
+            std::fs::read(&file).ok(),
+            Some(seeds()[0].clone()),
+            "self-check {kind}: {} not written",
+            file.display()
+        );
     }
-    println!("fuzz: self-check passed (a panic, an allocation past the bound and a hang were each caught and written out)");
+    println!(
+        "fuzz: self-check passed (a panic, an allocation past the bound and a hang were each caught and written out)"
+    );
 }

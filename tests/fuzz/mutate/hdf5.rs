@@ -14,7 +14,10 @@ pub fn mutate(rng: &mut Rng, data: &[u8]) -> Option<Vec<u8>> {
     let region = if rng.one_in(4) { 100.min(len) } else { len };
     let start = rng.below(region);
     let fits = |v: u64| v > 0 && v <= 4 * len as u64;
-    let found = (start..len.saturating_sub(width)).chain(0..start).find(|&i| {
+    // Positions where a word of `width` bytes fits.
+    let end = len - width + 1;
+    let start = start.min(end);
+    let found = (start..end).chain(0..start).find(|&i| {
         let mut w = [0u8; 8];
         w[..width].copy_from_slice(&data[i..i + width]);
         fits(u64::from_le_bytes(w))

@@ -20,8 +20,31 @@ enum Arg {
 
 fn arg(code: u8) -> Option<Arg> {
     Some(match code {
-        b'(' | b'.' | b'0' | b'1' | b'2' | b'N' | b'R' | b'a' | b'b' | b'd' | b'}' | b'e' | b'l' | b']' | b'o' | b's'
-        | b't' | b')' | b'u' | b'Q' | 0x81 | 0x85..=0x89 | 0x8f..=0x94 | 0x97 | 0x98 => Arg::None,
+        b'('
+        | b'.'
+        | b'0'
+        | b'1'
+        | b'2'
+        | b'N'
+        | b'R'
+        | b'a'
+        | b'b'
+        | b'd'
+        | b'}'
+        | b'e'
+        | b'l'
+        | b']'
+        | b'o'
+        | b's'
+        | b't'
+        | b')'
+        | b'u'
+        | b'Q'
+        | 0x81
+        | 0x85..=0x89
+        | 0x8f..=0x94
+        | 0x97
+        | 0x98 => Arg::None,
         b'K' | b'q' | b'h' | 0x80 | 0x82 => Arg::Int(1),
         b'M' | 0x83 => Arg::Int(2),
         b'J' | b'r' | b'j' | 0x84 => Arg::Int(4),

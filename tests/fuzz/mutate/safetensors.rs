@@ -41,6 +41,9 @@ pub fn mutate(rng: &mut Rng, data: &[u8]) -> Option<Vec<u8>> {
     }
     let (mut map, body) = split(data)?;
     let names: Vec<String> = map.keys().cloned().collect();
+    if names.is_empty() {
+        return None;
+    }
     let name = rng.pick(&names).clone();
     if name == "__metadata__" {
         let meta = map.get_mut(&name)?.as_object_mut()?;
@@ -80,7 +83,8 @@ pub fn mutate(rng: &mut Rng, data: &[u8]) -> Option<Vec<u8>> {
             }
         }
         4 => {
-            let dtype = *rng.pick(&["BOOL", "U8", "I8", "F16", "BF16", "I64", "U64", "F64", "F8_E4M3", "C64", "XX", ""]);
+            let dtype =
+                *rng.pick(&["BOOL", "U8", "I8", "F16", "BF16", "I64", "U64", "F64", "F8_E4M3", "C64", "XX", ""]);
             tensor.insert("dtype".into(), json!(dtype));
         }
         _ => {

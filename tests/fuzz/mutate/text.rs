@@ -50,11 +50,14 @@ fn numbers(text: &[u8]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < text.len() {
-        let starts_number = text[i].is_ascii_digit() && (i == 0 || !(text[i - 1].is_ascii_alphanumeric() || text[i - 1] == b'_'));
+        let starts_number =
+            text[i].is_ascii_digit() && (i == 0 || !(text[i - 1].is_ascii_alphanumeric() || text[i - 1] == b'_'));
         if starts_number {
             let start = if i > 0 && text[i - 1] == b'-' { i - 1 } else { i };
             let mut j = i;
-            while j < text.len() && (text[j].is_ascii_digit() || matches!(text[j], b'.' | b'e' | b'E' | b'_' | b'+' | b'-')) {
+            while j < text.len()
+                && (text[j].is_ascii_digit() || matches!(text[j], b'.' | b'e' | b'E' | b'_' | b'+' | b'-'))
+            {
                 j += 1;
             }
             out.push((start, j));

@@ -26,7 +26,12 @@ pub fn targets() -> Vec<Target> {
             aware: Some(mutate::text::mutate),
             run: official_model_config,
         },
-        Target { name: "checkpoint", seeds: checkpoint_seeds, aware: Some(mutate::safetensors::mutate), run: checkpoint },
+        Target {
+            name: "checkpoint",
+            seeds: checkpoint_seeds,
+            aware: Some(mutate::safetensors::mutate),
+            run: checkpoint,
+        },
         Target {
             name: "forward-input",
             seeds: forward_input_seeds,
@@ -53,12 +58,8 @@ fn neuronio_seeds() -> Vec<Vec<u8>> {
 /// The pickle inside an official `.pt`.
 fn pt_pickle(path: &Path) -> Vec<u8> {
     let mut archive = zip::ZipArchive::new(Cursor::new(read(path))).expect("fixture .pt is a zip");
-    let name = archive
-        .file_names()
-        .filter_map(Result::ok)
-        .find(|n| n.ends_with("data.pkl"))
-        .expect("data.pkl")
-        .to_string();
+    let name =
+        archive.file_names().filter_map(Result::ok).find(|n| n.ends_with("data.pkl")).expect("data.pkl").to_string();
     let mut out = Vec::new();
     archive.by_name(&name).expect("data.pkl").read_to_end(&mut out).expect("readable");
     out
@@ -119,10 +120,12 @@ fn checkpoint_seeds() -> Vec<Vec<u8>> {
     elm.num_memory = 5;
     let models: Vec<Box<dyn elmbench::models::SequenceModel>> = vec![
         Box::new(Elm::new(elm, 1).expect("small ELM")),
-        serde_json::from_value::<ModelConfig>(serde_json::json!({"kind": "lstm", "num_input": 4, "num_output": 2, "hidden_size": 3}))
-            .expect("LSTM config")
-            .build(2)
-            .expect("small LSTM"),
+        serde_json::from_value::<ModelConfig>(
+            serde_json::json!({"kind": "lstm", "num_input": 4, "num_output": 2, "hidden_size": 3}),
+        )
+        .expect("LSTM config")
+        .build(2)
+        .expect("small LSTM"),
         serde_json::from_value::<ModelConfig>(serde_json::json!({
             "kind": "branch-elm", "num_input": 12, "num_output": 2, "num_memory": 3, "num_branch": 3,
             "num_synapse_per_branch": 4, "input_to_synapse_routing": "random", "routing_seed": 4}))
