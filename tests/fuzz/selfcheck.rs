@@ -31,7 +31,7 @@ fn hanging(_: &[u8], _: &Path) -> anyhow::Result<()> {
 }
 
 fn target(kind: &str) -> Target {
-    let (name, run): (&'static str, fn(&[u8], &Path) -> anyhow::Result<()>) = match kind {
+    let (name, run): (&'static str, crate::targets::Parse) = match kind {
         "panic" => ("self-check-panic", panicking),
         "alloc" => ("self-check-alloc", allocating),
         "hang" => ("self-check-hang", hanging),

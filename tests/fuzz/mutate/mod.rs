@@ -11,6 +11,9 @@ pub mod zip;
 
 use crate::rng::Rng;
 
+/// A format-aware mutation: None when it does not apply to this input.
+pub type Aware = fn(&mut Rng, &[u8]) -> Option<Vec<u8>>;
+
 /// Values that break size and count arithmetic: zero, one, sign edges, powers of two around the
 /// 16/32/64-bit limits, and sizes just past what a small file holds.
 pub const INTERESTING: &[u64] = &[
@@ -54,12 +57,7 @@ pub fn interesting(rng: &mut Rng, near: usize) -> u64 {
 
 /// Applies 1 to 4 mutations (one half of the time, so most cases stay close enough to the format
 /// to reach deep checks), each format-aware with probability 2/3 (when the format has one).
-pub fn mutate(
-    rng: &mut Rng,
-    input: &[u8],
-    others: &[Vec<u8>],
-    aware: Option<fn(&mut Rng, &[u8]) -> Option<Vec<u8>>>,
-) -> Vec<u8> {
+pub fn mutate(rng: &mut Rng, input: &[u8], others: &[Vec<u8>], aware: Option<Aware>) -> Vec<u8> {
     let mut data = input.to_vec();
     let rounds = 1 + rng.next_u64().trailing_ones().min(3) as usize;
     for _ in 0..rounds {

@@ -5,8 +5,11 @@
 use crate::rng::Rng;
 use std::io::{Cursor, Read, Write};
 
-/// (signature, [(field offset, width)]) of the three zip records whose fields say sizes.
-const RECORDS: &[(&[u8; 4], &[(usize, usize)])] = &[
+/// (offset in the record, width) of a field.
+type Field = (usize, usize);
+
+/// (signature, fields) of the three zip records whose fields say sizes.
+const RECORDS: &[(&[u8; 4], &[Field])] = &[
     (b"PK\x03\x04", &[(14, 4), (18, 4), (22, 4), (26, 2), (28, 2)]),
     (b"PK\x01\x02", &[(20, 4), (24, 4), (28, 2), (30, 2), (32, 2), (42, 4)]),
     (b"PK\x05\x06", &[(8, 2), (10, 2), (12, 4), (16, 4), (20, 2)]),

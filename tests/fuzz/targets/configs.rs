@@ -6,7 +6,7 @@ use crate::mutate;
 use std::path::Path;
 
 pub fn targets() -> Vec<Target> {
-    let text = Some(mutate::text::mutate as fn(&mut crate::rng::Rng, &[u8]) -> Option<Vec<u8>>);
+    let text = Some(mutate::text::mutate as mutate::Aware);
     vec![
         Target { name: "train-config", seeds: train_seeds, aware: text, run: train_config },
         Target { name: "experiment", seeds: experiment_seeds, aware: text, run: experiment },

@@ -5,17 +5,19 @@ mod configs;
 mod data;
 mod weights;
 
-use crate::rng::Rng;
 use std::path::{Path, PathBuf};
+
+/// Parses one input; the path is the parser's scratch folder.
+pub type Parse = fn(&[u8], &Path) -> anyhow::Result<()>;
 
 pub struct Target {
     pub name: &'static str,
     /// Seed inputs (real-format fixtures, or files the project's own writers make).
     pub seeds: fn() -> Vec<Vec<u8>>,
-    pub aware: Option<fn(&mut Rng, &[u8]) -> Option<Vec<u8>>>,
+    pub aware: Option<crate::mutate::Aware>,
     /// Parses one input; `dir` is this parser's scratch folder (file-based parsers write the
     /// input there under the name they expect).
-    pub run: fn(&[u8], &Path) -> anyhow::Result<()>,
+    pub run: Parse,
 }
 
 pub fn all() -> Vec<Target> {
