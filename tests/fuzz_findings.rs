@@ -142,8 +142,9 @@ fn finding_f_forward_checks_the_width_from_the_header_before_reading_the_data() 
     assert!(help.contains("i8, u8") && !help.contains("bool"), "{help}");
 }
 
-/// The checks added with the fuzz harness: an official model_config.json that asks for more
-/// weights than the .pt beside it holds is refused before the ELM is built, and the whole ELM is
+/// The checks added with the fuzz harness: an official model_config.json (or a checkpoint's
+/// metadata config) that asks for more weights than the file holds is refused before the model
+/// is built, and the whole ELM is
 /// bounded like one tensor (64 hidden layers of the largest allowed size were not).
 #[test]
 fn model_sizes_beyond_their_weights_or_in_total_are_refused_before_allocation() {
@@ -158,6 +159,22 @@ fn model_sizes_beyond_their_weights_or_in_total_are_refused_before_allocation() 
     let err = elmbench::weights::load::load_official(&dir.path().join("neuronio_best_model_state.pt")).unwrap_err();
     let text = format!("{err:#}");
     assert!(text.contains("num_memory = 4096") && text.contains("does not belong to these weights"), "{text}");
+
+    // The same for a checkpoint whose metadata config was doctored.
+    let elm = Elm::new(ElmConfig::new(6, 2), 0).unwrap();
+    let path = dir.path().join("small.safetensors");
+    elmbench::weights::write_checkpoint(&elm, &path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let mut metadata = header.metadata().clone().unwrap();
+    let mut config: serde_json::Value = serde_json::from_str(&metadata["config"]).unwrap();
+    config["num_memory"] = serde_json::json!(4096);
+    metadata.insert("config".into(), config.to_string());
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let doctored = safetensors::serialize(file.tensors(), Some(metadata)).unwrap();
+    std::fs::write(&path, doctored).unwrap();
+    let text = format!("{:#}", elmbench::weights::read_checkpoint(&path).err().unwrap());
+    assert!(text.contains("does not belong to these tensors"), "{text}");
 
     let mut config = ElmConfig::new(100, 2);
     config.mlp_num_layers = 64;
