@@ -183,5 +183,11 @@ fn model_sizes_beyond_their_weights_or_in_total_are_refused_before_allocation() 
     assert!(text.contains("the whole ELM"), "{text}");
     config.mlp_num_layers = 2;
     config.mlp_hidden_size = Some(64);
-    Elm::new(config, 0).unwrap();
+    let elm = Elm::new(config.clone(), 0).unwrap();
+    // The count is exact for the MLP, synapse and output weights (tau_m and the synapse taus come
+    // on top), and takes no time for any layer count (it once looped over 2^63 layers).
+    let taus = config.num_memory + config.num_synapse();
+    assert_eq!(config.weight_scalars() + taus, elm.params.iter().map(|p| p.value.data().len()).sum::<usize>());
+    config.mlp_num_layers = 1 << 63;
+    assert_eq!(config.weight_scalars(), usize::MAX);
 }

@@ -250,14 +250,16 @@ impl ElmConfig {
         // Before validation, so every product saturates instead of wrapping.
         let hidden = self.mlp_hidden_size.filter(|&h| h > 0).unwrap_or(self.num_memory.saturating_mul(2));
         let synapses = self.num_synapse_per_branch.saturating_mul(self.num_branch());
-        let mut total = 0usize;
-        let mut fan_in = self.num_branch().saturating_add(self.num_memory);
-        for layer in 0..=self.mlp_num_layers {
-            let out = if layer == self.mlp_num_layers { self.num_memory } else { hidden };
-            total = total.saturating_add(linear(fan_in, out));
-            fan_in = out;
-        }
-        total.saturating_add(synapses).saturating_add(linear(self.num_memory, self.num_output))
+        let inputs = self.num_branch().saturating_add(self.num_memory);
+        // In closed form, not a loop over the layers: the count is unchecked here (the fuzz
+        // harness hung on mlp_num_layers = 2^63).
+        let mlp = match self.mlp_num_layers {
+            0 => linear(inputs, self.num_memory),
+            layers => linear(inputs, hidden)
+                .saturating_add((layers - 1).saturating_mul(linear(hidden, hidden)))
+                .saturating_add(linear(hidden, self.num_memory)),
+        };
+        mlp.saturating_add(synapses).saturating_add(linear(self.num_memory, self.num_output))
     }
 
     /// Checks what the official constructor asserts, with messages that name the setting.
