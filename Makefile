@@ -1,7 +1,7 @@
 # elmbench: build, test and benchmark targets. `make test` is what CI runs.
 CARGO ?= cargo
 
-.PHONY: build install test test-cuda-kernels test-slurm fmt-check clippy bench nightly
+.PHONY: build install test test-cuda-kernels test-slurm fmt-check clippy bench nightly fuzz
 
 build:
 	$(CARGO) build --release
@@ -41,6 +41,12 @@ test-slurm: build
 
 bench:
 	$(CARGO) bench
+
+# The parser fuzz harness (tests/fuzz) for FUZZ_SECONDS seconds shared among the parsers (make
+# test runs a few seconds of it); failing inputs land in target/fuzz/failures.
+FUZZ_SECONDS ?= 60
+fuzz:
+	ELMBENCH_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CARGO) test --release --test fuzz
 
 # Download, verify and unpack a real dataset: make fetch-shd (also fetch-neuronio, fetch-lra,
 # fetch-cifar10, fetch-imdb, fetch-all). DATA_DIR=... picks the data root.

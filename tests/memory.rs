@@ -1,5 +1,5 @@
-//! Peak heap while reading NeuronIO files, counted by a global allocator (hence a test binary of
-//! its own, with one test, so nothing else allocates meanwhile).
+//! Peak heap while reading NeuronIO files and `forward`'s input, counted by a global allocator
+//! (hence a test binary of its own; its tests take one lock, so nothing else allocates meanwhile).
 //!
 //! The streaming reader must hold the compact result plus about one simulation's objects: its
 //! peak stays below `compact + 3 x (one simulation's share of the whole object tree) + 4 MiB`
@@ -127,8 +127,12 @@ fn check(what: &str, path: &Path, simulations: usize) -> NeuronioFile {
     streamed
 }
 
+/// Held by each test: peaks are global, so the tests of this binary run one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn streaming_reads_need_the_compact_result_plus_one_simulation() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     const SIMULATIONS: usize = 64;
     let neuron = SyntheticNeuron::new(3);
     let simulations: Vec<RawSimulation> = (0..SIMULATIONS as u64).map(|s| simulate(&neuron, 6000, 100 + s)).collect();
@@ -140,4 +144,42 @@ fn streaming_reads_need_the_compact_result_plus_one_simulation() {
     let a = check("elmbench synth format", &synthetic, SIMULATIONS);
     let b = check("cPickle-style memo", &memoizing, SIMULATIONS);
     assert!(a == b, "the two files parse differently");
+}
+
+/// Finding F (issue 14): `forward` converts its input piece by piece: the peak is the f32 result
+/// plus one 1 MiB piece, not the file, a copy of its tensor and the result (measured with an f16
+/// input, where the old way held 2 x 4.8 MB + 9.6 MB; it is measured too, so the test can fail).
+#[test]
+fn forward_input_needs_the_f32_result_plus_one_piece() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let shape = vec![4usize, 2000, 300];
+    let numel: usize = shape.iter().product();
+    let data: Vec<u8> = (0..numel).flat_map(|i| ((i % 3000) as u16).to_le_bytes()).collect();
+    let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F16, shape.clone(), &data).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.safetensors");
+    std::fs::write(&path, safetensors::serialize([("x", view)], None).unwrap()).unwrap();
+    drop(data);
+    let result = numel * 4;
+    let bound = result + (1 << 20) + (64 << 10);
+    let ((read_shape, x), peak) = peak_of(|| elmbench::commands::forward::read_input(&path).unwrap());
+    assert_eq!((read_shape, x.len()), (shape, numel));
+    let ((), old_peak) = peak_of(|| {
+        let bytes = std::fs::read(&path).unwrap();
+        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let view = file.tensor("x").unwrap();
+        let tensor =
+            elmbench::io::TensorData::new(elmbench::io::DType::F16, view.shape().to_vec(), view.data().to_vec())
+                .unwrap();
+        assert_eq!(tensor.to_f32().unwrap(), x);
+    });
+    eprintln!(
+        "forward input: f32 result {:.1} MiB; peak {:.1} MiB (bound {:.1} MiB); reading whole, copying, converting: {:.1} MiB",
+        result as f64 / MIB,
+        peak as f64 / MIB,
+        bound as f64 / MIB,
+        old_peak as f64 / MIB
+    );
+    assert!(peak <= bound, "peak {peak} B above the bound {bound} B");
+    assert!(old_peak > bound + result / 2, "the whole-file way ({old_peak} B) is not far above the bound");
 }

@@ -13,6 +13,7 @@ mod elm_reference;
 mod experiments;
 mod fetch;
 mod flop_count;
+mod fuzz_findings;
 mod gradcheck_catches;
 mod h5_support;
 mod hdf5_writer;

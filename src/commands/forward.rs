@@ -1,5 +1,7 @@
 //! `elmbench forward`: run a model on a tensor of inputs and write its outputs.
 
+pub use super::forward_input::read_input;
+use super::forward_input::{read_header, read_values};
 use crate::engine::{Inputs, SparseSequences};
 use crate::io::{DType, TensorData};
 use crate::tasks::neuronio::neuronio_eval_transform;
@@ -31,7 +33,7 @@ pub struct ForwardArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
     /// A safetensors file with tensor `x` of shape (batch, time, inputs), any float or integer
-    /// dtype (f64, f32, f16, bf16, i64, i32, i16, i8, u8, bool).
+    /// dtype (f64, f32, f16, bf16, i64, i32, i16, i8, u8).
     #[arg(long)]
     pub input: PathBuf,
     /// Where to write tensor `y` (batch, steps, outputs) as f32 safetensors (steps = time, or 1 for a
@@ -58,8 +60,11 @@ pub fn run(args: ForwardArgs) -> Result<()> {
         }
     };
     crate::backend::for_model(args.device, model.config().kind())?;
-    let (shape, x) = read_input(&args.input)?;
-    let (batch, time, features) = (shape[0], shape[1], shape[2]);
+    // The shape from the header is checked before any data is read (a wrong file fails at once,
+    // whatever its size).
+    let header = read_header(&args.input)?;
+    let shape = header.shape;
+    let [batch, time, features] = shape;
     if features != model.num_input() {
         bail!(
             "{}: tensor `x` has {features} inputs per step (shape {shape:?}), but the model in {} expects num_input = {}",
@@ -68,6 +73,7 @@ pub fn run(args: ForwardArgs) -> Result<()> {
             model.num_input()
         );
     }
+    let x = read_values(&header)?;
     let dense = Inputs::dense(&x, batch, time, features)?;
     let sparse;
     let input = if dense.density() < SPARSE_BELOW_DENSITY {
@@ -78,6 +84,7 @@ pub fn run(args: ForwardArgs) -> Result<()> {
     };
     let pass = model.forward(&input)?;
     let mut y = pass.output().to_vec();
+    drop(pass);
     let outputs = model.num_output();
     if args.neuronio_eval {
         if outputs < 2 {
@@ -94,6 +101,7 @@ pub fn run(args: ForwardArgs) -> Result<()> {
         shape = vec![samples * steps, outputs];
     }
     let bytes: Vec<u8> = y.iter().flat_map(|v| v.to_le_bytes()).collect();
+    drop(y);
     let view = TensorView::new(Dtype::F32, shape.clone(), &bytes)?;
     let metadata = HashMap::from([
         ("weights".to_string(), args.weights.display().to_string()),
@@ -147,23 +155,4 @@ pub fn load_named_weights(kind: &str, sets: &[String], path: &Path) -> Result<Bo
         bail!("{} lacks the tensors {} (running statistics)", path.display(), missing.join(", "));
     }
     Ok(model)
-}
-
-/// Tensor `x` of a safetensors file as f32, with its shape (which must be 3-D).
-pub fn read_input(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading input {}", path.display()))?;
-    let file =
-        SafeTensors::deserialize(&bytes).with_context(|| format!("{} is not a safetensors file", path.display()))?;
-    let view = file
-        .tensor("x")
-        .with_context(|| format!("{} has no tensor `x` (it has: {})", path.display(), file.names().join(", ")))?;
-    let shape = view.shape().to_vec();
-    if shape.len() != 3 {
-        bail!("{}: tensor `x` must be (batch, time, inputs), found shape {shape:?}", path.display());
-    }
-    let values = DType::from_safetensors(view.dtype())
-        .and_then(|dtype| TensorData::new(dtype, shape.clone(), view.data().to_vec()))
-        .and_then(|tensor| tensor.to_f32())
-        .with_context(|| format!("{}: tensor `x`", path.display()))?;
-    Ok((shape, values))
 }

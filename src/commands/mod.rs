@@ -6,6 +6,7 @@ pub mod eval;
 pub mod export;
 pub mod fetch;
 pub mod forward;
+pub mod forward_input;
 pub mod history;
 pub mod inspect;
 pub mod list;

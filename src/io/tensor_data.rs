@@ -116,19 +116,9 @@ impl TensorData {
     /// and large integers to nearest); bool is refused: it is a mask, not a number.
     pub fn to_f32(&self) -> Result<Vec<f32>> {
         self.check_len()?;
-        let b = &self.bytes;
-        Ok(match self.dtype {
-            DType::F32 => le_chunks::<4>(b).map(f32::from_le_bytes).collect(),
-            DType::F64 => le_chunks::<8>(b).map(|c| f64::from_le_bytes(c) as f32).collect(),
-            DType::F16 => le_chunks::<2>(b).map(|c| f16_to_f32(u16::from_le_bytes(c))).collect(),
-            DType::BF16 => le_chunks::<2>(b).map(|c| f32::from_bits(u32::from(u16::from_le_bytes(c)) << 16)).collect(),
-            DType::I64 => le_chunks::<8>(b).map(|c| i64::from_le_bytes(c) as f32).collect(),
-            DType::I32 => le_chunks::<4>(b).map(|c| i32::from_le_bytes(c) as f32).collect(),
-            DType::I16 => le_chunks::<2>(b).map(|c| i16::from_le_bytes(c) as f32).collect(),
-            DType::I8 => b.iter().map(|&x| x as i8 as f32).collect(),
-            DType::U8 => b.iter().map(|&x| x as f32).collect(),
-            DType::Bool => bail!("cannot convert a bool tensor to f32 (use to_bool)"),
-        })
+        let mut out = Vec::with_capacity(self.numel());
+        append_f32(self.dtype, &self.bytes, &mut out)?;
+        Ok(out)
     }
 
     /// Values as i64; only integer dtypes convert (a float would silently truncate).
@@ -159,6 +149,26 @@ impl TensorData {
             })
             .collect()
     }
+}
+
+/// Appends little-endian elements of `dtype` to `out` as f32 (the conversions of `to_f32`), so a
+/// reader can convert a file piece by piece instead of holding its bytes and their copy.
+/// `bytes` must hold whole elements.
+pub fn append_f32(dtype: DType, b: &[u8], out: &mut Vec<f32>) -> Result<()> {
+    ensure!(b.len() % dtype.size() == 0, "{} bytes are not whole {dtype} elements", b.len());
+    match dtype {
+        DType::F32 => out.extend(le_chunks::<4>(b).map(f32::from_le_bytes)),
+        DType::F64 => out.extend(le_chunks::<8>(b).map(|c| f64::from_le_bytes(c) as f32)),
+        DType::F16 => out.extend(le_chunks::<2>(b).map(|c| f16_to_f32(u16::from_le_bytes(c)))),
+        DType::BF16 => out.extend(le_chunks::<2>(b).map(|c| f32::from_bits(u32::from(u16::from_le_bytes(c)) << 16))),
+        DType::I64 => out.extend(le_chunks::<8>(b).map(|c| i64::from_le_bytes(c) as f32)),
+        DType::I32 => out.extend(le_chunks::<4>(b).map(|c| i32::from_le_bytes(c) as f32)),
+        DType::I16 => out.extend(le_chunks::<2>(b).map(|c| i16::from_le_bytes(c) as f32)),
+        DType::I8 => out.extend(b.iter().map(|&x| x as i8 as f32)),
+        DType::U8 => out.extend(b.iter().map(|&x| x as f32)),
+        DType::Bool => bail!("cannot convert a bool tensor to f32 (use to_bool)"),
+    }
+    Ok(())
 }
 
 /// Fixed-size little-endian element chunks; callers have checked that the length divides.

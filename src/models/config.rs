@@ -65,6 +65,21 @@ impl ModelConfig {
         }
     }
 
+    /// The fewest weights a file holding this model must hold, where that is known without
+    /// building it (ELM, LSTM; saturating): loaders of weights files compare it with the file
+    /// before building, so a size in a file's config cannot allocate more than the file holds.
+    pub fn min_weight_scalars(&self) -> Option<usize> {
+        match self {
+            ModelConfig::Elm(c) | ModelConfig::BranchElm(c) => Some(c.weight_scalars()),
+            ModelConfig::Lstm(c) | ModelConfig::ChronoLstm(c) => {
+                // weight_ih (4h x inputs) and weight_hh (4h x h).
+                let gates = c.hidden_size.saturating_mul(4);
+                Some(gates.saturating_mul(c.num_input.saturating_add(c.hidden_size)))
+            }
+            _ => None,
+        }
+    }
+
     /// Builds a freshly initialised model.
     pub fn build(&self, seed: u64) -> Result<Box<dyn SequenceModel>> {
         Ok(match self {

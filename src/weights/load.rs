@@ -37,6 +37,22 @@ pub fn load_official(path: &Path) -> Result<Elm> {
     let config: ElmConfig =
         serde_json::from_str(&text).with_context(|| format!("invalid model config {}", config_path.display()))?;
     let state = read_state_dict(path)?;
+    // The config's sizes must fit the weights before the model is built: otherwise a doctored
+    // model_config.json beside a small .pt allocates up to the size limits (found by the fuzz
+    // harness: a 250-byte config asked for hundreds of MiB).
+    let held = state.entries.iter().fold(0usize, |acc, (_, t)| acc.saturating_add(t.numel()));
+    let needed = config.weight_scalars();
+    if needed > held {
+        bail!(
+            "{} describes an ELM of at least {needed} weights (num_memory = {}, mlp_hidden_size = {}, \
+             mlp_num_layers = {}), but {} holds {held} values: the config does not belong to these weights",
+            config_path.display(),
+            config.num_memory,
+            config.mlp_hidden_size(),
+            config.mlp_num_layers,
+            path.display()
+        );
+    }
     let mut elm =
         Elm::new(config, 0).with_context(|| format!("the config {} is not a valid ELM", config_path.display()))?;
     let mut indices = None;

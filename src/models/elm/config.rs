@@ -241,6 +241,27 @@ impl ElmConfig {
         }
     }
 
+    /// The fewest scalars a file holding this model's weights must hold (the MLP, the synapse
+    /// weights and the output layer; saturating, so any config may ask). Loaders compare it with
+    /// the file before building the model, so a size in a config cannot allocate more than the
+    /// weights file that comes with it.
+    pub fn weight_scalars(&self) -> usize {
+        let linear = |fan_in: usize, out: usize| fan_in.saturating_mul(out).saturating_add(out);
+        // Before validation, so every product saturates instead of wrapping.
+        let hidden = self.mlp_hidden_size.filter(|&h| h > 0).unwrap_or(self.num_memory.saturating_mul(2));
+        let synapses = self.num_synapse_per_branch.saturating_mul(self.num_branch());
+        let inputs = self.num_branch().saturating_add(self.num_memory);
+        // In closed form, not a loop over the layers: the count is unchecked here (the fuzz
+        // harness hung on mlp_num_layers = 2^63).
+        let mlp = match self.mlp_num_layers {
+            0 => linear(inputs, self.num_memory),
+            layers => linear(inputs, hidden)
+                .saturating_add((layers - 1).saturating_mul(linear(hidden, hidden)))
+                .saturating_add(linear(hidden, self.num_memory)),
+        };
+        mlp.saturating_add(synapses).saturating_add(linear(self.num_memory, self.num_output))
+    }
+
     /// Checks what the official constructor asserts, with messages that name the setting.
     pub fn validate(&self) -> Result<()> {
         use crate::models::limits;
@@ -260,6 +281,8 @@ impl ElmConfig {
         let hidden = self.mlp_hidden_size();
         limits::weights("the MLP's first layer", &[self.num_branch() + self.num_memory, hidden])?;
         limits::weights("the MLP's hidden layers", &[hidden, hidden])?;
+        // One tensor's bound alone would let 64 hidden layers ask for 64 of them.
+        limits::weights("the whole ELM (its MLP, synapse and output weights)", &[self.weight_scalars()])?;
         if self.num_input == 0 || self.num_output == 0 || self.num_memory == 0 {
             bail!("num_input, num_output and num_memory must be positive");
         }
