@@ -54,6 +54,7 @@ fn finding_c_neuronio_model_with_three_outputs_is_refused_before_training() {
         stop_after: None,
         quiet: true,
         label: None,
+        device: elmbench::backend::Device::Cpu,
     };
     let text = format!("{:#}", train(&config, &options).unwrap_err());
     assert!(text.contains("num_output = 2") && text.contains("to 3 outputs"), "{text}");
