@@ -4,6 +4,7 @@
 //! feature, a stand-in with the same names that says the build has no CUDA. `launch` computes
 //! the kernels' launch configurations in plain, unit-tested Rust.
 
+pub mod accelerator;
 pub mod device;
 pub mod elm_layout;
 pub mod kernel_sources;

@@ -5,6 +5,8 @@
 //! Needs a C++20 compiler (`g++`, or $CXX); without one the tests say SKIPPED, unless
 //! ELMBENCH_REQUIRE_CXX=1, where they fail.
 
+pub mod accelerator;
+
 use super::launch::LaunchConfig;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -17,6 +17,7 @@
 pub mod config;
 #[cfg(test)]
 mod cuda_twin;
+pub mod device;
 mod projection;
 mod recurrence;
 pub mod routing;

@@ -117,6 +117,43 @@ fn branch_weights_transposed(w0: &[f32], n: &Dims) -> Vec<f32> {
     t
 }
 
+/// The folded input weights E (inputs, units): E[i] = sum over the synapses j fed by input i of
+/// w_s[j] * W0_u[:, branch(j)], so that X E is layer 0's branch input before the trace filter.
+fn fold_into(routing: &SynapseRouting, d: &Derived, w0: &[f32], n: &Dims, folded: &mut [f32]) {
+    let wt = branch_weights_transposed(w0, n);
+    for (j, (&input, &valid)) in routing.input_of_synapse.iter().zip(&routing.valid).enumerate() {
+        if valid {
+            let b = j / n.per_branch;
+            let i = input as usize;
+            axpy(d.w_s[j], &wt[b * n.units..(b + 1) * n.units], &mut folded[i * n.units..(i + 1) * n.units]);
+        }
+    }
+}
+
+/// `fold_into` for `inputs` input channels, as a new (inputs, units) matrix (the device path's
+/// first GEMM operand).
+pub(super) fn folded_input_weights(
+    config: &ElmConfig,
+    routing: &SynapseRouting,
+    d: &Derived,
+    w0: &[f32],
+    inputs: usize,
+) -> Vec<f32> {
+    let w0_row = config.mlp_input_size();
+    let n = Dims {
+        batch: 0,
+        time: 0,
+        inputs,
+        branches: config.num_branch(),
+        per_branch: config.num_synapse_per_branch,
+        units: w0.len() / w0_row,
+        w0_row,
+    };
+    let mut folded = vec![0.0; inputs * n.units];
+    fold_into(routing, d, w0, &n, &mut folded);
+    folded
+}
+
 /// out (rows x width) = X M for M (inputs x width): over the non-zeros when X is sparse.
 /// `out` must be zeroed for sparse inputs (it is overwritten for dense ones).
 fn project(x: &Inputs, m: &[f32], rows: usize, inputs: usize, width: usize, out: &mut [f32]) {
@@ -248,16 +285,8 @@ pub fn forward(
     };
     match path {
         ProjectionPath::Folded => {
-            // E[i] = sum over synapses j fed by input i of w_s[j] * W0_u[:, branch(j)].
-            let wt = branch_weights_transposed(w0, &n);
             let mut folded = pool.zeros(n.inputs * n.units);
-            for (j, (&input, &valid)) in routing.input_of_synapse.iter().zip(&routing.valid).enumerate() {
-                if valid {
-                    let b = j / n.per_branch;
-                    let i = input as usize;
-                    axpy(d.w_s[j], &wt[b * n.units..(b + 1) * n.units], &mut folded[i * n.units..(i + 1) * n.units]);
-                }
-            }
+            fold_into(routing, d, w0, &n, &mut folded);
             project(x, &folded, rows, n.inputs, n.units, &mut q);
             // The trace filter, now on layer-0 units: q_t += kappa * q_{t-1}.
             filter_forward(&mut q, n.time, n.units, d.kappa_s[0]);

@@ -1,0 +1,76 @@
+//! The device side of the seam: what a model's device path asks of a GPU. Buffers of f32 (and of
+//! i32 for tables) live on the device and are named by handles; the host uploads, reads back,
+//! multiplies matrices and launches the kernels of `kernel_sources` by name. A model's device path
+//! is written once against this trait; the CUDA backend implements it with cudarc and cuBLAS, and
+//! the tests implement it with the CPU emulator of the kernels, so a whole device pass is checked
+//! against the CPU model on machines without a GPU.
+
+use super::launch::LaunchConfig;
+use anyhow::Result;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BufferId(pub usize);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IntBufferId(pub usize);
+
+/// A row-major matrix inside a buffer: `rows x cols` starting at `offset`, rows `ld` apart;
+/// `transposed` uses it as its transpose.
+#[derive(Clone, Copy, Debug)]
+pub struct MatrixView {
+    pub buffer: BufferId,
+    pub offset: usize,
+    pub rows: usize,
+    pub cols: usize,
+    pub ld: usize,
+    pub transposed: bool,
+}
+
+impl MatrixView {
+    /// A whole buffer as a dense (rows, cols) matrix.
+    pub fn dense(buffer: BufferId, rows: usize, cols: usize) -> Self {
+        Self { buffer, offset: 0, rows, cols, ld: cols, transposed: false }
+    }
+
+    pub fn t(self) -> Self {
+        Self { transposed: !self.transposed, ..self }
+    }
+
+    /// The shape as used: (rows, cols) after the transpose.
+    pub fn shape(&self) -> (usize, usize) {
+        if self.transposed {
+            (self.cols, self.rows)
+        } else {
+            (self.rows, self.cols)
+        }
+    }
+}
+
+/// A kernel argument, in the order of the kernel's parameters.
+#[derive(Clone, Copy, Debug)]
+pub enum KernelArg {
+    Buffer(BufferId),
+    Ints(IntBufferId),
+    Int(i32),
+    Float(f32),
+}
+
+pub trait Accelerator {
+    /// A zeroed buffer of `n` floats.
+    fn zeros(&mut self, n: usize) -> Result<BufferId>;
+    fn upload(&mut self, data: &[f32]) -> Result<BufferId>;
+    fn upload_ints(&mut self, data: &[i32]) -> Result<IntBufferId>;
+    fn read(&mut self, buffer: BufferId) -> Result<Vec<f32>>;
+    /// c = alpha a b + beta c (c not transposed).
+    fn gemm(&mut self, alpha: f32, a: MatrixView, b: MatrixView, beta: f32, c: MatrixView) -> Result<()>;
+    fn launch(&mut self, kernel: &str, config: LaunchConfig, args: &[KernelArg]) -> Result<()>;
+}
+
+/// The shapes of a product, checked before any device work.
+pub fn check_gemm(a: &MatrixView, b: &MatrixView, c: &MatrixView) -> Result<(usize, usize, usize)> {
+    let ((m, k), (k2, n)) = (a.shape(), b.shape());
+    if k != k2 || c.shape() != (m, n) || c.transposed {
+        anyhow::bail!("gemm shapes: ({m}, {k}) x ({k2}, {n}) into {:?}", c.shape());
+    }
+    Ok((m, n, k))
+}
