@@ -5,6 +5,7 @@
 //! cudarc panics when a library it needs cannot be loaded, so every entry point probes the
 //! libraries first and turns their absence into an error that says which one is missing.
 
+pub mod accelerator;
 pub mod nvrtc;
 
 use super::device::Device;
