@@ -136,6 +136,8 @@ mod tests {
                 Arg::Int(time as i64),
                 Arg::Int(channels as i64),
                 Arg::F32(&mut y),
+                Arg::Int(channels as i64),
+                Arg::Int(channels as i64),
             ],
         );
         // y_t = kappa y_{t-1} + x_t, by the formula.
@@ -168,6 +170,9 @@ mod tests {
                 Arg::Int(channels as i64),
                 Arg::F32(&mut dx),
                 Arg::F32(&mut parts),
+                Arg::Int(channels as i64),
+                Arg::Int(channels as i64),
+                Arg::Int(channels as i64),
             ],
         );
         for b in 0..batch {

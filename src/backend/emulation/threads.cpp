@@ -138,9 +138,9 @@ int main(int argc, char** argv) {
                                     F(16), F(17), F(18));
         });
     } else if (name == "leaky_scan_forward") {
-        launch(grid, block, [&] { leaky_scan_forward(F(0), F(1), N(2), N(3), N(4), F(5)); });
+        launch(grid, block, [&] { leaky_scan_forward(F(0), F(1), N(2), N(3), N(4), F(5), N(6), N(7)); });
     } else if (name == "leaky_scan_backward") {
-        launch(grid, block, [&] { leaky_scan_backward(F(0), F(1), F(2), N(3), N(4), N(5), F(6), F(7)); });
+        launch(grid, block, [&] { leaky_scan_backward(F(0), F(1), F(2), N(3), N(4), N(5), F(6), F(7), N(8), N(9), N(10)); });
     } else if (name == "optimizer_step") {
         launch(grid, block, [&] { optimizer_step(F(0), F(1), F(2), F(3), N(4), N(5), X(6), X(7), X(8), X(9), X(10), X(11)); });
     } else if (name == "column_sums") {

@@ -2,7 +2,8 @@
 // ELM's synapse (or branch) traces after the input projection, and the LIF family's synaptic
 // currents. The CUDA twin of the CPU's trace filter. One thread per (sample, channel) walks the
 // T steps; neighbouring threads take neighbouring channels, so every step's loads and stores are
-// coalesced. Layout (B, T, C), kappa per channel.
+// coalesced. Layout (B, T, C) with rows `stride` floats apart (C for a dense array; wider when
+// the channels are a column block of a larger row, as layer 0's deltas are), kappa per channel.
 
 extern "C" __global__ void leaky_scan_forward(
     const float* __restrict__ x,
@@ -10,7 +11,9 @@ extern "C" __global__ void leaky_scan_forward(
     int batch,
     int time,
     int channels,
-    float* __restrict__ y) {
+    float* __restrict__ y,
+    int x_stride,
+    int y_stride) {
     const int c = blockIdx.x * blockDim.x + threadIdx.x;
     const int b = blockIdx.y;
     if (c >= channels || b >= batch) {
@@ -18,10 +21,10 @@ extern "C" __global__ void leaky_scan_forward(
     }
     const float k = kappa[c];
     float state = 0.0f;
-    size_t index = (size_t)b * time * channels + c;
-    for (int t = 0; t < time; ++t, index += channels) {
-        state = fmaf(k, state, x[index]);
-        y[index] = state;
+    for (int t = 0; t < time; ++t) {
+        const size_t row = (size_t)b * time + t;
+        state = fmaf(k, state, x[row * x_stride + c]);
+        y[row * y_stride + c] = state;
     }
 }
 
@@ -35,7 +38,10 @@ extern "C" __global__ void leaky_scan_backward(
     int time,
     int channels,
     float* __restrict__ dx,
-    float* __restrict__ kappa_parts) {     // (B, C)
+    float* __restrict__ kappa_parts,       // (B, C)
+    int dy_stride,
+    int y_stride,
+    int dx_stride) {
     const int c = blockIdx.x * blockDim.x + threadIdx.x;
     const int b = blockIdx.y;
     if (c >= channels || b >= batch || time == 0) {
@@ -44,12 +50,12 @@ extern "C" __global__ void leaky_scan_backward(
     const float k = kappa[c];
     float carry = 0.0f;
     float dk = 0.0f;
-    size_t index = ((size_t)b * time + (time - 1)) * channels + c;
-    for (int t = time - 1; t >= 0; --t, index -= channels) {
-        carry = fmaf(k, carry, dy[index]);
-        dx[index] = carry;
+    for (int t = time - 1; t >= 0; --t) {
+        const size_t row = (size_t)b * time + t;
+        carry = fmaf(k, carry, dy[row * dy_stride + c]);
+        dx[row * dx_stride + c] = carry;
         if (t > 0) {
-            dk = fmaf(carry, y[index - channels], dk);
+            dk = fmaf(carry, y[(row - 1) * y_stride + c], dk);
         }
     }
     kappa_parts[(size_t)b * channels + c] = dk;

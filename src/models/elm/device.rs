@@ -3,14 +3,47 @@
 //! weights as one GEMM over every (sample, step) row, the trace filter as a leaky scan over layer
 //! 0's units, the recurrence kernel with the time loop on the device, the readout as a GEMM plus a
 //! bias. The same arithmetic as `Elm::forward_steps` on that path, in another summation order.
-//! Tested on the kernel emulator against the CPU model; the backward pass is next.
+//! The backward pass mirrors `Elm::backward`: readout products, the reverse recurrence kernel, the
+//! MLP's weight gradients as products over every row, the adjoint scan, dE = X^T G; only the
+//! small unfolding of dE into dW0's branch columns and dw_s, and the chain rule to tau_m, run on
+//! the host (they are the CPU's own functions). Tested on the kernel emulator against the CPU model.
 
-use super::projection::{folded_input_weights, ProjectionPath};
+use super::config::ElmVersion;
+use super::projection::{folded_input_weights, unfold_folded_gradient, ProjectionPath};
 use super::Elm;
-use crate::backend::accelerator::{Accelerator, KernelArg, MatrixView};
-use crate::backend::elm_layout::{pack, MlpLayer};
+use crate::backend::accelerator::{Accelerator, BufferId, KernelArg, MatrixView};
+use crate::backend::elm_layout::{pack, MlpLayer, RecurrenceLayout};
 use crate::backend::launch::{self, DeviceLimits, RecurrenceShape};
+use crate::engine::Tensor;
 use anyhow::{bail, Result};
+
+/// What the device forward pass leaves on the device for the backward pass.
+pub struct DeviceForward {
+    pub batch: usize,
+    pub time: usize,
+    x: BufferId,
+    q_filtered: BufferId,
+    memory: BufferId,
+    memory_input: BufferId,
+    pre: BufferId,
+    post: BufferId,
+    kappa_m: BufferId,
+    gain: BufferId,
+    layout: RecurrenceLayout,
+    /// Outputs at every step, (batch, time, num_output), read back.
+    pub y: Vec<f32>,
+}
+
+fn as_i32(n: usize) -> Result<i32> {
+    i32::try_from(n).map_err(|_| anyhow::anyhow!("{n} exceeds the kernels' 32-bit sizes"))
+}
+
+fn activation_code(elm: &Elm) -> i32 {
+    match elm.config.mlp_activation {
+        crate::engine::kernels::Activation::Relu => 0,
+        crate::engine::kernels::Activation::Silu => 1,
+    }
+}
 
 /// Outputs at every step, (batch, time, num_output), for dense inputs x (batch, time, num_input).
 pub fn forward_steps_on(
@@ -21,6 +54,18 @@ pub fn forward_steps_on(
     batch: usize,
     time: usize,
 ) -> Result<Vec<f32>> {
+    Ok(forward_on(acc, limits, elm, x, batch, time)?.y)
+}
+
+/// The forward pass, keeping what the backward pass needs on the device.
+pub fn forward_on(
+    acc: &mut dyn Accelerator,
+    limits: &DeviceLimits,
+    elm: &Elm,
+    x: &[f32],
+    batch: usize,
+    time: usize,
+) -> Result<DeviceForward> {
     let c = &elm.config;
     let d = elm.derived();
     if !c.branch_activation.is_identity() || ProjectionPath::fastest(&d.kappa_s) == ProjectionPath::Traces {
@@ -31,7 +76,6 @@ pub fn forward_steps_on(
         bail!("input of {} values for ({batch}, {time}, {inputs})", x.len());
     }
     let rows = batch * time;
-    let as_i32 = |n: usize| i32::try_from(n).map_err(|_| anyhow::anyhow!("{n} exceeds the kernels' 32-bit sizes"));
     let mlp = elm.mlp_weights();
     let units = mlp[0].out;
     let (dm, out) = (c.num_memory, c.num_output);
@@ -60,6 +104,8 @@ pub fn forward_steps_on(
             KernelArg::Int(as_i32(time)?),
             KernelArg::Int(as_i32(units)?),
             KernelArg::Buffer(q_filtered),
+            KernelArg::Int(as_i32(units)?),
+            KernelArg::Int(as_i32(units)?),
         ],
     )?;
 
@@ -77,10 +123,7 @@ pub fn forward_steps_on(
     let memory_input = acc.zeros(rows * dm)?;
     let pre = acc.zeros(rows * layout.width)?;
     let post = acc.zeros(rows * layout.width)?;
-    let activation = match c.mlp_activation {
-        crate::engine::kernels::Activation::Relu => 0,
-        crate::engine::kernels::Activation::Silu => 1,
-    };
+    let activation = activation_code(elm);
     acc.launch(
         "elm_recurrence_forward",
         launch::elm_recurrence_forward(shape, limits)?,
@@ -119,7 +162,191 @@ pub fn forward_steps_on(
         launch::elementwise(rows * out),
         &[KernelArg::Buffer(y), KernelArg::Buffer(b_y), KernelArg::Int(as_i32(rows)?), KernelArg::Int(as_i32(out)?)],
     )?;
-    acc.read(y)
+    let y = acc.read(y)?;
+    Ok(DeviceForward { batch, time, x: x_buf, q_filtered, memory, memory_input, pre, post, kappa_m, gain, layout, y })
+}
+
+/// Gradients of `sum(y * dy)` for every parameter, aligned with `elm.params` (zeros for fixed
+/// ones), for the pass `forward_on` returned; `dy` is (batch, time, num_output).
+pub fn backward_on(
+    acc: &mut dyn Accelerator,
+    limits: &DeviceLimits,
+    elm: &Elm,
+    pass: &DeviceForward,
+    dy: &[f32],
+) -> Result<Vec<Tensor>> {
+    let c = &elm.config;
+    let d = elm.derived();
+    let (batch, time) = (pass.batch, pass.time);
+    let rows = batch * time;
+    let (dm, out, inputs) = (c.num_memory, c.num_output, c.num_input);
+    if dy.len() != rows * out {
+        bail!("dy of {} values for ({batch}, {time}, {out})", dy.len());
+    }
+    let layout = &pass.layout;
+    let width = layout.width;
+    let mut grads = elm.params.zeros_like();
+
+    // Readout: dW_y = dY^T M, db_y = column sums of dY, dM = dY W_y.
+    let dy_buf = acc.upload(dy)?;
+    let w_y = acc.upload(elm.params.get(elm.ids.w_y).data())?;
+    let w_y_grad = acc.zeros(out * dm)?;
+    acc.gemm(
+        1.0,
+        MatrixView::dense(dy_buf, rows, out).t(),
+        MatrixView::dense(pass.memory, rows, dm),
+        0.0,
+        MatrixView::dense(w_y_grad, out, dm),
+    )?;
+    grads[elm.ids.w_y].data_mut().copy_from_slice(&acc.read(w_y_grad)?);
+    let b_y_grad = column_sums(acc, dy_buf, rows, out)?;
+    grads[elm.ids.b_y].data_mut().copy_from_slice(&b_y_grad);
+    let memory_grad = acc.zeros(rows * dm)?;
+    acc.gemm(
+        1.0,
+        MatrixView::dense(dy_buf, rows, out),
+        MatrixView::dense(w_y, out, dm),
+        0.0,
+        MatrixView::dense(memory_grad, rows, dm),
+    )?;
+
+    // The reverse sweep on the device.
+    let weights = acc.upload(&layout.weights)?;
+    let forward_table = acc.upload_ints(&layout.forward_table)?;
+    let backward_table = acc.upload_ints(&layout.backward_table)?;
+    let delta = acc.zeros(rows * width)?;
+    let kappa_parts = acc.zeros(batch * 2 * dm)?;
+    let shape = RecurrenceShape { batch, num_memory: dm, width, widest_layer: layout.widest };
+    let num_layers = layout.forward_table.len() / 4;
+    acc.launch(
+        "elm_recurrence_backward",
+        launch::elm_recurrence_backward(shape, limits)?,
+        &[
+            KernelArg::Buffer(weights),
+            KernelArg::Ints(forward_table),
+            KernelArg::Ints(backward_table),
+            KernelArg::Int(as_i32(num_layers)?),
+            KernelArg::Buffer(pass.kappa_m),
+            KernelArg::Buffer(pass.gain),
+            KernelArg::Float(c.lambda_value as f32),
+            KernelArg::Int(if c.version == ElmVersion::V1 { 1 } else { 2 }),
+            KernelArg::Int(i32::from(c.learn_memory_tau)),
+            KernelArg::Int(as_i32(time)?),
+            KernelArg::Int(as_i32(dm)?),
+            KernelArg::Int(as_i32(width)?),
+            KernelArg::Int(activation_code(elm)),
+            KernelArg::Buffer(pass.memory),
+            KernelArg::Buffer(pass.pre),
+            KernelArg::Buffer(pass.post),
+            KernelArg::Buffer(memory_grad),
+            KernelArg::Buffer(delta),
+            KernelArg::Buffer(kappa_parts),
+        ],
+    )?;
+    if c.learn_memory_tau {
+        // Per-sample parts reduced in sample order, as the CPU does.
+        let parts = acc.read(kappa_parts)?;
+        let (mut kappa_m_grad, mut kappa_lambda_grad) = (vec![0.0f32; dm], vec![0.0f32; dm]);
+        for part in parts.chunks_exact(2 * dm) {
+            crate::engine::kernels::axpy(1.0, &part[..dm], &mut kappa_m_grad);
+            crate::engine::kernels::axpy(1.0, &part[dm..], &mut kappa_lambda_grad);
+        }
+        elm.memory_tau_gradient(&d, &kappa_m_grad, &kappa_lambda_grad, &mut grads);
+    }
+
+    // The MLP's weights: dW_l = delta_l^T input_l over every row; biases: column sums of delta.
+    let bias_grads = column_sums(acc, delta, rows, width)?;
+    let nb = c.num_branch();
+    let mut offset = 0;
+    for (l, &(w, b)) in elm.ids.mlp.iter().enumerate() {
+        let (layer_out, inp) = (layout.forward_table[4 * l] as usize, layout.backward_table[4 * l] as usize);
+        let delta_l = MatrixView { buffer: delta, offset, rows, cols: layer_out, ld: width, transposed: false };
+        let grad = acc.zeros(layer_out * if l == 0 { dm } else { inp })?;
+        if l == 0 {
+            acc.gemm(
+                1.0,
+                delta_l.t(),
+                MatrixView::dense(pass.memory_input, rows, dm),
+                0.0,
+                MatrixView::dense(grad, layer_out, dm),
+            )?;
+            let values = acc.read(grad)?;
+            let target = grads[w].data_mut();
+            for o in 0..layer_out {
+                target[o * inp + nb..(o + 1) * inp].copy_from_slice(&values[o * dm..(o + 1) * dm]);
+            }
+        } else {
+            let input =
+                MatrixView { buffer: pass.post, offset: offset - inp, rows, cols: inp, ld: width, transposed: false };
+            acc.gemm(1.0, delta_l.t(), input, 0.0, MatrixView::dense(grad, layer_out, inp))?;
+            grads[w].data_mut().copy_from_slice(&acc.read(grad)?);
+        }
+        grads[b].data_mut().copy_from_slice(&bias_grads[offset..offset + layer_out]);
+        offset += layer_out;
+    }
+
+    // Layer 0's branch side: G = the adjoint filter of delta_0, dE = X^T G, then unfold on the host.
+    let units = layout.forward_table[0] as usize;
+    let kappa_s = acc.upload(&vec![d.kappa_s[0]; units])?;
+    let g = acc.zeros(rows * units)?;
+    let unused_parts = acc.zeros(batch * units)?;
+    acc.launch(
+        "leaky_scan_backward",
+        launch::leaky_scan(batch, units, limits)?,
+        &[
+            KernelArg::Buffer(delta),
+            KernelArg::Buffer(pass.q_filtered),
+            KernelArg::Buffer(kappa_s),
+            KernelArg::Int(as_i32(batch)?),
+            KernelArg::Int(as_i32(time)?),
+            KernelArg::Int(as_i32(units)?),
+            KernelArg::Buffer(g),
+            KernelArg::Buffer(unused_parts),
+            KernelArg::Int(as_i32(width)?),
+            KernelArg::Int(as_i32(units)?),
+            KernelArg::Int(as_i32(units)?),
+        ],
+    )?;
+    let folded_grad = acc.zeros(inputs * units)?;
+    acc.gemm(
+        1.0,
+        MatrixView::dense(pass.x, rows, inputs).t(),
+        MatrixView::dense(g, rows, units),
+        0.0,
+        MatrixView::dense(folded_grad, inputs, units),
+    )?;
+    let folded_grad = acc.read(folded_grad)?;
+    let w0 = elm.params.get(elm.ids.mlp[0].0).data().to_vec();
+    let mut w_s_grad = vec![0.0; c.num_synapse()];
+    unfold_folded_gradient(
+        c,
+        &elm.routing,
+        &d,
+        &w0,
+        inputs,
+        &folded_grad,
+        grads[elm.ids.mlp[0].0].data_mut(),
+        &mut w_s_grad,
+    );
+    elm.synapse_weight_gradient(&w_s_grad, &mut grads);
+    Ok(grads)
+}
+
+/// Column sums of a dense (rows, cols) device matrix, read back.
+fn column_sums(acc: &mut dyn Accelerator, x: BufferId, rows: usize, cols: usize) -> Result<Vec<f32>> {
+    let sums = acc.zeros(cols)?;
+    acc.launch(
+        "column_sums",
+        launch::column_sums(cols),
+        &[
+            KernelArg::Buffer(x),
+            KernelArg::Int(as_i32(rows)?),
+            KernelArg::Int(as_i32(cols)?),
+            KernelArg::Buffer(sums),
+            KernelArg::Int(0),
+        ],
+    )?;
+    acc.read(sums)
 }
 
 #[cfg(test)]
@@ -155,6 +382,41 @@ mod tests {
             assert!(expected.iter().any(|v| v.abs() > 1e-3));
             let error = max_error(&y, &expected);
             assert!(error < 1e-5, "branches {branches:?}: error {error:e}");
+        }
+    }
+
+    #[test]
+    fn the_device_backward_equals_the_cpu_gradients() {
+        let Some(emulator) = emulator() else { return };
+        for (branches, learn_tau, version) in [(None, true, ElmVersion::V1), (Some(3), false, ElmVersion::V2)] {
+            let mut config = ElmConfig::new(12, 2);
+            config.num_memory = 6;
+            config.mlp_num_layers = 2;
+            config.learn_memory_tau = learn_tau;
+            config.version = version;
+            if let Some(b) = branches {
+                config.num_branch = Some(b);
+                config.num_synapse_per_branch = 4;
+            }
+            let elm = Elm::new(config, 21).unwrap();
+            let (batch, time) = (3, 8);
+            let x: Vec<f32> =
+                uniform(batch * time * 12, 0.0, 1.0, 22).iter().map(|u| if *u < 0.25 { 1.0 } else { 0.0 }).collect();
+            let dy = uniform(batch * time * 2, -1.0, 1.0, 23);
+            let inputs = Inputs::dense(&x, batch, time, 12).unwrap();
+            let cpu_pass = elm.forward_with(&inputs, Some(ProjectionPath::Folded)).unwrap();
+            let expected = elm.backward(&cpu_pass, &inputs, &dy, false).unwrap().params;
+            let mut acc = EmulatedAccelerator::new(emulator);
+            let pass = forward_on(&mut acc, &DeviceLimits::default(), &elm, &x, batch, time).unwrap();
+            let grads = backward_on(&mut acc, &DeviceLimits::default(), &elm, &pass, &dy).unwrap();
+            assert_eq!(grads.len(), expected.len());
+            for (i, (got, want)) in grads.iter().zip(&expected).enumerate() {
+                let name = elm.params.iter().nth(i).map(|p| p.name.clone()).unwrap_or_default();
+                let scale = want.data().iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
+                let error = got.data().iter().zip(want.data()).fold(0.0f32, |m, (a, b)| m.max((a - b).abs())) / scale;
+                assert!(error < 1e-4, "{name} ({branches:?}, tau learned {learn_tau}): error {error:e}");
+            }
+            assert!(expected.iter().all(|g| g.data().iter().all(|v| v.is_finite())));
         }
     }
 }

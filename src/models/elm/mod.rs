@@ -311,23 +311,7 @@ impl Elm {
         self.pool.recycle(memory_grad);
         self.mlp_weight_gradients(&pass.states, &sweep, rows, &mut grads);
 
-        // Memory time constants: chain rule through kappa_m (and kappa_lambda in v2) to tau_m.
-        if self.config.learn_memory_tau {
-            let c = &self.config;
-            let (dt, lambda) = (c.delta_t as f32, c.lambda_value as f32);
-            let span = (c.effective_tau_max() - c.memory_tau_min) as f32;
-            let proto = self.params.get(self.ids.proto_tau_m).data();
-            let g = grads[self.ids.proto_tau_m].data_mut();
-            for k in 0..dm {
-                let tau = d.tau_m[k];
-                let mut dtau = sweep.kappa_m_grad[k] * d.kappa_m[k] * dt / (tau * tau);
-                if c.version == ElmVersion::V2 {
-                    dtau += sweep.kappa_lambda_grad[k] * d.kappa_lambda[k] * dt * lambda / (tau * tau);
-                }
-                let s = sigmoid(proto[k]);
-                g[k] = dtau * span * s * (1.0 - s);
-            }
-        }
+        self.memory_tau_gradient(&d, &sweep.kappa_m_grad, &sweep.kappa_lambda_grad, &mut grads);
 
         // Input side: layer-0 weights on the branch inputs, synapse weights, and the input.
         let layer0 = self.params.get(self.ids.mlp[0].0);
@@ -348,14 +332,40 @@ impl Elm {
             &self.pool,
         );
         self.pool.recycle(sweep.delta);
-        // w_s = relu(proto): the gradient passes where proto > 0 (PyTorch's relu backward).
+        self.synapse_weight_gradient(&w_s_grad, &mut grads);
+        Ok(ElmGradients { params: grads, x: x_grad })
+    }
+
+    /// Memory time constants: the chain rule from d/d kappa_m (and d/d kappa_lambda in v2) to
+    /// proto_tau_m, when tau_m is learned.
+    fn memory_tau_gradient(&self, d: &Derived, kappa_m_grad: &[f32], kappa_lambda_grad: &[f32], grads: &mut [Tensor]) {
+        if !self.config.learn_memory_tau {
+            return;
+        }
+        let c = &self.config;
+        let (dt, lambda) = (c.delta_t as f32, c.lambda_value as f32);
+        let span = (c.effective_tau_max() - c.memory_tau_min) as f32;
+        let proto = self.params.get(self.ids.proto_tau_m).data();
+        let g = grads[self.ids.proto_tau_m].data_mut();
+        for k in 0..c.num_memory {
+            let tau = d.tau_m[k];
+            let mut dtau = kappa_m_grad[k] * d.kappa_m[k] * dt / (tau * tau);
+            if c.version == ElmVersion::V2 {
+                dtau += kappa_lambda_grad[k] * d.kappa_lambda[k] * dt * lambda / (tau * tau);
+            }
+            let s = sigmoid(proto[k]);
+            g[k] = dtau * span * s * (1.0 - s);
+        }
+    }
+
+    /// w_s = relu(proto): the gradient passes where proto > 0 (PyTorch's relu backward).
+    fn synapse_weight_gradient(&self, w_s_grad: &[f32], grads: &mut [Tensor]) {
         if self.config.learn_synapse_weights {
             let proto = self.params.get(self.ids.proto_w_s).data();
-            for ((g, w), p) in grads[self.ids.proto_w_s].data_mut().iter_mut().zip(&w_s_grad).zip(proto) {
+            for ((g, w), p) in grads[self.ids.proto_w_s].data_mut().iter_mut().zip(w_s_grad).zip(proto) {
                 *g = if *p > 0.0 { *w } else { 0.0 };
             }
         }
-        Ok(ElmGradients { params: grads, x: x_grad })
     }
 
     fn mlp_weights(&self) -> Vec<recurrence::Layer<'_>> {

@@ -139,8 +139,61 @@ pub(super) fn folded_input_weights(
     w0: &[f32],
     inputs: usize,
 ) -> Vec<f32> {
+    let n = folded_dims(config, w0, inputs);
+    let mut folded = vec![0.0; inputs * n.units];
+    fold_into(routing, d, w0, &n, &mut folded);
+    folded
+}
+
+/// The adjoint of `fold_into`: from dE (inputs, units), layer 0's branch columns of dW0 and dw_s.
+/// E[i] collected w_s[j] * W0_u[:, branch(j)] for the synapses j fed by input i.
+fn unfold_gradient(
+    routing: &SynapseRouting,
+    d: &Derived,
+    w0: &[f32],
+    n: &Dims,
+    folded_grad: &[f32],
+    w0_grad: &mut [f32],
+    w_s_grad: &mut [f32],
+) {
+    let wt = branch_weights_transposed(w0, n);
+    let mut wt_grad = vec![0.0; n.branches * n.units];
+    for (j, (&input, &valid)) in routing.input_of_synapse.iter().zip(&routing.valid).enumerate() {
+        if !valid {
+            w_s_grad[j] = 0.0;
+            continue;
+        }
+        let b = j / n.per_branch;
+        let e_grad = &folded_grad[input as usize * n.units..(input as usize + 1) * n.units];
+        axpy(d.w_s[j], e_grad, &mut wt_grad[b * n.units..(b + 1) * n.units]);
+        w_s_grad[j] = wt[b * n.units..(b + 1) * n.units].iter().zip(e_grad).map(|(a, b)| a * b).sum();
+    }
+    for o in 0..n.units {
+        for b in 0..n.branches {
+            w0_grad[o * n.w0_row + b] = wt_grad[b * n.units + o];
+        }
+    }
+}
+
+/// `unfold_gradient` for the device path, which computes dE = X^T G on the device.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn unfold_folded_gradient(
+    config: &ElmConfig,
+    routing: &SynapseRouting,
+    d: &Derived,
+    w0: &[f32],
+    inputs: usize,
+    folded_grad: &[f32],
+    w0_grad: &mut [f32],
+    w_s_grad: &mut [f32],
+) {
+    let n = folded_dims(config, w0, inputs);
+    unfold_gradient(routing, d, w0, &n, folded_grad, w0_grad, w_s_grad);
+}
+
+fn folded_dims(config: &ElmConfig, w0: &[f32], inputs: usize) -> Dims {
     let w0_row = config.mlp_input_size();
-    let n = Dims {
+    Dims {
         batch: 0,
         time: 0,
         inputs,
@@ -148,10 +201,7 @@ pub(super) fn folded_input_weights(
         per_branch: config.num_synapse_per_branch,
         units: w0.len() / w0_row,
         w0_row,
-    };
-    let mut folded = vec![0.0; inputs * n.units];
-    fold_into(routing, d, w0, &n, &mut folded);
-    folded
+    }
 }
 
 /// out (rows x width) = X M for M (inputs x width): over the non-zeros when X is sparse.
@@ -449,24 +499,7 @@ pub fn backward(
             // dE = X^T G, paying only for non-zeros when the input is sparse.
             let mut folded_grad = pool.zeros(n.inputs * n.units);
             project_transposed(x, &g, rows, n.inputs, n.units, &mut folded_grad);
-            // Unfold: E[i] collected w_s[j] * W0_u[:, branch(j)] for synapses j fed by input i.
-            let wt = branch_weights_transposed(w0, &n);
-            let mut wt_grad = vec![0.0; n.branches * n.units];
-            for (j, (&input, &valid)) in routing.input_of_synapse.iter().zip(&routing.valid).enumerate() {
-                if !valid {
-                    w_s_grad[j] = 0.0;
-                    continue;
-                }
-                let b = j / n.per_branch;
-                let e_grad = &folded_grad[input as usize * n.units..(input as usize + 1) * n.units];
-                axpy(d.w_s[j], e_grad, &mut wt_grad[b * n.units..(b + 1) * n.units]);
-                w_s_grad[j] = wt[b * n.units..(b + 1) * n.units].iter().zip(e_grad).map(|(a, b)| a * b).sum();
-            }
-            for o in 0..n.units {
-                for b in 0..n.branches {
-                    w0_grad[o * n.w0_row + b] = wt_grad[b * n.units + o];
-                }
-            }
+            unfold_gradient(routing, d, w0, &n, &folded_grad, w0_grad, w_s_grad);
             pool.recycle(folded_grad);
             let dx = want_input_gradient.then(|| {
                 let mut dx = vec![0.0; rows * n.inputs];
