@@ -55,7 +55,9 @@ pub enum KernelArg {
     Float(f32),
 }
 
-pub trait Accelerator {
+pub trait Accelerator: Send {
+    /// Frees every buffer (a training step's buffers are dropped before the next step's).
+    fn clear(&mut self);
     /// A zeroed buffer of `n` floats.
     fn zeros(&mut self, n: usize) -> Result<BufferId>;
     fn upload(&mut self, data: &[f32]) -> Result<BufferId>;

@@ -80,6 +80,12 @@ impl CudaAccelerator {
 }
 
 impl Accelerator for CudaAccelerator {
+    fn clear(&mut self) {
+        // Dropping a CudaSlice frees it (stream-ordered).
+        self.buffers.clear();
+        self.ints.clear();
+    }
+
     fn zeros(&mut self, n: usize) -> Result<BufferId> {
         let buffer = driver(self.stream.alloc_zeros::<f32>(n.max(1)), "allocating on the GPU")?;
         self.buffers.push(Some(buffer));

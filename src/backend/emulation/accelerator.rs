@@ -31,6 +31,11 @@ fn view<'a>(data: &'a [f32], v: &MatrixView) -> MatRef<'a> {
 }
 
 impl Accelerator for EmulatedAccelerator {
+    fn clear(&mut self) {
+        self.buffers.clear();
+        self.ints.clear();
+    }
+
     fn zeros(&mut self, n: usize) -> Result<BufferId> {
         self.buffers.push(vec![0.0; n]);
         Ok(BufferId(self.buffers.len() - 1))
