@@ -349,74 +349,164 @@ fn column_sums(acc: &mut dyn Accelerator, x: BufferId, rows: usize, cols: usize)
     acc.read(sums)
 }
 
+/// The device path against the CPU model on any accelerator: the emulator here, a GPU where one
+/// is (`gpu_tests`).
+#[cfg(test)]
+pub(crate) mod equivalence {
+    use super::*;
+    use crate::backend::emulation::{max_error, uniform};
+    use crate::engine::Inputs;
+
+    /// Spikes at `density`, as the tasks feed.
+    pub fn spikes(n: usize, density: f32, seed: u64) -> Vec<f32> {
+        uniform(n, 0.0, 1.0, seed).iter().map(|u| if *u < density { 1.0 } else { 0.0 }).collect()
+    }
+
+    /// Outputs at every step equal the CPU model's folded path to `tolerance` (max error over
+    /// max(1, |value|)).
+    pub fn forward_matches(
+        acc: &mut dyn Accelerator,
+        limits: &DeviceLimits,
+        elm: &Elm,
+        batch: usize,
+        time: usize,
+        tolerance: f32,
+    ) {
+        let inputs_per_step = elm.config.num_input;
+        let x = spikes(batch * time * inputs_per_step, 0.2, 12);
+        let inputs = Inputs::dense(&x, batch, time, inputs_per_step).unwrap();
+        let expected = elm.forward_with(&inputs, Some(ProjectionPath::Folded)).unwrap().y.clone();
+        acc.clear();
+        let y = forward_steps_on(acc, limits, elm, &x, batch, time).unwrap();
+        assert!(expected.iter().any(|v| v.abs() > 1e-3));
+        let error = max_error(&y, &expected);
+        assert!(error < tolerance, "forward: error {error:e}");
+    }
+
+    /// Every parameter's gradient equals the CPU model's to `tolerance` relative to its largest.
+    pub fn backward_matches(
+        acc: &mut dyn Accelerator,
+        limits: &DeviceLimits,
+        elm: &Elm,
+        batch: usize,
+        time: usize,
+        tolerance: f32,
+    ) {
+        let n_in = elm.config.num_input;
+        let x = spikes(batch * time * n_in, 0.25, 22);
+        let dy = uniform(batch * time * elm.config.num_output, -1.0, 1.0, 23);
+        let inputs = Inputs::dense(&x, batch, time, n_in).unwrap();
+        let cpu_pass = elm.forward_with(&inputs, Some(ProjectionPath::Folded)).unwrap();
+        let expected = elm.backward(&cpu_pass, &inputs, &dy, false).unwrap().params;
+        acc.clear();
+        let pass = forward_on(acc, limits, elm, &x, batch, time).unwrap();
+        let grads = backward_on(acc, limits, elm, &pass, &dy).unwrap();
+        assert_eq!(grads.len(), expected.len());
+        for ((got, want), p) in grads.iter().zip(&expected).zip(elm.params.iter()) {
+            let scale = want.data().iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
+            let error = got.data().iter().zip(want.data()).fold(0.0f32, |m, (a, b)| m.max((a - b).abs())) / scale;
+            assert!(error < tolerance, "{}: error {error:e}", p.name);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::equivalence::{backward_matches, forward_matches};
     use super::*;
     use crate::backend::emulation::accelerator::EmulatedAccelerator;
-    use crate::backend::emulation::{emulator, max_error, uniform};
-    use crate::engine::Inputs;
+    use crate::backend::emulation::emulator;
     use crate::models::elm::config::ElmConfig;
+
+    fn small(branches: Option<usize>, layers: usize, learn_tau: bool, version: ElmVersion) -> Elm {
+        let mut config = ElmConfig::new(12, 2);
+        config.num_memory = 6;
+        config.mlp_num_layers = layers;
+        config.learn_memory_tau = learn_tau;
+        config.version = version;
+        if let Some(b) = branches {
+            config.num_branch = Some(b);
+            config.num_synapse_per_branch = 4;
+        }
+        Elm::new(config, 11).unwrap()
+    }
 
     #[test]
     fn the_device_forward_equals_the_cpu_model_for_elm_and_branch_elm() {
         let Some(emulator) = emulator() else { return };
+        let mut acc = EmulatedAccelerator::new(emulator);
         for branches in [None, Some(3)] {
-            let mut config = ElmConfig::new(12, 2);
-            config.num_memory = 6;
-            config.mlp_num_layers = 1;
-            if let Some(b) = branches {
-                config.num_branch = Some(b);
-                config.num_synapse_per_branch = 4;
-            }
-            let elm = Elm::new(config, 11).unwrap();
-            let (batch, time) = (2, 9);
-            // Sparse spikes, as the tasks feed.
-            let x: Vec<f32> =
-                uniform(batch * time * 12, 0.0, 1.0, 12).iter().map(|u| if *u < 0.2 { 1.0 } else { 0.0 }).collect();
-            let expected = {
-                let inputs = Inputs::dense(&x, batch, time, 12).unwrap();
-                elm.forward_with(&inputs, Some(ProjectionPath::Folded)).unwrap().y.clone()
-            };
-            let mut acc = EmulatedAccelerator::new(emulator);
-            let y = forward_steps_on(&mut acc, &DeviceLimits::default(), &elm, &x, batch, time).unwrap();
-            assert!(expected.iter().any(|v| v.abs() > 1e-3));
-            let error = max_error(&y, &expected);
-            assert!(error < 1e-5, "branches {branches:?}: error {error:e}");
+            forward_matches(&mut acc, &DeviceLimits::default(), &small(branches, 1, false, ElmVersion::V1), 2, 9, 1e-5);
         }
     }
 
     #[test]
     fn the_device_backward_equals_the_cpu_gradients() {
         let Some(emulator) = emulator() else { return };
-        for (branches, learn_tau, version) in [(None, true, ElmVersion::V1), (Some(3), false, ElmVersion::V2)] {
+        let mut acc = EmulatedAccelerator::new(emulator);
+        let limits = DeviceLimits::default();
+        backward_matches(&mut acc, &limits, &small(None, 2, true, ElmVersion::V1), 3, 8, 1e-4);
+        backward_matches(&mut acc, &limits, &small(Some(3), 2, false, ElmVersion::V2), 3, 8, 1e-4);
+    }
+}
+
+/// The same checks on a real GPU (feature `cuda`), at the reference sizes and the paper's shapes;
+/// they say SKIPPED where no usable GPU is present. Run by scripts/gpu_check.sh on a GPU machine.
+#[cfg(all(test, feature = "cuda"))]
+mod gpu_tests {
+    use super::equivalence::{backward_matches, forward_matches};
+    use super::*;
+    use crate::backend::cuda::accelerator::CudaAccelerator;
+    use crate::models::elm::config::ElmConfig;
+
+    fn gpu() -> Option<CudaAccelerator> {
+        match CudaAccelerator::open(0) {
+            Ok(acc) => Some(acc),
+            Err(e) => {
+                let required = std::env::var("ELMBENCH_REQUIRE_GPU").is_ok_and(|v| v == "1");
+                assert!(!required, "ELMBENCH_REQUIRE_GPU=1 but no usable GPU: {e:#}");
+                eprintln!("SKIPPED: no usable GPU for the CUDA equivalence tests ({e:#})");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn gpu_forward_and_backward_equal_the_cpu_at_reference_sizes() {
+        let Some(mut acc) = gpu() else { return };
+        let limits = acc.limits;
+        for branches in [None, Some(3)] {
             let mut config = ElmConfig::new(12, 2);
             config.num_memory = 6;
             config.mlp_num_layers = 2;
-            config.learn_memory_tau = learn_tau;
-            config.version = version;
+            config.learn_memory_tau = true;
             if let Some(b) = branches {
                 config.num_branch = Some(b);
                 config.num_synapse_per_branch = 4;
             }
-            let elm = Elm::new(config, 21).unwrap();
-            let (batch, time) = (3, 8);
-            let x: Vec<f32> =
-                uniform(batch * time * 12, 0.0, 1.0, 22).iter().map(|u| if *u < 0.25 { 1.0 } else { 0.0 }).collect();
-            let dy = uniform(batch * time * 2, -1.0, 1.0, 23);
-            let inputs = Inputs::dense(&x, batch, time, 12).unwrap();
-            let cpu_pass = elm.forward_with(&inputs, Some(ProjectionPath::Folded)).unwrap();
-            let expected = elm.backward(&cpu_pass, &inputs, &dy, false).unwrap().params;
-            let mut acc = EmulatedAccelerator::new(emulator);
-            let pass = forward_on(&mut acc, &DeviceLimits::default(), &elm, &x, batch, time).unwrap();
-            let grads = backward_on(&mut acc, &DeviceLimits::default(), &elm, &pass, &dy).unwrap();
-            assert_eq!(grads.len(), expected.len());
-            for (i, (got, want)) in grads.iter().zip(&expected).enumerate() {
-                let name = elm.params.iter().nth(i).map(|p| p.name.clone()).unwrap_or_default();
-                let scale = want.data().iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
-                let error = got.data().iter().zip(want.data()).fold(0.0f32, |m, (a, b)| m.max((a - b).abs())) / scale;
-                assert!(error < 1e-4, "{name} ({branches:?}, tau learned {learn_tau}): error {error:e}");
-            }
-            assert!(expected.iter().all(|g| g.data().iter().all(|v| v.is_finite())));
+            let elm = Elm::new(config, 11).unwrap();
+            forward_matches(&mut acc, &limits, &elm, 3, 9, 1e-5);
+            backward_matches(&mut acc, &limits, &elm, 3, 9, 1e-4);
         }
+    }
+
+    /// Branch-ELM d_m 20 on NeuronIO's shape (1278 inputs, 45 x 100 synapses, batch 8 x 500 steps)
+    /// and the LRA ELM (d_m 150, MLP 300, 16 inputs, batch 32 x 1024).
+    #[test]
+    fn gpu_forward_and_backward_equal_the_cpu_at_the_papers_shapes() {
+        let Some(mut acc) = gpu() else { return };
+        let limits = acc.limits;
+        let elm = match crate::tasks::neuronio::presets::model_preset("branch-elm").unwrap() {
+            crate::models::ModelConfig::BranchElm(config) => Elm::new(config, 0).unwrap(),
+            _ => panic!("the branch-elm preset is a Branch-ELM"),
+        };
+        forward_matches(&mut acc, &limits, &elm, 8, 500, 1e-4);
+        backward_matches(&mut acc, &limits, &elm, 8, 500, 1e-3);
+        let mut lra = ElmConfig::new(16, 10);
+        lra.num_memory = 150;
+        lra.mlp_hidden_size = Some(300);
+        let elm = Elm::new(lra, 0).unwrap();
+        forward_matches(&mut acc, &limits, &elm, 32, 1024, 1e-4);
+        backward_matches(&mut acc, &limits, &elm, 32, 1024, 1e-3);
     }
 }
