@@ -20,6 +20,12 @@ pub const KERNEL_SOURCES: &[KernelSource] = &[
         cpu_twin: "models::elm::recurrence::{forward, backward}",
     },
     KernelSource {
+        file: "lstm_recurrence.cu",
+        source: include_str!("kernels/lstm_recurrence.cu"),
+        entry_points: &["lstm_recurrence_forward", "lstm_recurrence_backward"],
+        cpu_twin: "models::lstm::recurrence::{forward, backward}",
+    },
+    KernelSource {
         file: "leaky_scan.cu",
         source: include_str!("kernels/leaky_scan.cu"),
         entry_points: &["leaky_scan_forward", "leaky_scan_backward"],

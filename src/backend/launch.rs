@@ -100,6 +100,14 @@ pub fn elm_recurrence_backward(shape: RecurrenceShape, limits: &DeviceLimits) ->
     Ok(launch)
 }
 
+/// `lstm_recurrence_*`: a block per sample; shared memory h_{t-1}, c_{t-1} (H each) and the
+/// step's 4H pre-activations (the backward pass needs 5H of the 6H).
+pub fn lstm_recurrence(batch: usize, hidden: usize, limits: &DeviceLimits) -> Result<LaunchConfig> {
+    let threads = warps(4 * hidden).min(limits.max_threads_per_block);
+    let shared = shared_bytes(6 * hidden, "the LSTM recurrence", limits)?;
+    Ok(LaunchConfig { grid: (blocks_for_batch(batch, limits)?, 1, 1), block: (threads, 1, 1), shared_bytes: shared })
+}
+
 /// Grid-stride element-wise kernels (`optimizer_step`, `add_bias_rows`) over `n` elements.
 pub fn elementwise(n: usize) -> LaunchConfig {
     let blocks = n.div_ceil(ELEMENTWISE_THREADS as usize).clamp(1, MAX_ELEMENTWISE_BLOCKS as usize) as u32;
@@ -164,6 +172,17 @@ mod tests {
         assert!(elm_recurrence_backward(wide, &limits()).unwrap_err().to_string().contains("1024"));
         let empty = RecurrenceShape { batch: 0, num_memory: 10, width: 30, widest_layer: 20 };
         assert!(elm_recurrence_forward(empty, &limits()).is_err());
+    }
+
+    // The paper's LSTM on NeuronIO (hidden 50): 200 gates -> 224 threads, 300 floats of shared
+    // memory; Figure 5's hidden 250: 1,000 gates capped at 256 threads, 6,000 bytes.
+    #[test]
+    fn lstm_shapes() {
+        let h50 = lstm_recurrence(8, 50, &limits()).unwrap();
+        assert_eq!(h50, LaunchConfig { grid: (8, 1, 1), block: (224, 1, 1), shared_bytes: 1200 });
+        assert_eq!(lstm_recurrence(8, 250, &limits()).unwrap().block, (256, 1, 1));
+        assert_eq!(lstm_recurrence(8, 250, &limits()).unwrap().shared_bytes, 6000);
+        assert!(lstm_recurrence(8, 3000, &limits()).is_err());
     }
 
     #[test]

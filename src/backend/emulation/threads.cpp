@@ -42,6 +42,7 @@ static inline void __syncthreads() { block_barrier->arrive_and_wait(); }
 
 #include "elm_recurrence.cu"
 #include "leaky_scan.cu"
+#include "lstm_recurrence.cu"
 #include "optimizers.cu"
 #include "reductions.cu"
 
@@ -137,6 +138,10 @@ int main(int argc, char** argv) {
             elm_recurrence_backward(F(0), I(1), I(2), N(3), F(4), F(5), X(6), N(7), N(8), N(9), N(10), N(11), N(12), F(13), F(14), F(15),
                                     F(16), F(17), F(18));
         });
+    } else if (name == "lstm_recurrence_forward") {
+        launch(grid, block, [&] { lstm_recurrence_forward(F(0), F(1), F(2), N(3), N(4), F(5), F(6), F(7)); });
+    } else if (name == "lstm_recurrence_backward") {
+        launch(grid, block, [&] { lstm_recurrence_backward(F(0), F(1), F(2), F(3), F(4), N(5), N(6), F(7), F(8)); });
     } else if (name == "leaky_scan_forward") {
         launch(grid, block, [&] { leaky_scan_forward(F(0), F(1), N(2), N(3), N(4), F(5), N(6), N(7)); });
     } else if (name == "leaky_scan_backward") {

@@ -20,6 +20,8 @@
 
 mod cell;
 pub mod config;
+#[cfg(test)]
+mod cuda_twin;
 mod init;
 mod recurrence;
 mod recurrent_dropout;
