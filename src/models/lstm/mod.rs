@@ -22,6 +22,7 @@ mod cell;
 pub mod config;
 #[cfg(test)]
 mod cuda_twin;
+pub mod device;
 mod init;
 mod recurrence;
 mod recurrent_dropout;
