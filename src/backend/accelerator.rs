@@ -76,3 +76,39 @@ pub fn check_gemm(a: &MatrixView, b: &MatrixView, c: &MatrixView) -> Result<(usi
     }
     Ok((m, n, k))
 }
+
+/// A size as the kernels' 32-bit int, or an error naming it.
+pub fn kernel_int(n: usize) -> Result<i32> {
+    i32::try_from(n).map_err(|_| anyhow::anyhow!("{n} exceeds the kernels' 32-bit sizes"))
+}
+
+/// Column sums of a dense (rows, cols) device matrix (bias gradients), read back.
+pub fn column_sums(acc: &mut dyn Accelerator, x: BufferId, rows: usize, cols: usize) -> Result<Vec<f32>> {
+    let sums = acc.zeros(cols)?;
+    acc.launch(
+        "column_sums",
+        super::launch::column_sums(cols),
+        &[
+            KernelArg::Buffer(x),
+            KernelArg::Int(kernel_int(rows)?),
+            KernelArg::Int(kernel_int(cols)?),
+            KernelArg::Buffer(sums),
+            KernelArg::Int(0),
+        ],
+    )?;
+    acc.read(sums)
+}
+
+/// y (rows, cols) += bias on every row, on the device.
+pub fn add_bias_rows(acc: &mut dyn Accelerator, y: BufferId, bias: BufferId, rows: usize, cols: usize) -> Result<()> {
+    acc.launch(
+        "add_bias_rows",
+        super::launch::elementwise(rows * cols),
+        &[
+            KernelArg::Buffer(y),
+            KernelArg::Buffer(bias),
+            KernelArg::Int(kernel_int(rows)?),
+            KernelArg::Int(kernel_int(cols)?),
+        ],
+    )
+}

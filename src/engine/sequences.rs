@@ -82,6 +82,15 @@ impl<'a> Inputs<'a> {
         }
     }
 
+    /// The values as a dense (batch, time, features) array: borrowed when dense, expanded when
+    /// sparse (for the paths that need every entry).
+    pub fn dense_values(&self) -> std::borrow::Cow<'a, [f32]> {
+        match self {
+            Inputs::Dense { data, .. } => std::borrow::Cow::Borrowed(data),
+            Inputs::Sparse(s) => std::borrow::Cow::Owned(s.to_dense()),
+        }
+    }
+
     /// Fraction of non-zero entries.
     pub fn density(&self) -> f64 {
         let (b, t, f) = self.shape();

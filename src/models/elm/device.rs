@@ -11,7 +11,9 @@
 use super::config::ElmVersion;
 use super::projection::{folded_input_weights, unfold_folded_gradient, ProjectionPath};
 use super::Elm;
-use crate::backend::accelerator::{Accelerator, BufferId, KernelArg, MatrixView};
+use crate::backend::accelerator::{
+    add_bias_rows, column_sums, kernel_int, Accelerator, BufferId, KernelArg, MatrixView,
+};
 use crate::backend::elm_layout::{pack, MlpLayer, RecurrenceLayout};
 use crate::backend::launch::{self, DeviceLimits, RecurrenceShape};
 use crate::engine::Tensor;
@@ -32,10 +34,6 @@ pub struct DeviceForward {
     layout: RecurrenceLayout,
     /// Outputs at every step, (batch, time, num_output), read back.
     pub y: Vec<f32>,
-}
-
-fn as_i32(n: usize) -> Result<i32> {
-    i32::try_from(n).map_err(|_| anyhow::anyhow!("{n} exceeds the kernels' 32-bit sizes"))
 }
 
 fn activation_code(elm: &Elm) -> i32 {
@@ -100,12 +98,12 @@ pub fn forward_on(
         &[
             KernelArg::Buffer(q),
             KernelArg::Buffer(kappa_s),
-            KernelArg::Int(as_i32(batch)?),
-            KernelArg::Int(as_i32(time)?),
-            KernelArg::Int(as_i32(units)?),
+            KernelArg::Int(kernel_int(batch)?),
+            KernelArg::Int(kernel_int(time)?),
+            KernelArg::Int(kernel_int(units)?),
             KernelArg::Buffer(q_filtered),
-            KernelArg::Int(as_i32(units)?),
-            KernelArg::Int(as_i32(units)?),
+            KernelArg::Int(kernel_int(units)?),
+            KernelArg::Int(kernel_int(units)?),
         ],
     )?;
 
@@ -132,12 +130,12 @@ pub fn forward_on(
             KernelArg::Buffer(weights_t),
             KernelArg::Buffer(biases),
             KernelArg::Ints(table),
-            KernelArg::Int(as_i32(layers.len())?),
+            KernelArg::Int(kernel_int(layers.len())?),
             KernelArg::Buffer(kappa_m),
             KernelArg::Buffer(gain),
-            KernelArg::Int(as_i32(time)?),
-            KernelArg::Int(as_i32(dm)?),
-            KernelArg::Int(as_i32(layout.width)?),
+            KernelArg::Int(kernel_int(time)?),
+            KernelArg::Int(kernel_int(dm)?),
+            KernelArg::Int(kernel_int(layout.width)?),
             KernelArg::Int(activation),
             KernelArg::Buffer(memory),
             KernelArg::Buffer(memory_input),
@@ -157,11 +155,7 @@ pub fn forward_on(
         0.0,
         MatrixView::dense(y, rows, out),
     )?;
-    acc.launch(
-        "add_bias_rows",
-        launch::elementwise(rows * out),
-        &[KernelArg::Buffer(y), KernelArg::Buffer(b_y), KernelArg::Int(as_i32(rows)?), KernelArg::Int(as_i32(out)?)],
-    )?;
+    add_bias_rows(acc, y, b_y, rows, out)?;
     let y = acc.read(y)?;
     Ok(DeviceForward { batch, time, x: x_buf, q_filtered, memory, memory_input, pre, post, kappa_m, gain, layout, y })
 }
@@ -225,15 +219,15 @@ pub fn backward_on(
             KernelArg::Buffer(weights),
             KernelArg::Ints(forward_table),
             KernelArg::Ints(backward_table),
-            KernelArg::Int(as_i32(num_layers)?),
+            KernelArg::Int(kernel_int(num_layers)?),
             KernelArg::Buffer(pass.kappa_m),
             KernelArg::Buffer(pass.gain),
             KernelArg::Float(c.lambda_value as f32),
             KernelArg::Int(if c.version == ElmVersion::V1 { 1 } else { 2 }),
             KernelArg::Int(i32::from(c.learn_memory_tau)),
-            KernelArg::Int(as_i32(time)?),
-            KernelArg::Int(as_i32(dm)?),
-            KernelArg::Int(as_i32(width)?),
+            KernelArg::Int(kernel_int(time)?),
+            KernelArg::Int(kernel_int(dm)?),
+            KernelArg::Int(kernel_int(width)?),
             KernelArg::Int(activation_code(elm)),
             KernelArg::Buffer(pass.memory),
             KernelArg::Buffer(pass.pre),
@@ -297,14 +291,14 @@ pub fn backward_on(
             KernelArg::Buffer(delta),
             KernelArg::Buffer(pass.q_filtered),
             KernelArg::Buffer(kappa_s),
-            KernelArg::Int(as_i32(batch)?),
-            KernelArg::Int(as_i32(time)?),
-            KernelArg::Int(as_i32(units)?),
+            KernelArg::Int(kernel_int(batch)?),
+            KernelArg::Int(kernel_int(time)?),
+            KernelArg::Int(kernel_int(units)?),
             KernelArg::Buffer(g),
             KernelArg::Buffer(unused_parts),
-            KernelArg::Int(as_i32(width)?),
-            KernelArg::Int(as_i32(units)?),
-            KernelArg::Int(as_i32(units)?),
+            KernelArg::Int(kernel_int(width)?),
+            KernelArg::Int(kernel_int(units)?),
+            KernelArg::Int(kernel_int(units)?),
         ],
     )?;
     let folded_grad = acc.zeros(inputs * units)?;
@@ -330,23 +324,6 @@ pub fn backward_on(
     );
     elm.synapse_weight_gradient(&w_s_grad, &mut grads);
     Ok(grads)
-}
-
-/// Column sums of a dense (rows, cols) device matrix, read back.
-fn column_sums(acc: &mut dyn Accelerator, x: BufferId, rows: usize, cols: usize) -> Result<Vec<f32>> {
-    let sums = acc.zeros(cols)?;
-    acc.launch(
-        "column_sums",
-        launch::column_sums(cols),
-        &[
-            KernelArg::Buffer(x),
-            KernelArg::Int(as_i32(rows)?),
-            KernelArg::Int(as_i32(cols)?),
-            KernelArg::Buffer(sums),
-            KernelArg::Int(0),
-        ],
-    )?;
-    acc.read(sums)
 }
 
 /// The device path against the CPU model on any accelerator: the emulator here, a GPU where one
@@ -403,8 +380,7 @@ pub(crate) mod equivalence {
         let grads = backward_on(acc, limits, elm, &pass, &dy).unwrap();
         assert_eq!(grads.len(), expected.len());
         for ((got, want), p) in grads.iter().zip(&expected).zip(elm.params.iter()) {
-            let scale = want.data().iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
-            let error = got.data().iter().zip(want.data()).fold(0.0f32, |m, (a, b)| m.max((a - b).abs())) / scale;
+            let error = crate::backend::emulation::error_relative_to_largest(got.data(), want.data(), 1e-6);
             assert!(error < tolerance, "{}: error {error:e}", p.name);
         }
     }

@@ -43,13 +43,6 @@ impl ForwardPass for DevicePass {
     }
 }
 
-fn dense(x: &Inputs) -> Vec<f32> {
-    match x {
-        Inputs::Dense { data, .. } => data.to_vec(),
-        Inputs::Sparse(s) => s.to_dense(),
-    }
-}
-
 impl SequenceModel for ElmOnDevice {
     fn config(&self) -> ModelConfig {
         self.elm.config()
@@ -74,7 +67,7 @@ impl SequenceModel for ElmOnDevice {
         let mut device = self.device.lock().map_err(|_| anyhow::anyhow!("the device was poisoned by a panic"))?;
         // The previous step's buffers are no longer needed.
         device.clear();
-        let pass = forward_on(device.as_mut(), &self.limits, &self.elm, &dense(x), batch, time)?;
+        let pass = forward_on(device.as_mut(), &self.limits, &self.elm, &x.dense_values(), batch, time)?;
         Ok(Box::new(DevicePass(pass)))
     }
     fn backward_steps(&self, pass: &dyn ForwardPass, x: &Inputs, dy: &[f32]) -> Result<Vec<Tensor>> {
@@ -143,9 +136,7 @@ mod tests {
             }
         }
         for (a, b) in cpu.params().iter().zip(device.params().iter()) {
-            let scale = a.value.data().iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-3);
-            let error =
-                a.value.data().iter().zip(b.value.data()).fold(0.0f32, |m, (x, y)| m.max((x - y).abs())) / scale;
+            let error = crate::backend::emulation::error_relative_to_largest(b.value.data(), a.value.data(), 1e-3);
             assert!(error < 1e-4, "{} after 10 steps: error {error:e}", a.name);
         }
         // The steps moved the weights (the comparison is not of two untouched models).

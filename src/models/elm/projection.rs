@@ -26,7 +26,6 @@ use crate::engine::kernels::axpy;
 use crate::engine::{gemm, BufferPool, Inputs, MatMut, MatRef};
 use anyhow::Result;
 use rayon::prelude::*;
-use std::borrow::Cow;
 
 /// Layer-0 units per parallel block of the sparse input-weight gradient.
 const UNIT_BLOCK: usize = 32;
@@ -308,13 +307,6 @@ fn project_transposed(x: &Inputs, g: &[f32], rows: usize, inputs: usize, width: 
     }
 }
 
-fn dense_input<'a>(x: &Inputs<'a>) -> Cow<'a, [f32]> {
-    match x {
-        Inputs::Dense { data, .. } => Cow::Borrowed(data),
-        Inputs::Sparse(s) => Cow::Owned(s.to_dense()),
-    }
-}
-
 /// `q` (B, T, layer-0 units) and what backward needs.
 pub fn forward(
     path: ProjectionPath,
@@ -343,7 +335,7 @@ pub fn forward(
             Ok((q, Saved::Folded { folded }))
         }
         ProjectionPath::Traces => {
-            let x = dense_input(x);
+            let x = x.dense_values();
             let mut branch_input = pool.any(rows * n.branches);
             if n.time > 0 {
                 branch_input.par_chunks_mut(n.time * n.branches).enumerate().for_each(|(b, u)| {
@@ -517,7 +509,7 @@ pub fn backward(
         }
         (ProjectionPath::Traces, Saved::Traces { branch_input }) => {
             let branch_grad = branches_to_units_backward(delta, branch_input, w0, w0_grad, &n, config, pool);
-            let x = dense_input(x);
+            let x = x.dense_values();
             let syn = routing.valid.len();
             let mut w_parts = vec![0.0f32; n.batch * syn];
             let mut dx = vec![0.0f32; if want_input_gradient { rows * n.inputs } else { 0 }];

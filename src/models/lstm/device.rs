@@ -7,7 +7,9 @@
 //! the CPU model.
 
 use super::Lstm;
-use crate::backend::accelerator::{Accelerator, BufferId, KernelArg, MatrixView};
+use crate::backend::accelerator::{
+    add_bias_rows, column_sums, kernel_int, Accelerator, BufferId, KernelArg, MatrixView,
+};
 use crate::backend::launch::{self, DeviceLimits};
 use crate::engine::Tensor;
 use anyhow::{bail, Result};
@@ -22,10 +24,6 @@ pub struct LstmDeviceForward {
     hidden: BufferId,
     mask: BufferId,
     pub y: Vec<f32>,
-}
-
-fn as_i32(n: usize) -> Result<i32> {
-    i32::try_from(n).map_err(|_| anyhow::anyhow!("{n} exceeds the kernels' 32-bit sizes"))
 }
 
 /// Evaluation-mode forward pass for dense inputs x (batch, time, num_input).
@@ -58,16 +56,7 @@ pub fn forward_on(
         MatrixView::dense(gates, rows, 4 * hs),
     )?;
     let bias_buf = acc.upload(&bias)?;
-    acc.launch(
-        "add_bias_rows",
-        launch::elementwise(rows * 4 * hs),
-        &[
-            KernelArg::Buffer(gates),
-            KernelArg::Buffer(bias_buf),
-            KernelArg::Int(as_i32(rows)?),
-            KernelArg::Int(as_i32(4 * hs)?),
-        ],
-    )?;
+    add_bias_rows(acc, gates, bias_buf, rows, 4 * hs)?;
     let w_hh = lstm.params.get(ids.w_hh).data();
     let mut w_hh_t = vec![0.0; 4 * hs * hs];
     crate::engine::kernels::transpose_into(w_hh, 4 * hs, hs, &mut w_hh_t);
@@ -83,8 +72,8 @@ pub fn forward_on(
             KernelArg::Buffer(gates),
             KernelArg::Buffer(w_hh_t),
             KernelArg::Buffer(mask),
-            KernelArg::Int(as_i32(time)?),
-            KernelArg::Int(as_i32(hs)?),
+            KernelArg::Int(kernel_int(time)?),
+            KernelArg::Int(kernel_int(hs)?),
             KernelArg::Buffer(cell),
             KernelArg::Buffer(tanh_cell),
             KernelArg::Buffer(hidden),
@@ -100,11 +89,7 @@ pub fn forward_on(
         0.0,
         MatrixView::dense(y, rows, out),
     )?;
-    acc.launch(
-        "add_bias_rows",
-        launch::elementwise(rows * out),
-        &[KernelArg::Buffer(y), KernelArg::Buffer(b_y), KernelArg::Int(as_i32(rows)?), KernelArg::Int(as_i32(out)?)],
-    )?;
+    add_bias_rows(acc, y, b_y, rows, out)?;
     let y = acc.read(y)?;
     Ok(LstmDeviceForward { batch, time, x: x_buf, gates, cell, tanh_cell, hidden, mask, y })
 }
@@ -160,8 +145,8 @@ pub fn backward_on(
             KernelArg::Buffer(pass.tanh_cell),
             KernelArg::Buffer(w_hh),
             KernelArg::Buffer(pass.mask),
-            KernelArg::Int(as_i32(time)?),
-            KernelArg::Int(as_i32(hs)?),
+            KernelArg::Int(kernel_int(time)?),
+            KernelArg::Int(kernel_int(hs)?),
             KernelArg::Buffer(dh),
             KernelArg::Buffer(dz),
         ],
@@ -208,22 +193,6 @@ pub fn backward_on(
     Ok(grads)
 }
 
-fn column_sums(acc: &mut dyn Accelerator, x: BufferId, rows: usize, cols: usize) -> Result<Vec<f32>> {
-    let sums = acc.zeros(cols)?;
-    acc.launch(
-        "column_sums",
-        launch::column_sums(cols),
-        &[
-            KernelArg::Buffer(x),
-            KernelArg::Int(as_i32(rows)?),
-            KernelArg::Int(as_i32(cols)?),
-            KernelArg::Buffer(sums),
-            KernelArg::Int(0),
-        ],
-    )?;
-    acc.read(sums)
-}
-
 /// The device passes against the CPU model on any accelerator.
 #[cfg(test)]
 pub(crate) fn check_against_cpu(
@@ -247,8 +216,7 @@ pub(crate) fn check_against_cpu(
     assert!(max_error(&pass.y, &cpu.y) < tolerance, "outputs");
     let grads = backward_on(acc, limits, lstm, &pass, &dy).unwrap();
     for ((got, want), p) in grads.iter().zip(&expected).zip(lstm.params.iter()) {
-        let scale = want.data().iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
-        let error = got.data().iter().zip(want.data()).fold(0.0f32, |m, (a, b)| m.max((a - b).abs())) / scale;
+        let error = crate::backend::emulation::error_relative_to_largest(got.data(), want.data(), 1e-6);
         assert!(error < 50.0 * tolerance, "{}: error {error:e}", p.name);
     }
 }

@@ -39,13 +39,6 @@ impl ForwardPass for DevicePass {
     }
 }
 
-fn dense(x: &Inputs) -> Vec<f32> {
-    match x {
-        Inputs::Dense { data, .. } => data.to_vec(),
-        Inputs::Sparse(s) => s.to_dense(),
-    }
-}
-
 impl SequenceModel for LstmOnDevice {
     fn config(&self) -> ModelConfig {
         SequenceModel::config(&self.lstm)
@@ -69,7 +62,7 @@ impl SequenceModel for LstmOnDevice {
         let (batch, time) = check_features(x, self.lstm.config.num_input)?;
         let mut device = self.device.lock().map_err(|_| anyhow::anyhow!("the device was poisoned by a panic"))?;
         device.clear();
-        Ok(Box::new(DevicePass(forward_on(device.as_mut(), &self.limits, &self.lstm, &dense(x), batch, time)?)))
+        Ok(Box::new(DevicePass(forward_on(device.as_mut(), &self.limits, &self.lstm, &x.dense_values(), batch, time)?)))
     }
     fn forward_steps_train(&self, x: &Inputs, _seed: u64) -> Result<Box<dyn ForwardPass>> {
         if self.lstm.config.recurrent_dropout > 0.0 {
@@ -132,9 +125,7 @@ mod tests {
         }
         let fresh = Lstm::new(config, false, 3).unwrap();
         for ((a, b), f) in cpu.params().iter().zip(device.params().iter()).zip(fresh.params.iter()) {
-            let scale = a.value.data().iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-3);
-            let error =
-                a.value.data().iter().zip(b.value.data()).fold(0.0f32, |m, (x, y)| m.max((x - y).abs())) / scale;
+            let error = crate::backend::emulation::error_relative_to_largest(b.value.data(), a.value.data(), 1e-3);
             assert!(error < 1e-4, "{} after 10 steps: error {error:e}", a.name);
             assert_ne!(a.value.data(), f.value.data(), "{} did not move", a.name);
         }

@@ -62,13 +62,6 @@ impl S5Forward {
     }
 }
 
-fn dense_input<'a>(x: &Inputs<'a>) -> std::borrow::Cow<'a, [f32]> {
-    match x {
-        Inputs::Dense { data, .. } => std::borrow::Cow::Borrowed(data),
-        Inputs::Sparse(s) => std::borrow::Cow::Owned(s.to_dense()),
-    }
-}
-
 impl S5 {
     pub fn new(config: S5Config, seed: u64) -> Result<Self> {
         config.validate()?;
@@ -206,7 +199,7 @@ impl S5 {
         let (batch, time) = check_features(x, self.config.d_input)?;
         let (h, din, dout) = (self.config.d_model, self.config.d_input, self.config.d_output);
         let rows = batch * time;
-        let xd = dense_input(x);
+        let xd = x.dense_values();
         let mut encoded: Vec<f32> = Vec::with_capacity(rows * h);
         let enc_b = self.params.get(self.encoder.1).data();
         for _ in 0..rows {
@@ -282,7 +275,7 @@ impl S5 {
                 &mut grads,
             )?;
         }
-        let xd = dense_input(x);
+        let xd = x.dense_values();
         let mut dx = vec![0.0f32; rows * din];
         if rows > 0 {
             let k = self.params.get(self.encoder.0).data();
