@@ -10,3 +10,8 @@ pub const BUILT_WITHOUT_CUDA: &str =
 pub fn probe(_ordinal: usize) -> Result<Device> {
     bail!("--device cuda: {BUILT_WITHOUT_CUDA}")
 }
+
+/// The accelerator on GPU `ordinal` and its limits.
+pub fn accelerator(_ordinal: usize) -> Result<(Box<dyn super::accelerator::Accelerator>, super::launch::DeviceLimits)> {
+    bail!("--device cuda: {BUILT_WITHOUT_CUDA}")
+}

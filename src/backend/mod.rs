@@ -5,6 +5,7 @@
 //! the kernels' launch configurations in plain, unit-tested Rust.
 
 pub mod accelerator;
+pub mod compare;
 pub mod device;
 pub mod elm_layout;
 pub mod kernel_sources;
@@ -24,10 +25,11 @@ pub use device::{select, Device, DeviceChoice};
 
 use anyhow::{bail, Result};
 
-/// The model kinds the CUDA backend runs, forward and backward. Empty while the kernels of
-/// `kernel_sources` (compiled and assembled in CI, never yet run on a GPU) wait for their model
-/// paths; until then a CUDA device is refused by name rather than silently computing on the CPU.
-pub const CUDA_MODELS: &[&str] = &[];
+/// The model kinds with a device path (`SequenceModel::on_accelerator`), forward and backward.
+/// Their kernels are compiled and assembled in CI and checked on the CPU emulator of the kernels;
+/// on a GPU each run verifies its first step against the CPU model (`models::on_device`) before
+/// it trusts the device. Other kinds are refused by name rather than silently run on the CPU.
+pub const CUDA_MODELS: &[&str] = &["elm", "branch-elm", "lstm", "chrono-lstm"];
 
 /// Whether `device` can run a model of `kind`.
 pub fn check_runs_on(device: &Device, kind: &str) -> Result<()> {

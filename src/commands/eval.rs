@@ -57,7 +57,8 @@ fn run_task(checkpoint: &Path) -> Result<Option<TaskConfig>> {
 
 pub fn run(args: EvalArgs) -> Result<()> {
     let (model, format) = load_model(&args.checkpoint)?;
-    crate::backend::for_model(args.device, model.config().kind())?;
+    let device = crate::backend::for_model(args.device, model.config().kind())?;
+    let model = crate::models::on_device::place(model, &device)?;
     let root = crate::fetch::data_dir::resolve(args.data_dir.as_deref());
     let task = match &args.task {
         Some(name) => TaskConfig::named(name)?,

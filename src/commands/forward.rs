@@ -59,7 +59,8 @@ pub fn run(args: ForwardArgs) -> Result<()> {
             (model, format!("{format:?}"))
         }
     };
-    crate::backend::for_model(args.device, model.config().kind())?;
+    let device = crate::backend::for_model(args.device, model.config().kind())?;
+    let model = crate::models::on_device::place(model, &device)?;
     // The shape from the header is checked before any data is read (a wrong file fails at once,
     // whatever its size).
     let header = read_header(&args.input)?;

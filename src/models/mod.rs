@@ -7,6 +7,7 @@ pub mod lif;
 pub mod limits;
 pub mod lstm;
 pub mod model;
+pub mod on_device;
 pub mod s5;
 pub mod snn;
 pub mod tcn;

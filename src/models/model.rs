@@ -170,6 +170,15 @@ pub trait SequenceModel: Send + Sync {
         bail!("the model has no tensor named `{name}`")
     }
     fn clone_model(&self) -> Box<dyn SequenceModel>;
+    /// A copy that computes on `device` (`models::on_device`), or None for a model without a
+    /// device path.
+    fn on_accelerator(
+        &self,
+        _device: Box<dyn crate::backend::accelerator::Accelerator>,
+        _limits: crate::backend::launch::DeviceLimits,
+    ) -> Option<Box<dyn SequenceModel>> {
+        None
+    }
 }
 
 /// What the trait's default `backward` does: spreads `dy` over the steps as `model.readout()`

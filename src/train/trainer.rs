@@ -171,7 +171,7 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
             config.task.dataset().name()
         );
     }
-    let mut model = config.model.build(t.seed)?;
+    let mut model = crate::models::on_device::place(config.model.build(t.seed)?, &options.device)?;
     task.check_model(model.as_ref())?;
     let mut optimizer = Optimizer::new(t.optimizer, model.params(), t.learning_rate as f32);
     if let Some(wd) = t.weight_decay {
@@ -366,6 +366,7 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
         result.train = best_record.map(|r| r.train.clone()).filter(|m| !m.is_empty());
         if task.has_split(Split::Test) {
             let best = read_checkpoint(&options.out.join("best.safetensors"))?;
+            let best = crate::models::on_device::place(best, &options.device)?;
             result.test = Some(task.evaluate(best.as_ref(), Split::Test)?);
         } else {
             eprintln!("the data has no test split; reporting validation only");

@@ -52,3 +52,10 @@ pub fn probe(ordinal: usize) -> Result<Device> {
     let name = context.name().unwrap_or_else(|_| "unknown GPU".into());
     Ok(Device::Cuda { ordinal, name })
 }
+
+/// The accelerator on GPU `ordinal` (kernels compiled for it) and its limits.
+pub fn accelerator(ordinal: usize) -> Result<(Box<dyn super::accelerator::Accelerator>, super::launch::DeviceLimits)> {
+    let accelerator = accelerator::CudaAccelerator::open(ordinal)?;
+    let limits = accelerator.limits;
+    Ok((Box::new(accelerator), limits))
+}

@@ -104,12 +104,7 @@ pub fn uniform(n: usize, lo: f32, hi: f32, seed: u64) -> Vec<f32> {
     (0..n).map(|_| rng.uniform(lo, hi)).collect()
 }
 
-/// max |got - want| / max(floor, max |want|): an error relative to the tensor's largest value.
-pub fn error_relative_to_largest(got: &[f32], want: &[f32], floor: f32) -> f32 {
-    assert_eq!(got.len(), want.len());
-    let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(floor);
-    got.iter().zip(want).fold(0.0f32, |m, (a, b)| m.max((a - b).abs())) / scale
-}
+pub use super::compare::error_relative_to_largest;
 
 /// max |a - b| / max(1, |b|) over the elements.
 pub fn max_error(a: &[f32], b: &[f32]) -> f32 {

@@ -386,6 +386,35 @@ pub(crate) mod equivalence {
     }
 }
 
+impl crate::models::on_device::DeviceModel for Elm {
+    type Pass = DeviceForward;
+    fn forward_on(
+        &self,
+        acc: &mut dyn Accelerator,
+        limits: &DeviceLimits,
+        x: &crate::engine::Inputs,
+        _train_seed: Option<u64>,
+    ) -> Result<DeviceForward> {
+        let (batch, time) = crate::models::check_features(x, self.config.num_input)?;
+        forward_on(acc, limits, self, &x.dense_values(), batch, time)
+    }
+    fn pass_output(pass: &DeviceForward) -> &[f32] {
+        &pass.y
+    }
+    fn pass_shape(pass: &DeviceForward) -> (usize, usize) {
+        (pass.batch, pass.time)
+    }
+    fn backward_on(
+        &self,
+        acc: &mut dyn Accelerator,
+        limits: &DeviceLimits,
+        pass: &DeviceForward,
+        dy: &[f32],
+    ) -> Result<Vec<Tensor>> {
+        backward_on(acc, limits, self, pass, dy)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::equivalence::{backward_matches, forward_matches};
@@ -423,6 +452,26 @@ mod tests {
         let limits = DeviceLimits::default();
         backward_matches(&mut acc, &limits, &small(None, 2, true, ElmVersion::V1), 3, 8, 1e-4);
         backward_matches(&mut acc, &limits, &small(Some(3), 2, false, ElmVersion::V2), 3, 8, 1e-4);
+    }
+
+    /// Ten Adam steps of an MSE fit through `OnDevice` (first-step check included) equal ten on
+    /// the CPU model.
+    #[test]
+    fn ten_training_steps_on_the_device_equal_ten_on_the_cpu() {
+        let Some(emulator) = emulator() else { return };
+        let mut config = ElmConfig::new(10, 2);
+        config.num_memory = 5;
+        config.num_branch = Some(2);
+        config.num_synapse_per_branch = 5;
+        config.learn_memory_tau = true;
+        let make = || Elm::new(config.clone(), 7).unwrap();
+        crate::models::on_device::check_ten_training_steps(
+            make,
+            Box::new(EmulatedAccelerator::new(emulator)),
+            2,
+            6,
+            1e-4,
+        );
     }
 }
 

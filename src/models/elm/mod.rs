@@ -18,7 +18,6 @@ pub mod config;
 #[cfg(test)]
 mod cuda_twin;
 pub mod device;
-pub mod on_device;
 mod projection;
 mod recurrence;
 pub mod routing;

@@ -193,6 +193,40 @@ pub fn backward_on(
     Ok(grads)
 }
 
+impl crate::models::on_device::DeviceModel for Lstm {
+    type Pass = LstmDeviceForward;
+    /// Training passes are refused with recurrent dropout, which the device path does not apply
+    /// to dW_hh's inputs yet.
+    fn forward_on(
+        &self,
+        acc: &mut dyn Accelerator,
+        limits: &DeviceLimits,
+        x: &crate::engine::Inputs,
+        train_seed: Option<u64>,
+    ) -> Result<LstmDeviceForward> {
+        if train_seed.is_some() && self.config.recurrent_dropout > 0.0 {
+            bail!("recurrent_dropout = {} is not on the LSTM's device path yet", self.config.recurrent_dropout);
+        }
+        let (batch, time) = crate::models::check_features(x, self.config.num_input)?;
+        forward_on(acc, limits, self, &x.dense_values(), batch, time)
+    }
+    fn pass_output(pass: &LstmDeviceForward) -> &[f32] {
+        &pass.y
+    }
+    fn pass_shape(pass: &LstmDeviceForward) -> (usize, usize) {
+        (pass.batch, pass.time)
+    }
+    fn backward_on(
+        &self,
+        acc: &mut dyn Accelerator,
+        limits: &DeviceLimits,
+        pass: &LstmDeviceForward,
+        dy: &[f32],
+    ) -> Result<Vec<Tensor>> {
+        backward_on(acc, limits, self, pass, dy)
+    }
+}
+
 /// The device passes against the CPU model on any accelerator.
 #[cfg(test)]
 pub(crate) fn check_against_cpu(
@@ -236,6 +270,36 @@ mod tests {
             let lstm = Lstm::new(LstmConfig::new(7, 3, hidden), false, 5).unwrap();
             check_against_cpu(&mut acc, &DeviceLimits::default(), &lstm, 3, 6, 2e-6);
         }
+    }
+
+    #[test]
+    fn ten_training_steps_on_the_device_equal_ten_on_the_cpu() {
+        let Some(emulator) = emulator() else { return };
+        let make = || Lstm::new(LstmConfig::new(6, 2, 5), false, 3).unwrap();
+        crate::models::on_device::check_ten_training_steps(
+            make,
+            Box::new(EmulatedAccelerator::new(emulator)),
+            2,
+            5,
+            1e-4,
+        );
+    }
+
+    #[test]
+    fn recurrent_dropout_is_refused_by_name_on_the_device() {
+        let Some(emulator) = emulator() else { return };
+        let mut config = LstmConfig::new(6, 2, 5);
+        config.recurrent_dropout = 0.2;
+        let lstm = Lstm::new(config, false, 3).unwrap();
+        let model = crate::models::on_device::OnDevice::new(
+            lstm,
+            Box::new(EmulatedAccelerator::new(emulator)),
+            DeviceLimits::default(),
+        );
+        let x = crate::engine::Inputs::dense(&[0.0; 12], 1, 2, 6).unwrap();
+        let error = crate::models::SequenceModel::forward_steps_train(&model, &x, 0).err().unwrap().to_string();
+        assert!(error.contains("recurrent_dropout"), "{error}");
+        assert!(crate::models::SequenceModel::forward_steps(&model, &x).is_ok());
     }
 }
 

@@ -24,7 +24,6 @@ pub mod config;
 mod cuda_twin;
 pub mod device;
 mod init;
-pub mod on_device;
 mod recurrence;
 mod recurrent_dropout;
 mod sequence_model;
