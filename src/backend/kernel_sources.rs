@@ -32,6 +32,17 @@ pub const KERNEL_SOURCES: &[KernelSource] = &[
         cpu_twin: "models::elm::projection (the trace filter after projecting)",
     },
     KernelSource {
+        file: "lif_recurrence.cu",
+        source: include_str!("kernels/lif_recurrence.cu"),
+        entry_points: &[
+            "lif_recurrence_forward",
+            "lif_recurrence_backward",
+            "lif_memory_forward",
+            "lif_memory_backward",
+        ],
+        cpu_twin: "models::lif::recurrence::{forward, backward} and models::lif::memory::MemoryFilter",
+    },
+    KernelSource {
         file: "optimizers.cu",
         source: include_str!("kernels/optimizers.cu"),
         entry_points: &["optimizer_step"],

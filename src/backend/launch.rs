@@ -114,7 +114,8 @@ pub fn elementwise(n: usize) -> LaunchConfig {
     LaunchConfig { grid: (blocks, 1, 1), block: (ELEMENTWISE_THREADS, 1, 1), shared_bytes: 0 }
 }
 
-/// `leaky_scan_*`: a thread per (sample, channel); channels along x, samples along y.
+/// `leaky_scan_*` and the LIF layer's kernels: a thread per (sample, channel or neuron); channels
+/// along x, samples along y.
 pub fn leaky_scan(batch: usize, channels: usize, limits: &DeviceLimits) -> Result<LaunchConfig> {
     if batch == 0 || batch > limits.max_grid_y as usize {
         bail!("batch {batch} is outside 1..={} (the grid's y extent)", limits.max_grid_y);

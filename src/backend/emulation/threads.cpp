@@ -42,6 +42,7 @@ static inline void __syncthreads() { block_barrier->arrive_and_wait(); }
 
 #include "elm_recurrence.cu"
 #include "leaky_scan.cu"
+#include "lif_recurrence.cu"
 #include "lstm_recurrence.cu"
 #include "optimizers.cu"
 #include "reductions.cu"
@@ -146,6 +147,22 @@ int main(int argc, char** argv) {
         launch(grid, block, [&] { leaky_scan_forward(F(0), F(1), N(2), N(3), N(4), F(5), N(6), N(7)); });
     } else if (name == "leaky_scan_backward") {
         launch(grid, block, [&] { leaky_scan_backward(F(0), F(1), F(2), N(3), N(4), N(5), F(6), F(7), N(8), N(9), N(10)); });
+    } else if (name == "lif_recurrence_forward") {
+        launch(grid, block, [&] {
+            lif_recurrence_forward(F(0), F(1), F(2), N(3), N(4), N(5), N(6), X(7), X(8), X(9), N(10), X(11), N(12), F(13), F(14), F(15),
+                                   F(16));
+        });
+    } else if (name == "lif_recurrence_backward") {
+        launch(grid, block, [&] {
+            lif_recurrence_backward(F(0), F(1), F(2), F(3), F(4), F(5), F(6), N(7), N(8), N(9), N(10), X(11), X(12), X(13), X(14), N(15),
+                                    N(16), F(17), F(18), F(19));
+        });
+    } else if (name == "lif_memory_forward") {
+        launch(grid, block, [&] { lif_memory_forward(F(0), F(1), F(2), N(3), N(4), N(5), N(6), F(7), F(8)); });
+    } else if (name == "lif_memory_backward") {
+        launch(grid, block, [&] {
+            lif_memory_backward(F(0), F(1), F(2), F(3), F(4), N(5), N(6), N(7), N(8), F(9), F(10), F(11));
+        });
     } else if (name == "optimizer_step") {
         launch(grid, block, [&] { optimizer_step(F(0), F(1), F(2), F(3), N(4), N(5), X(6), X(7), X(8), X(9), X(10), X(11)); });
     } else if (name == "column_sums") {

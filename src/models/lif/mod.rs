@@ -42,6 +42,7 @@
 //! by step (`recurrence`).
 
 pub mod config;
+pub mod device;
 mod memory;
 mod recurrence;
 mod sequence_model;
@@ -234,7 +235,7 @@ impl Lif {
         let mut sweep = recurrence::backward(&d, &pass.current, &pass.states, dy, time, self.pool.any(rows * neurons));
         let mut grads = self.params.zeros_like();
         // Memory units: dL/dI' back to dL/dI, and the gradients of c and of the units' taus.
-        if let Some((c_id, proto_id)) = self.ids.memory {
+        if let Some((c_id, _)) = self.ids.memory {
             let k = c.num_memory;
             let beta = self.memory_beta();
             let filter = memory::MemoryFilter { weight: self.params.get(c_id).data(), beta: &beta, neurons, units: k };
@@ -249,16 +250,7 @@ impl Lif {
                 &mut beta_grad,
                 &mut carry,
             );
-            for (g, v) in grads[c_id].data_mut().iter_mut().zip(&weight_grad) {
-                *g = *v as f32;
-            }
-            // beta = exp(-dt / tau): d beta / d tau = beta dt / tau^2.
-            let range = c.memory_tau_range();
-            let protos = self.params.get(proto_id).data();
-            for (e, g) in grads[proto_id].data_mut().iter_mut().enumerate() {
-                let (tau, slope) = tau_and_slope(range, protos[e]);
-                *g = (beta_grad[e] * beta[e] as f64 * c.delta_t / (tau * tau) * slope) as f32;
-            }
+            self.memory_gradients(&weight_grad, &beta_grad, &mut grads);
         }
         input_linear::weight_gradient(x, &sweep.current_grad, neurons, grads[self.ids.weight].data_mut());
         // Each bias gets its neuron's column of dL/dI, summed in row order in f64.
@@ -267,22 +259,44 @@ impl Lif {
         }
         self.pool.recycle(sweep.current_grad);
 
-        // alpha = exp(-dt / tau): d alpha / d tau = alpha dt / tau^2; likewise rho.
+        self.decay_gradients(&d, &sweep.alpha_grad, &sweep.rho_grad, &mut grads);
+        Ok(grads)
+    }
+
+    /// The memory units' gradients from dL/dc and dL/dbeta (neurons x K, summed over samples):
+    /// beta = exp(-dt / tau), so d beta / d tau = beta dt / tau^2, through the tau's sigmoid.
+    fn memory_gradients(&self, weight_grad: &[f64], beta_grad: &[f64], grads: &mut [Tensor]) {
+        let Some((c_id, proto_id)) = self.ids.memory else { return };
+        for (g, v) in grads[c_id].data_mut().iter_mut().zip(weight_grad) {
+            *g = *v as f32;
+        }
+        let beta = self.memory_beta();
+        let (range, dt) = (self.config.memory_tau_range(), self.config.delta_t);
+        let protos = self.params.get(proto_id).data();
+        for (e, g) in grads[proto_id].data_mut().iter_mut().enumerate() {
+            let (tau, slope) = tau_and_slope(range, protos[e]);
+            *g = (beta_grad[e] * beta[e] as f64 * dt / (tau * tau) * slope) as f32;
+        }
+    }
+
+    /// The time constants' gradients from dL/dalpha and dL/drho (per neuron, summed over
+    /// samples): alpha = exp(-dt / tau_m), so d alpha / d tau_m = alpha dt / tau_m^2; likewise rho.
+    fn decay_gradients(&self, d: &Dynamics, alpha_grad: &[f64], rho_grad: &[f64], grads: &mut [Tensor]) {
+        let c = &self.config;
         let dt = c.delta_t;
         let range_m = c.tau_m_range();
         let proto_m = self.params.get(self.ids.proto_tau_m).data();
         for (j, g) in grads[self.ids.proto_tau_m].data_mut().iter_mut().enumerate() {
             let (tau_m, slope_m) = tau_and_slope(range_m, proto_m[j]);
-            *g = (sweep.alpha_grad[j] * d.alpha[j] as f64 * dt / (tau_m * tau_m) * slope_m) as f32;
+            *g = (alpha_grad[j] * d.alpha[j] as f64 * dt / (tau_m * tau_m) * slope_m) as f32;
         }
         if let (Some(a), Some(id), Some((rho, _))) = (self.adaptation, self.ids.proto_tau_a, &d.adaptation) {
             let range_a = TauRange { lo: a.tau_min, hi: a.tau_max };
             let proto_a = self.params.get(id).data();
             for (j, g) in grads[id].data_mut().iter_mut().enumerate() {
                 let (tau_a, slope_a) = tau_and_slope(range_a, proto_a[j]);
-                *g = (sweep.rho_grad[j] * rho[j] as f64 * dt / (tau_a * tau_a) * slope_a) as f32;
+                *g = (rho_grad[j] * rho[j] as f64 * dt / (tau_a * tau_a) * slope_a) as f32;
             }
         }
-        Ok(grads)
     }
 }
