@@ -54,6 +54,12 @@ pub const KERNEL_SOURCES: &[KernelSource] = &[
         entry_points: &["column_sums", "add_bias_rows"],
         cpu_twin: "engine::kernels (bias gradients as column sums)",
     },
+    KernelSource {
+        file: "causal_conv.cu",
+        source: include_str!("kernels/causal_conv.cu"),
+        entry_points: &["causal_conv_forward", "causal_conv_backward"],
+        cpu_twin: "models::tcn::causal_conv::{shift_add, shift_gather} (with the bias and Activation)",
+    },
 ];
 
 #[cfg(test)]

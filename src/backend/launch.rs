@@ -127,6 +127,17 @@ pub fn leaky_scan(batch: usize, channels: usize, limits: &DeviceLimits) -> Resul
     Ok(LaunchConfig { grid: (blocks as u32, batch as u32, 1), block: (SCAN_THREADS, 1, 1), shared_bytes: 0 })
 }
 
+/// `causal_conv_forward` (`columns` = C, an element per output channel) and
+/// `causal_conv_backward` (`columns` = K * C, an element per tap's product): grid-stride loops
+/// over every (sample, step) row's `columns`, as the element-wise kernels. The count is checked
+/// here because the kernels index in size_t but take the sizes as 32-bit ints.
+pub fn causal_conv(rows: usize, columns: usize) -> Result<LaunchConfig> {
+    match rows.checked_mul(columns) {
+        Some(n) if rows <= i32::MAX as usize && columns <= i32::MAX as usize => Ok(elementwise(n)),
+        _ => bail!("a causal convolution over {rows} rows of {columns} columns exceeds the kernels' sizes"),
+    }
+}
+
 /// `column_sums`: a thread per column.
 pub fn column_sums(cols: usize) -> LaunchConfig {
     let blocks = cols.div_ceil(ELEMENTWISE_THREADS as usize).max(1) as u32;
@@ -197,5 +208,20 @@ mod tests {
         assert_eq!(leaky_scan(8, 700, &limits()).unwrap().grid, (6, 8, 1));
         assert!(leaky_scan(70_000, 10, &limits()).is_err());
         assert_eq!(column_sums(300).grid, (2, 1, 1));
+    }
+
+    // The default TCN (7 x 128 filters of 35 taps) on NeuronIO, batch 8 x 500 = 4,000 rows:
+    // forward 512,000 outputs -> 2,000 blocks of 256; backward 4,000 x 4,480 products, capped at
+    // 4,096 blocks (grid-stride). An evaluation window of 128 x 6,000 steps passes 2^31 products,
+    // which the size_t indices allow; a row count beyond the kernels' ints is refused.
+    #[test]
+    fn causal_conv_grids() {
+        let forward = causal_conv(4000, 128).unwrap();
+        assert_eq!(forward, LaunchConfig { grid: (2000, 1, 1), block: (256, 1, 1), shared_bytes: 0 });
+        assert_eq!(causal_conv(4000, 35 * 128).unwrap().grid, (4096, 1, 1));
+        assert_eq!(causal_conv(128 * 6000, 35 * 128).unwrap().grid, (4096, 1, 1));
+        assert_eq!(causal_conv(0, 5).unwrap().grid, (1, 1, 1));
+        assert!(causal_conv(1 << 31, 1).is_err());
+        assert!(causal_conv(usize::MAX / 2, 3).is_err());
     }
 }

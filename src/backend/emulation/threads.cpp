@@ -40,6 +40,7 @@ alignas(64) float shared[1 << 18];
 static inline float __ldg(const float* p) { return *p; }
 static inline void __syncthreads() { block_barrier->arrive_and_wait(); }
 
+#include "causal_conv.cu"
 #include "elm_recurrence.cu"
 #include "leaky_scan.cu"
 #include "lif_recurrence.cu"
@@ -169,6 +170,10 @@ int main(int argc, char** argv) {
         launch(grid, block, [&] { column_sums(F(0), N(1), N(2), F(3), N(4)); });
     } else if (name == "add_bias_rows") {
         launch(grid, block, [&] { add_bias_rows(F(0), F(1), N(2), N(3)); });
+    } else if (name == "causal_conv_forward") {
+        launch(grid, block, [&] { causal_conv_forward(F(0), F(1), N(2), N(3), N(4), N(5), N(6), N(7), F(8), F(9)); });
+    } else if (name == "causal_conv_backward") {
+        launch(grid, block, [&] { causal_conv_backward(F(0), F(1), N(2), N(3), N(4), N(5), N(6), N(7), F(8), F(9)); });
     } else {
         std::fprintf(stderr, "unknown kernel %s\n", name.c_str());
         return 2;

@@ -39,6 +39,7 @@
 
 pub mod causal_conv;
 pub mod config;
+pub mod device;
 pub mod presets;
 mod sample_blocks;
 mod sequence_model;
