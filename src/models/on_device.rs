@@ -28,16 +28,18 @@ use std::sync::Mutex;
 pub const VERIFY_TOLERANCE: f32 = 1e-3;
 
 /// A model's passes on an accelerator: the CPU model's math, written against `Accelerator`.
+/// Each model's `device` module implements it with `impl_device_model!`.
 pub trait DeviceModel: SequenceModel + Clone + 'static {
     /// What the forward pass leaves on the device for the backward pass.
     type Pass: Send + 'static;
-    /// The forward pass; `train_seed` is Some for a training pass (the seed of its dropout masks).
+    /// The forward pass on dense inputs x (batch, time, num_input).
     fn forward_on(
         &self,
         acc: &mut dyn Accelerator,
         limits: &DeviceLimits,
-        x: &Inputs,
-        train_seed: Option<u64>,
+        x: &[f32],
+        batch: usize,
+        time: usize,
     ) -> Result<Self::Pass>;
     /// Outputs at every step, (batch, time, num_output), read back.
     fn pass_output(pass: &Self::Pass) -> &[f32];
@@ -51,7 +53,50 @@ pub trait DeviceModel: SequenceModel + Clone + 'static {
         pass: &Self::Pass,
         dy: &[f32],
     ) -> Result<Vec<Tensor>>;
+    /// Refuses, by name, a training feature the device path does not have (the CPU model's
+    /// training pass would differ from the device's).
+    fn check_training_on_device(&self) -> Result<()> {
+        Ok(())
+    }
 }
+
+/// `DeviceModel` for `$model` from its device module's `forward_on(acc, limits, model, x, batch,
+/// time)` and `backward_on(acc, limits, model, pass, dy)`, whose pass `$pass` has `batch`,
+/// `time` and `y`; further items (a `check_training_on_device`) go into the impl.
+macro_rules! impl_device_model {
+    ($model:ty, $pass:ty $(, $extra:item)*) => {
+        impl $crate::models::on_device::DeviceModel for $model {
+            type Pass = $pass;
+            fn forward_on(
+                &self,
+                acc: &mut dyn $crate::backend::accelerator::Accelerator,
+                limits: &$crate::backend::launch::DeviceLimits,
+                x: &[f32],
+                batch: usize,
+                time: usize,
+            ) -> anyhow::Result<$pass> {
+                forward_on(acc, limits, self, x, batch, time)
+            }
+            fn pass_output(pass: &$pass) -> &[f32] {
+                &pass.y
+            }
+            fn pass_shape(pass: &$pass) -> (usize, usize) {
+                (pass.batch, pass.time)
+            }
+            fn backward_on(
+                &self,
+                acc: &mut dyn $crate::backend::accelerator::Accelerator,
+                limits: &$crate::backend::launch::DeviceLimits,
+                pass: &$pass,
+                dy: &[f32],
+            ) -> anyhow::Result<Vec<$crate::engine::Tensor>> {
+                backward_on(acc, limits, self, pass, dy)
+            }
+            $($extra)*
+        }
+    };
+}
+pub(crate) use impl_device_model;
 
 pub struct OnDevice<M: DeviceModel> {
     model: M,
@@ -86,12 +131,15 @@ impl<M: DeviceModel> OnDevice<M> {
     }
 
     fn forward(&self, x: &Inputs, train_seed: Option<u64>) -> Result<Box<dyn ForwardPass>> {
-        check_features(x, self.model.num_input())?;
+        let (batch, time) = check_features(x, self.model.num_input())?;
+        if train_seed.is_some() {
+            self.model.check_training_on_device()?;
+        }
         let pass = {
             let mut device = self.device.lock().map_err(|_| anyhow!("the device was poisoned by a panic"))?;
             // The previous step's buffers are no longer needed.
             device.clear();
-            self.model.forward_on(device.as_mut(), &self.limits, x, train_seed)?
+            self.model.forward_on(device.as_mut(), &self.limits, &x.dense_values(), batch, time)?
         };
         if !self.forward_verified.swap(true, Ordering::Relaxed) {
             let cpu = match train_seed {

@@ -386,34 +386,7 @@ pub(crate) mod equivalence {
     }
 }
 
-impl crate::models::on_device::DeviceModel for Elm {
-    type Pass = DeviceForward;
-    fn forward_on(
-        &self,
-        acc: &mut dyn Accelerator,
-        limits: &DeviceLimits,
-        x: &crate::engine::Inputs,
-        _train_seed: Option<u64>,
-    ) -> Result<DeviceForward> {
-        let (batch, time) = crate::models::check_features(x, self.config.num_input)?;
-        forward_on(acc, limits, self, &x.dense_values(), batch, time)
-    }
-    fn pass_output(pass: &DeviceForward) -> &[f32] {
-        &pass.y
-    }
-    fn pass_shape(pass: &DeviceForward) -> (usize, usize) {
-        (pass.batch, pass.time)
-    }
-    fn backward_on(
-        &self,
-        acc: &mut dyn Accelerator,
-        limits: &DeviceLimits,
-        pass: &DeviceForward,
-        dy: &[f32],
-    ) -> Result<Vec<Tensor>> {
-        backward_on(acc, limits, self, pass, dy)
-    }
-}
+crate::models::on_device::impl_device_model!(Elm, DeviceForward);
 
 #[cfg(test)]
 mod tests {

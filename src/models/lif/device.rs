@@ -12,8 +12,7 @@ use crate::backend::accelerator::{
     add_bias_rows, column_sums, kernel_int, Accelerator, BufferId, KernelArg, MatrixView,
 };
 use crate::backend::launch::{self, DeviceLimits};
-use crate::engine::{Inputs, Tensor};
-use crate::models::on_device::DeviceModel;
+use crate::engine::Tensor;
 use crate::nn::SpikeFunction;
 use anyhow::{bail, Result};
 
@@ -272,34 +271,7 @@ pub fn backward_on(
     Ok(grads)
 }
 
-impl DeviceModel for Lif {
-    type Pass = LifDeviceForward;
-    fn forward_on(
-        &self,
-        acc: &mut dyn Accelerator,
-        limits: &DeviceLimits,
-        x: &Inputs,
-        _train_seed: Option<u64>,
-    ) -> Result<LifDeviceForward> {
-        let (batch, time) = crate::models::check_features(x, self.config.num_input)?;
-        forward_on(acc, limits, self, &x.dense_values(), batch, time)
-    }
-    fn pass_output(pass: &LifDeviceForward) -> &[f32] {
-        &pass.y
-    }
-    fn pass_shape(pass: &LifDeviceForward) -> (usize, usize) {
-        (pass.batch, pass.time)
-    }
-    fn backward_on(
-        &self,
-        acc: &mut dyn Accelerator,
-        limits: &DeviceLimits,
-        pass: &LifDeviceForward,
-        dy: &[f32],
-    ) -> Result<Vec<Tensor>> {
-        backward_on(acc, limits, self, pass, dy)
-    }
-}
+crate::models::on_device::impl_device_model!(Lif, LifDeviceForward);
 
 /// The device passes against the CPU model on any accelerator: outputs, then every gradient.
 #[cfg(test)]
@@ -317,7 +289,7 @@ pub(crate) fn check_against_cpu(
     let x: Vec<f32> =
         uniform(batch * time * d, 0.0, 1.0, 16).iter().map(|u| if *u < 0.2 { 1.0 } else { 0.0 }).collect();
     let dy = uniform(batch * time * out, -1.0, 1.0, 17);
-    let inputs = Inputs::dense(&x, batch, time, d).unwrap();
+    let inputs = crate::engine::Inputs::dense(&x, batch, time, d).unwrap();
     let cpu = lif.forward(&inputs).unwrap();
     let expected = lif.backward(&cpu, &inputs, &dy).unwrap();
     acc.clear();
@@ -336,6 +308,7 @@ mod tests {
     use super::*;
     use crate::backend::emulation::accelerator::EmulatedAccelerator;
     use crate::backend::emulation::emulator;
+    use crate::engine::Inputs;
     use crate::models::lif::LifConfig;
 
     /// A layer whose neurons spike: inputs drive the membranes over a threshold near rest.
@@ -409,6 +382,7 @@ mod tests {
 mod gpu_tests {
     use super::*;
     use crate::backend::cuda::accelerator::CudaAccelerator;
+    use crate::engine::Inputs;
 
     #[test]
     fn gpu_lif_and_alif_passes_equal_the_cpu_at_the_papers_shapes() {

@@ -193,39 +193,17 @@ pub fn backward_on(
     Ok(grads)
 }
 
-impl crate::models::on_device::DeviceModel for Lstm {
-    type Pass = LstmDeviceForward;
-    /// Training passes are refused with recurrent dropout, which the device path does not apply
-    /// to dW_hh's inputs yet.
-    fn forward_on(
-        &self,
-        acc: &mut dyn Accelerator,
-        limits: &DeviceLimits,
-        x: &crate::engine::Inputs,
-        train_seed: Option<u64>,
-    ) -> Result<LstmDeviceForward> {
-        if train_seed.is_some() && self.config.recurrent_dropout > 0.0 {
-            bail!("recurrent_dropout = {} is not on the LSTM's device path yet", self.config.recurrent_dropout);
+crate::models::on_device::impl_device_model!(
+    Lstm,
+    LstmDeviceForward,
+    /// Recurrent dropout is not applied to dW_hh's inputs on the device yet.
+    fn check_training_on_device(&self) -> anyhow::Result<()> {
+        if self.config.recurrent_dropout > 0.0 {
+            anyhow::bail!("recurrent_dropout = {} is not on the LSTM's device path yet", self.config.recurrent_dropout);
         }
-        let (batch, time) = crate::models::check_features(x, self.config.num_input)?;
-        forward_on(acc, limits, self, &x.dense_values(), batch, time)
+        Ok(())
     }
-    fn pass_output(pass: &LstmDeviceForward) -> &[f32] {
-        &pass.y
-    }
-    fn pass_shape(pass: &LstmDeviceForward) -> (usize, usize) {
-        (pass.batch, pass.time)
-    }
-    fn backward_on(
-        &self,
-        acc: &mut dyn Accelerator,
-        limits: &DeviceLimits,
-        pass: &LstmDeviceForward,
-        dy: &[f32],
-    ) -> Result<Vec<Tensor>> {
-        backward_on(acc, limits, self, pass, dy)
-    }
-}
+);
 
 /// The device passes against the CPU model on any accelerator.
 #[cfg(test)]

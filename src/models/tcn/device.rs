@@ -211,6 +211,8 @@ pub fn backward_on(
     Ok(grads)
 }
 
+crate::models::on_device::impl_device_model!(Tcn, TcnDeviceForward);
+
 /// The device passes against the CPU model on any accelerator: outputs to `tolerance`, every
 /// gradient to 50 `tolerance` relative to the tensor's largest value.
 #[cfg(test)]
