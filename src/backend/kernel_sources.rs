@@ -26,6 +26,18 @@ pub const KERNEL_SOURCES: &[KernelSource] = &[
         cpu_twin: "models::lstm::recurrence::{forward, backward}",
     },
     KernelSource {
+        file: "snn_recurrence.cu",
+        source: include_str!("kernels/snn_recurrence.cu"),
+        entry_points: &["snn_recurrence_forward", "snn_recurrence_backward"],
+        cpu_twin: "models::snn::recurrence::{forward_group, backward_group}",
+    },
+    KernelSource {
+        file: "snn_synapses.cu",
+        source: include_str!("kernels/snn_synapses.cu"),
+        entry_points: &["snn_input_currents", "snn_synapse_gradients"],
+        cpu_twin: "models::snn::synapses::{project_inputs, parameter_gradient}",
+    },
+    KernelSource {
         file: "leaky_scan.cu",
         source: include_str!("kernels/leaky_scan.cu"),
         entry_points: &["leaky_scan_forward", "leaky_scan_backward"],

@@ -108,6 +108,39 @@ pub fn lstm_recurrence(batch: usize, hidden: usize, limits: &DeviceLimits) -> Re
     Ok(LaunchConfig { grid: (blocks_for_batch(batch, limits)?, 1, 1), block: (threads, 1, 1), shared_bytes: shared })
 }
 
+/// `snn_recurrence_*`: a block per sample and a thread per neuron (whole warps; the neuron's
+/// membrane and adjoints stay in its registers across the steps, so the layer may not be wider
+/// than a block); shared memory the spikes (forward) or current gradients (backward) of two
+/// steps, 2N floats.
+pub fn snn_recurrence(batch: usize, neurons: usize, limits: &DeviceLimits) -> Result<LaunchConfig> {
+    let threads = neurons.div_ceil(32).max(1) * 32;
+    if threads > limits.max_threads_per_block as usize {
+        bail!(
+            "the SNN recurrence runs a thread per neuron: {neurons} neurons need {threads} threads, more than the \
+             device's {} per block",
+            limits.max_threads_per_block
+        );
+    }
+    let shared = shared_bytes(2 * neurons, "the SNN recurrence", limits)?;
+    Ok(LaunchConfig {
+        grid: (blocks_for_batch(batch, limits)?, 1, 1),
+        block: (threads as u32, 1, 1),
+        shared_bytes: shared,
+    })
+}
+
+/// `snn_synapse_gradients`: a thread per (synapse, sample); synapses along x, samples along y.
+pub fn snn_synapse_gradients(batch: usize, entries: usize, limits: &DeviceLimits) -> Result<LaunchConfig> {
+    if batch == 0 || batch > limits.max_grid_y as usize {
+        bail!("batch {batch} is outside 1..={} (the grid's y extent)", limits.max_grid_y);
+    }
+    let blocks = entries.div_ceil(ELEMENTWISE_THREADS as usize).max(1);
+    if blocks > limits.max_grid_x as usize {
+        bail!("{entries} synapses need more than {} blocks", limits.max_grid_x);
+    }
+    Ok(LaunchConfig { grid: (blocks as u32, batch as u32, 1), block: (ELEMENTWISE_THREADS, 1, 1), shared_bytes: 0 })
+}
+
 /// Grid-stride element-wise kernels (`optimizer_step`, `add_bias_rows`) over `n` elements.
 pub fn elementwise(n: usize) -> LaunchConfig {
     let blocks = n.div_ceil(ELEMENTWISE_THREADS as usize).clamp(1, MAX_ELEMENTWISE_BLOCKS as usize) as u32;
@@ -195,6 +228,30 @@ mod tests {
         assert_eq!(lstm_recurrence(8, 250, &limits()).unwrap().block, (256, 1, 1));
         assert_eq!(lstm_recurrence(8, 250, &limits()).unwrap().shared_bytes, 6000);
         assert!(lstm_recurrence(8, 3000, &limits()).is_err());
+    }
+
+    // The paper's SNN on SHD: 500 neurons -> 16 warps of 32 = 512 threads, spikes of two steps
+    // 2 x 500 floats = 4,000 bytes; batch 8 -> 8 blocks.
+    #[test]
+    fn snn_shapes() {
+        let shd = snn_recurrence(8, 500, &limits()).unwrap();
+        assert_eq!(shd, LaunchConfig { grid: (8, 1, 1), block: (512, 1, 1), shared_bytes: 4000 });
+        // The small test network: 12 neurons in one warp.
+        assert_eq!(snn_recurrence(3, 12, &limits()).unwrap().block, (32, 1, 1));
+        // A thread per neuron: 1,024 neurons fit a block, 1,025 do not, and say so.
+        assert_eq!(snn_recurrence(1, 1024, &limits()).unwrap().shared_bytes, 8192);
+        let error = snn_recurrence(1, 1025, &limits()).unwrap_err().to_string();
+        assert!(error.contains("1025 neurons") && error.contains("1056 threads") && error.contains("1024"), "{error}");
+        // A device with 4 KiB of shared memory holds the spikes of 512 neurons, not of 600.
+        let small = DeviceLimits { max_shared_bytes_per_block: 4096, ..limits() };
+        let error = snn_recurrence(1, 600, &small).unwrap_err().to_string();
+        assert!(error.contains("1200 floats") && error.contains("4096 bytes"), "{error}");
+        assert!(snn_recurrence(0, 12, &limits()).is_err());
+        // SHD's neuron-to-neuron synapses, about 10% of 50,000: 5,000 -> 20 blocks of 256, 8 samples.
+        assert_eq!(snn_synapse_gradients(8, 5000, &limits()).unwrap().grid, (20, 8, 1));
+        assert_eq!(snn_synapse_gradients(2, 0, &limits()).unwrap().grid, (1, 2, 1));
+        assert!(snn_synapse_gradients(70_000, 10, &limits()).is_err());
+        assert!(snn_synapse_gradients(0, 10, &limits()).is_err());
     }
 
     #[test]

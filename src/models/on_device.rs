@@ -45,6 +45,10 @@ pub trait DeviceModel: SequenceModel + Clone + 'static {
     fn pass_output(pass: &Self::Pass) -> &[f32];
     /// (batch, time) of the pass.
     fn pass_shape(pass: &Self::Pass) -> (usize, usize);
+    /// A loss term the model adds itself (`ForwardPass::auxiliary_loss`), 0 for most.
+    fn pass_auxiliary_loss(_pass: &Self::Pass) -> f64 {
+        0.0
+    }
     /// Gradients of `sum(y * dy)` for every parameter, aligned with `params()`.
     fn backward_on(
         &self,
@@ -62,7 +66,8 @@ pub trait DeviceModel: SequenceModel + Clone + 'static {
 
 /// `DeviceModel` for `$model` from its device module's `forward_on(acc, limits, model, x, batch,
 /// time)` and `backward_on(acc, limits, model, pass, dy)`, whose pass `$pass` has `batch`,
-/// `time` and `y`; further items (a `check_training_on_device`) go into the impl.
+/// `time` and `y`; further items (`check_training_on_device`, `pass_auxiliary_loss`) go into
+/// the impl.
 macro_rules! impl_device_model {
     ($model:ty, $pass:ty $(, $extra:item)*) => {
         impl $crate::models::on_device::DeviceModel for $model {
@@ -147,6 +152,8 @@ impl<M: DeviceModel> OnDevice<M> {
                 None => self.model.forward_steps(x)?,
             };
             verify("outputs", M::pass_output(&pass), cpu.output())?;
+            let auxiliary = [M::pass_auxiliary_loss(&pass) as f32, cpu.auxiliary_loss() as f32];
+            verify("the auxiliary loss", &auxiliary[..1], &auxiliary[1..])?;
         }
         Ok(Box::new(DevicePass::<M> { pass, train_seed }))
     }
@@ -178,6 +185,9 @@ impl<M: DeviceModel> ForwardPass for DevicePass<M> {
     }
     fn as_any(&self) -> &dyn Any {
         self
+    }
+    fn auxiliary_loss(&self) -> f64 {
+        M::pass_auxiliary_loss(&self.pass)
     }
 }
 

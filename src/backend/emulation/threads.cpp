@@ -39,6 +39,12 @@ alignas(64) float shared[1 << 18];
 #define __shared__
 static inline float __ldg(const float* p) { return *p; }
 static inline void __syncthreads() { block_barrier->arrive_and_wait(); }
+// CUDA's round-to-nearest intrinsics, which the GPU never fuses into multiply-adds; here plain
+// operations suffice, as the emulator is built without contraction.
+static inline float __fadd_rn(float a, float b) { return a + b; }
+static inline float __fsub_rn(float a, float b) { return a - b; }
+static inline float __fmul_rn(float a, float b) { return a * b; }
+static inline float __fdiv_rn(float a, float b) { return a / b; }
 
 #include "causal_conv.cu"
 #include "elm_recurrence.cu"
@@ -47,6 +53,8 @@ static inline void __syncthreads() { block_barrier->arrive_and_wait(); }
 #include "lstm_recurrence.cu"
 #include "optimizers.cu"
 #include "reductions.cu"
+#include "snn_recurrence.cu"
+#include "snn_synapses.cu"
 
 struct Arg {
     char kind;
@@ -174,6 +182,20 @@ int main(int argc, char** argv) {
         launch(grid, block, [&] { causal_conv_forward(F(0), F(1), N(2), N(3), N(4), N(5), N(6), N(7), F(8), F(9)); });
     } else if (name == "causal_conv_backward") {
         launch(grid, block, [&] { causal_conv_backward(F(0), F(1), N(2), N(3), N(4), N(5), N(6), N(7), F(8), F(9)); });
+    } else if (name == "snn_recurrence_forward") {
+        launch(grid, block, [&] {
+            snn_recurrence_forward(F(0), I(1), F(2), F(3), N(4), N(5), N(6), N(7), N(8), X(9), X(10), X(11), X(12), N(13), X(14), F(15),
+                                   F(16), F(17), F(18));
+        });
+    } else if (name == "snn_recurrence_backward") {
+        launch(grid, block, [&] {
+            snn_recurrence_backward(F(0), F(1), F(2), I(3), I(4), F(5), I(6), I(7), F(8), F(9), N(10), N(11), N(12), X(13), X(14), X(15),
+                                    X(16), X(17), N(18), X(19), F(20), F(21));
+        });
+    } else if (name == "snn_input_currents") {
+        launch(grid, block, [&] { snn_input_currents(F(0), I(1), F(2), N(3), N(4), N(5), N(6), F(7)); });
+    } else if (name == "snn_synapse_gradients") {
+        launch(grid, block, [&] { snn_synapse_gradients(F(0), F(1), I(2), I(3), N(4), N(5), N(6), N(7), F(8)); });
     } else {
         std::fprintf(stderr, "unknown kernel %s\n", name.c_str());
         return 2;

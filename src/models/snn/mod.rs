@@ -103,6 +103,7 @@
 
 pub mod config;
 pub mod connectivity;
+pub mod device;
 mod recurrence;
 mod sequence_model;
 mod synapses;
