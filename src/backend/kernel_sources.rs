@@ -61,6 +61,12 @@ pub const KERNEL_SOURCES: &[KernelSource] = &[
         cpu_twin: "train::optimizer::Optimizer::step",
     },
     KernelSource {
+        file: "staging.cu",
+        source: include_str!("kernels/staging.cu"),
+        entry_points: &["scatter_values"],
+        cpu_twin: "engine::SparseSequences::to_dense",
+    },
+    KernelSource {
         file: "reductions.cu",
         source: include_str!("kernels/reductions.cu"),
         entry_points: &["column_sums", "add_bias_rows"],

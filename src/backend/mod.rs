@@ -10,6 +10,7 @@ pub mod device;
 pub mod elm_layout;
 pub mod kernel_sources;
 pub mod launch;
+pub mod staging;
 
 /// The kernels run on the CPU against their twins (tests only).
 #[cfg(test)]

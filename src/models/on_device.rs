@@ -13,6 +13,7 @@
 use crate::backend::accelerator::Accelerator;
 use crate::backend::compare::error_relative_to_largest;
 use crate::backend::launch::DeviceLimits;
+use crate::backend::staging::{stage, StagedInput};
 use crate::engine::{Inputs, ParamSet, Tensor};
 use crate::models::{
     check_backward, check_features, downcast_pass, Buffer, FlopCount, ForwardPass, ModelConfig, ParamGroup,
@@ -32,15 +33,8 @@ pub const VERIFY_TOLERANCE: f32 = 1e-3;
 pub trait DeviceModel: SequenceModel + Clone + 'static {
     /// What the forward pass leaves on the device for the backward pass.
     type Pass: Send + 'static;
-    /// The forward pass on dense inputs x (batch, time, num_input).
-    fn forward_on(
-        &self,
-        acc: &mut dyn Accelerator,
-        limits: &DeviceLimits,
-        x: &[f32],
-        batch: usize,
-        time: usize,
-    ) -> Result<Self::Pass>;
+    /// The forward pass on inputs staged on the device (`backend::staging`).
+    fn forward_on(&self, acc: &mut dyn Accelerator, limits: &DeviceLimits, x: &StagedInput) -> Result<Self::Pass>;
     /// Outputs at every step, (batch, time, num_output), read back.
     fn pass_output(pass: &Self::Pass) -> &[f32];
     /// (batch, time) of the pass.
@@ -64,8 +58,7 @@ pub trait DeviceModel: SequenceModel + Clone + 'static {
     }
 }
 
-/// `DeviceModel` for `$model` from its device module's `forward_on(acc, limits, model, x, batch,
-/// time)` and `backward_on(acc, limits, model, pass, dy)`, whose pass `$pass` has `batch`,
+/// `DeviceModel` for `$model` from its device module's `forward_on(acc, limits, model, x)` and `backward_on(acc, limits, model, pass, dy)`, whose pass `$pass` has `batch`,
 /// `time` and `y`; further items (`check_training_on_device`, `pass_auxiliary_loss`) go into
 /// the impl.
 macro_rules! impl_device_model {
@@ -76,11 +69,9 @@ macro_rules! impl_device_model {
                 &self,
                 acc: &mut dyn $crate::backend::accelerator::Accelerator,
                 limits: &$crate::backend::launch::DeviceLimits,
-                x: &[f32],
-                batch: usize,
-                time: usize,
+                x: &$crate::backend::staging::StagedInput,
             ) -> anyhow::Result<$pass> {
-                forward_on(acc, limits, self, x, batch, time)
+                forward_on(acc, limits, self, x)
             }
             fn pass_output(pass: &$pass) -> &[f32] {
                 &pass.y
@@ -136,7 +127,7 @@ impl<M: DeviceModel> OnDevice<M> {
     }
 
     fn forward(&self, x: &Inputs, train_seed: Option<u64>) -> Result<Box<dyn ForwardPass>> {
-        let (batch, time) = check_features(x, self.model.num_input())?;
+        check_features(x, self.model.num_input())?;
         if train_seed.is_some() {
             self.model.check_training_on_device()?;
         }
@@ -144,7 +135,8 @@ impl<M: DeviceModel> OnDevice<M> {
             let mut device = self.device.lock().map_err(|_| anyhow!("the device was poisoned by a panic"))?;
             // The previous step's buffers are no longer needed.
             device.clear();
-            self.model.forward_on(device.as_mut(), &self.limits, &x.dense_values(), batch, time)?
+            let staged = stage(device.as_mut(), x)?;
+            self.model.forward_on(device.as_mut(), &self.limits, &staged)?
         };
         if !self.forward_verified.swap(true, Ordering::Relaxed) {
             let cpu = match train_seed {

@@ -55,6 +55,7 @@ static inline float __fdiv_rn(float a, float b) { return a / b; }
 #include "reductions.cu"
 #include "snn_recurrence.cu"
 #include "snn_synapses.cu"
+#include "staging.cu"
 
 struct Arg {
     char kind;
@@ -174,6 +175,8 @@ int main(int argc, char** argv) {
         });
     } else if (name == "optimizer_step") {
         launch(grid, block, [&] { optimizer_step(F(0), F(1), F(2), F(3), N(4), N(5), X(6), X(7), X(8), X(9), X(10), X(11)); });
+    } else if (name == "scatter_values") {
+        launch(grid, block, [&] { scatter_values(I(0), F(1), N(2), F(3)); });
     } else if (name == "column_sums") {
         launch(grid, block, [&] { column_sums(F(0), N(1), N(2), F(3), N(4)); });
     } else if (name == "add_bias_rows") {

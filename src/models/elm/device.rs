@@ -16,6 +16,7 @@ use crate::backend::accelerator::{
 };
 use crate::backend::elm_layout::{pack, MlpLayer, RecurrenceLayout};
 use crate::backend::launch::{self, DeviceLimits, RecurrenceShape};
+use crate::backend::staging::StagedInput;
 use crate::engine::Tensor;
 use anyhow::{bail, Result};
 
@@ -48,11 +49,9 @@ pub fn forward_steps_on(
     acc: &mut dyn Accelerator,
     limits: &DeviceLimits,
     elm: &Elm,
-    x: &[f32],
-    batch: usize,
-    time: usize,
+    x: &StagedInput,
 ) -> Result<Vec<f32>> {
-    Ok(forward_on(acc, limits, elm, x, batch, time)?.y)
+    Ok(forward_on(acc, limits, elm, x)?.y)
 }
 
 /// The forward pass, keeping what the backward pass needs on the device.
@@ -60,9 +59,7 @@ pub fn forward_on(
     acc: &mut dyn Accelerator,
     limits: &DeviceLimits,
     elm: &Elm,
-    x: &[f32],
-    batch: usize,
-    time: usize,
+    x: &StagedInput,
 ) -> Result<DeviceForward> {
     let c = &elm.config;
     let d = elm.derived();
@@ -70,9 +67,8 @@ pub fn forward_on(
         bail!("the device path runs the folded projection only (one trace time constant, linear branches)");
     }
     let inputs = c.num_input;
-    if x.len() != batch * time * inputs {
-        bail!("input of {} values for ({batch}, {time}, {inputs})", x.len());
-    }
+    x.check_features(inputs)?;
+    let (batch, time) = (x.batch, x.time);
     let rows = batch * time;
     let mlp = elm.mlp_weights();
     let units = mlp[0].out;
@@ -80,7 +76,7 @@ pub fn forward_on(
 
     // q = X E, then q_t += kappa_s q_{t-1} along time.
     let folded = folded_input_weights(c, &elm.routing, &d, mlp[0].weight, inputs);
-    let x_buf = acc.upload(x)?;
+    let x_buf = x.buffer;
     let e_buf = acc.upload(&folded)?;
     let q = acc.zeros(rows * units)?;
     acc.gemm(
@@ -354,7 +350,8 @@ pub(crate) mod equivalence {
         let inputs = Inputs::dense(&x, batch, time, inputs_per_step).unwrap();
         let expected = elm.forward_with(&inputs, Some(ProjectionPath::Folded)).unwrap().y.clone();
         acc.clear();
-        let y = forward_steps_on(acc, limits, elm, &x, batch, time).unwrap();
+        let staged = crate::backend::staging::stage(acc, &inputs).unwrap();
+        let y = forward_steps_on(acc, limits, elm, &staged).unwrap();
         assert!(expected.iter().any(|v| v.abs() > 1e-3));
         let error = max_error(&y, &expected);
         assert!(error < tolerance, "forward: error {error:e}");
@@ -376,7 +373,8 @@ pub(crate) mod equivalence {
         let cpu_pass = elm.forward_with(&inputs, Some(ProjectionPath::Folded)).unwrap();
         let expected = elm.backward(&cpu_pass, &inputs, &dy, false).unwrap().params;
         acc.clear();
-        let pass = forward_on(acc, limits, elm, &x, batch, time).unwrap();
+        let staged = crate::backend::staging::stage(acc, &inputs).unwrap();
+        let pass = forward_on(acc, limits, elm, &staged).unwrap();
         let grads = backward_on(acc, limits, elm, &pass, &dy).unwrap();
         assert_eq!(grads.len(), expected.len());
         for ((got, want), p) in grads.iter().zip(&expected).zip(elm.params.iter()) {

@@ -12,6 +12,7 @@ use crate::backend::accelerator::{
     add_bias_rows, column_sums, kernel_int, Accelerator, BufferId, KernelArg, MatrixView,
 };
 use crate::backend::launch::{self, DeviceLimits};
+use crate::backend::staging::StagedInput;
 use crate::engine::Tensor;
 use crate::nn::SpikeFunction;
 use anyhow::{bail, Result};
@@ -71,20 +72,17 @@ pub fn forward_on(
     acc: &mut dyn Accelerator,
     limits: &DeviceLimits,
     lif: &Lif,
-    x: &[f32],
-    batch: usize,
-    time: usize,
+    x: &StagedInput,
 ) -> Result<LifDeviceForward> {
     let (d_in, n, out, k) = (lif.config.num_input, lif.neurons, lif.config.num_output, lif.config.num_memory);
-    if x.len() != batch * time * d_in {
-        bail!("input of {} values for ({batch}, {time}, {d_in})", x.len());
-    }
+    x.check_features(d_in)?;
+    let (batch, time) = (x.batch, x.time);
     let rows = batch * time;
     let config = launch::leaky_scan(batch, n, limits)?;
     let (batch_int, time_int, neurons_int) = (kernel_int(batch)?, kernel_int(time)?, kernel_int(n)?);
 
     // I = x W^T + b for every row at once.
-    let x_buf = acc.upload(x)?;
+    let x_buf = x.buffer;
     let w = acc.upload(lif.params.get(lif.ids.weight).data())?;
     let b = acc.upload(lif.params.get(lif.ids.bias).data())?;
     let current = acc.zeros(rows * n)?;
@@ -293,7 +291,8 @@ pub(crate) fn check_against_cpu(
     let cpu = lif.forward(&inputs).unwrap();
     let expected = lif.backward(&cpu, &inputs, &dy).unwrap();
     acc.clear();
-    let pass = forward_on(acc, limits, lif, &x, batch, time).unwrap();
+    let staged = crate::backend::staging::stage(acc, &inputs).unwrap();
+    let pass = forward_on(acc, limits, lif, &staged).unwrap();
     let error = error_relative_to_largest(&pass.y, &cpu.y, 1e-6);
     assert!(error < tolerance, "outputs: error {error:e}");
     let grads = backward_on(acc, limits, lif, &pass, &dy).unwrap();
@@ -382,7 +381,6 @@ mod tests {
 mod gpu_tests {
     use super::*;
     use crate::backend::cuda::accelerator::CudaAccelerator;
-    use crate::engine::Inputs;
 
     #[test]
     fn gpu_lif_and_alif_passes_equal_the_cpu_at_the_papers_shapes() {

@@ -11,6 +11,7 @@ use crate::backend::accelerator::{
     add_bias_rows, column_sums, kernel_int, Accelerator, BufferId, KernelArg, MatrixView,
 };
 use crate::backend::launch::{self, DeviceLimits};
+use crate::backend::staging::StagedInput;
 use crate::engine::Tensor;
 use anyhow::{bail, Result};
 
@@ -31,21 +32,18 @@ pub fn forward_on(
     acc: &mut dyn Accelerator,
     limits: &DeviceLimits,
     lstm: &Lstm,
-    x: &[f32],
-    batch: usize,
-    time: usize,
+    x: &StagedInput,
 ) -> Result<LstmDeviceForward> {
     let (d, hs, out) = (lstm.config.num_input, lstm.config.hidden_size, lstm.config.num_output);
-    if x.len() != batch * time * d {
-        bail!("input of {} values for ({batch}, {time}, {d})", x.len());
-    }
+    x.check_features(d)?;
+    let (batch, time) = (x.batch, x.time);
     let rows = batch * time;
     let ids = &lstm.ids;
     let mut bias = lstm.params.get(ids.bias).data().to_vec();
     if let Some(hh) = ids.bias_hh {
         bias.iter_mut().zip(lstm.params.get(hh).data()).for_each(|(b, h)| *b += h);
     }
-    let x_buf = acc.upload(x)?;
+    let x_buf = x.buffer;
     let w_ih = acc.upload(lstm.params.get(ids.w_ih).data())?;
     let gates = acc.zeros(rows * 4 * hs)?;
     acc.gemm(
@@ -224,7 +222,8 @@ pub(crate) fn check_against_cpu(
     let cpu = lstm.forward(&inputs).unwrap();
     let expected = lstm.backward(&cpu, &inputs, &dy, false).unwrap().params;
     acc.clear();
-    let pass = forward_on(acc, limits, lstm, &x, batch, time).unwrap();
+    let staged = crate::backend::staging::stage(acc, &inputs).unwrap();
+    let pass = forward_on(acc, limits, lstm, &staged).unwrap();
     assert!(max_error(&pass.y, &cpu.y) < tolerance, "outputs");
     let grads = backward_on(acc, limits, lstm, &pass, &dy).unwrap();
     for ((got, want), p) in grads.iter().zip(&expected).zip(lstm.params.iter()) {

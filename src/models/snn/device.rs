@@ -17,6 +17,7 @@ use super::connectivity::Outgoing;
 use super::{tau_and_slope, Snn};
 use crate::backend::accelerator::{column_sums, kernel_int, Accelerator, BufferId, KernelArg, MatrixView};
 use crate::backend::launch::{self, DeviceLimits};
+use crate::backend::staging::StagedInput;
 use crate::engine::Tensor;
 use crate::nn::SpikeFunction;
 use anyhow::{bail, Result};
@@ -71,15 +72,12 @@ pub fn forward_on(
     acc: &mut dyn Accelerator,
     limits: &DeviceLimits,
     snn: &Snn,
-    x: &[f32],
-    batch: usize,
-    time: usize,
+    x: &StagedInput,
 ) -> Result<SnnDeviceForward> {
     let c = &snn.config;
     let (d, n, k, r, out) = (c.num_input, c.num_neurons, c.synapses_per_neuron, c.num_recurrent(), c.num_output);
-    if x.len() != batch * time * d {
-        bail!("input of {} values for ({batch}, {time}, {d})", x.len());
-    }
+    x.check_features(d)?;
+    let (batch, time) = (x.batch, x.time);
     if time == 0 {
         bail!("the SNN's device path needs at least one step");
     }
@@ -87,7 +85,7 @@ pub fn forward_on(
     let rows = batch * time;
     let dynamics = snn.dynamics(batch, time);
     let (partner, weight) = synapse_tables(snn)?;
-    let x_buf = acc.upload(x)?;
+    let x_buf = x.buffer;
     let partner = acc.upload_ints(&partner)?;
     let weight = acc.upload(&weight)?;
 
@@ -336,7 +334,8 @@ pub(crate) fn check_against_cpu(
     }
     let expected = snn.backward(&cpu, &inputs, &dy).unwrap();
     acc.clear();
-    let pass = forward_on(acc, limits, snn, &x, batch, time).unwrap();
+    let staged = crate::backend::staging::stage(acc, &inputs).unwrap();
+    let pass = forward_on(acc, limits, snn, &staged).unwrap();
     assert!(max_error(&pass.y, &cpu.y) < tolerance, "outputs: error {:e}", max_error(&pass.y, &cpu.y));
     let penalty = (pass.spike_penalty - cpu.spike_penalty()).abs() / cpu.spike_penalty().abs().max(1e-12);
     assert!(penalty < tolerance as f64, "spike penalty {} vs {}", pass.spike_penalty, cpu.spike_penalty());
@@ -455,12 +454,15 @@ mod tests {
                 bail!("no device")
             }
         }
-        let x = vec![0.0; 2 * 3 * 4];
-        let error = forward_on(&mut Nothing, &small, &snn, &x, 2, 3).err().unwrap().to_string();
+        // Inputs as they would sit on a device (never read here).
+        let staged = |batch, time, features| StagedInput { buffer: BufferId(0), batch, time, features };
+        let error = forward_on(&mut Nothing, &small, &snn, &staged(2, 3, 4)).err().unwrap().to_string();
         assert!(error.contains("12 neurons") && error.contains("thread per neuron"), "{error}");
-        let error = forward_on(&mut Nothing, &DeviceLimits::default(), &snn, &x, 2, 4).err().unwrap().to_string();
-        assert!(error.contains("input of 24 values"), "{error}");
-        let error = forward_on(&mut Nothing, &DeviceLimits::default(), &snn, &[], 2, 0).err().unwrap().to_string();
+        let error =
+            forward_on(&mut Nothing, &DeviceLimits::default(), &snn, &staged(2, 3, 5)).err().unwrap().to_string();
+        assert!(error.contains("5 features per step"), "{error}");
+        let error =
+            forward_on(&mut Nothing, &DeviceLimits::default(), &snn, &staged(2, 0, 4)).err().unwrap().to_string();
         assert!(error.contains("at least one step"), "{error}");
     }
 }

@@ -20,6 +20,7 @@ use crate::backend::accelerator::{
     add_bias_rows, column_sums, kernel_int, Accelerator, BufferId, KernelArg, MatrixView,
 };
 use crate::backend::launch::{self, DeviceLimits};
+use crate::backend::staging::StagedInput;
 use crate::engine::kernels::Activation;
 use crate::engine::Tensor;
 use anyhow::{bail, Result};
@@ -68,20 +69,17 @@ pub fn forward_on(
     acc: &mut dyn Accelerator,
     _limits: &DeviceLimits,
     tcn: &Tcn,
-    x: &[f32],
-    batch: usize,
-    time: usize,
+    x: &StagedInput,
 ) -> Result<TcnDeviceForward> {
     let (d, out) = (tcn.config.num_input, tcn.config.num_output);
-    if x.len() != batch * time * d {
-        bail!("input of {} values for ({batch}, {time}, {d})", x.len());
-    }
+    x.check_features(d)?;
+    let (batch, time) = (x.batch, x.time);
     let Some(last) = tcn.layers.last() else {
         bail!("the TCN has no layers");
     };
     let rows = batch * time;
     let act = tcn.config.activation;
-    let x_buf = acc.upload(x)?;
+    let x_buf = x.buffer;
     let z = acc.zeros(rows * widest_product(tcn))?;
     let (mut pre_all, mut post_all) = (Vec::with_capacity(tcn.layers.len()), Vec::with_capacity(tcn.layers.len()));
     for (l, (shape, &(w, b))) in tcn.layers.iter().zip(&tcn.conv_ids).enumerate() {
@@ -233,7 +231,8 @@ pub(crate) fn check_against_cpu(
     let cpu = tcn.forward(&inputs).unwrap();
     let expected = tcn.backward(&cpu, &inputs, &dy).unwrap();
     acc.clear();
-    let pass = forward_on(acc, limits, tcn, &x, batch, time).unwrap();
+    let staged = crate::backend::staging::stage(acc, &inputs).unwrap();
+    let pass = forward_on(acc, limits, tcn, &staged).unwrap();
     let error = max_error(&pass.y, &cpu.y);
     assert!(error < tolerance, "outputs: error {error:e}");
     let grads = backward_on(acc, limits, tcn, &pass, &dy).unwrap();
@@ -308,8 +307,10 @@ mod tests {
         let mut acc = EmulatedAccelerator::new(emulator);
         let limits = DeviceLimits::default();
         let tcn = small(3, 2, (2, 5), (3, 2), 1, Activation::Relu);
-        assert!(forward_on(&mut acc, &limits, &tcn, &[0.0; 10], 2, 2).is_err());
-        let pass = forward_on(&mut acc, &limits, &tcn, &[0.0; 12], 2, 2).unwrap();
+        let wrong = crate::backend::staging::stage_dense(&mut acc, &[0.0; 16], 2, 2, 4).unwrap();
+        assert!(forward_on(&mut acc, &limits, &tcn, &wrong).is_err());
+        let right = crate::backend::staging::stage_dense(&mut acc, &[0.0; 12], 2, 2, 3).unwrap();
+        let pass = forward_on(&mut acc, &limits, &tcn, &right).unwrap();
         assert!(backward_on(&mut acc, &limits, &tcn, &pass, &[0.0; 7]).is_err());
         let deeper = small(3, 2, (3, 5), (3, 2), 1, Activation::Relu);
         assert!(backward_on(&mut acc, &limits, &deeper, &pass, &[0.0; 8]).is_err());
