@@ -34,6 +34,8 @@ pub struct TrainStepOptions {
     /// An LRA shape: its ELM preset (`lra_bench_config`), its steps and one-hot inputs; `task`
     /// and `density` are then unused, `time` still shortens the sequence.
     pub shape: Option<LraTask>,
+    /// Where the step runs (`models::on_device::place`).
+    pub device: crate::backend::Device,
 }
 
 /// The LRA task named `name` (listops, text, retrieval, image, pathfinder, path-x; an `lra-`
@@ -173,7 +175,7 @@ pub struct StepTimings {
     pub time: usize,
     pub density: f64,
     pub threads: usize,
-    /// Where the step ran (`cpu` until a model runs on CUDA).
+    /// Where the step ran (`cpu`, `cuda:0`).
     pub device: String,
     pub iterations: usize,
     pub median_s: f64,
@@ -188,7 +190,7 @@ pub fn run_train_step_bench(options: &TrainStepOptions) -> Result<StepTimings> {
     let (task, density, mut step) = match options.shape {
         Some(shape) => {
             let config = lra_bench_config(shape, &options.model, options.time, &options.overrides)?;
-            let model = config.build(options.seed)?;
+            let model = crate::models::on_device::place(config.build(options.seed)?, &options.device)?;
             // A two-tower's batch is B pairs: 2B documents.
             let sequences = if shape == LraTask::Retrieval { 2 * options.batch } else { options.batch };
             let inputs = one_hot_tokens(sequences, options.time, model.num_input(), options.seed ^ 0x5eed);
@@ -200,7 +202,7 @@ pub fn run_train_step_bench(options: &TrainStepOptions) -> Result<StepTimings> {
         }
         None => {
             let config = bench_config(&options.task, &options.model, &options.overrides)?;
-            let model = config.build(options.seed)?;
+            let model = crate::models::on_device::place(config.build(options.seed)?, &options.device)?;
             let (inputs, density) = if options.one_hot {
                 let n = model.num_input();
                 (one_hot_tokens(options.batch, options.time, n, options.seed ^ 0x5eed), 1.0 / n as f64)
@@ -238,7 +240,7 @@ pub fn run_train_step_bench(options: &TrainStepOptions) -> Result<StepTimings> {
         time: options.time,
         density,
         threads: rayon::current_num_threads(),
-        device: crate::backend::Device::Cpu.label(),
+        device: options.device.label(),
         iterations: n,
         median_s,
         min_s: seconds[0],

@@ -80,7 +80,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
                 Some(shape) => shape.seq_len(),
                 None => task.steps_per_sample(),
             });
-            crate::backend::for_model(args.device, &args.model)?;
+            let device = crate::backend::for_model(args.device, &args.model)?;
             let timings = run_train_step_bench(&TrainStepOptions {
                 task,
                 model: args.model,
@@ -93,6 +93,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
                 seed: args.seed,
                 one_hot: args.one_hot,
                 shape,
+                device,
             })?;
             if args.json {
                 println!("{}", serde_json::to_string(&timings)?);
