@@ -382,7 +382,6 @@ mod tests {
 mod gpu_tests {
     use super::*;
     use crate::backend::cuda::accelerator::CudaAccelerator;
-    use crate::engine::Inputs;
 
     #[test]
     fn gpu_lif_and_alif_passes_equal_the_cpu_at_the_papers_shapes() {
