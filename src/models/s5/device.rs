@@ -861,6 +861,11 @@ mod tests {
         });
         let errors = check_against_cpu(&mut acc, &limits, &s5, 2, 6, Some(1), 1e-5);
         eprintln!("pre-norm LayerNorm, bilinear: {errors:?}");
+        // More states than a scan block (P 256: two blocks of 128 along x) and more values than
+        // an element-wise block (2 x 20 x 16 = 640: three blocks).
+        let s5 = model(16, 512, 8, 1, |c| c.bidirectional = true);
+        let errors = check_against_cpu(&mut acc, &limits, &s5, 2, 20, Some(2), 1e-5);
+        eprintln!("P 256 over two scan blocks: {errors:?}");
     }
 
     /// Ten Adam steps through `OnDevice` (training mode: batch statistics and dropout, the
