@@ -78,6 +78,34 @@ pub const KERNEL_SOURCES: &[KernelSource] = &[
         entry_points: &["causal_conv_forward", "causal_conv_backward"],
         cpu_twin: "models::tcn::causal_conv::{shift_add, shift_gather} (with the bias and Activation)",
     },
+    KernelSource {
+        file: "s5_scan.cu",
+        source: include_str!("kernels/s5_scan.cu"),
+        entry_points: &["s5_scan_forward", "s5_scan_backward"],
+        cpu_twin: "models::s5::ssm::{scan_sample, reverse_scan_sample}",
+    },
+    KernelSource {
+        file: "s5_layers.cu",
+        source: include_str!("kernels/s5_layers.cu"),
+        entry_points: &[
+            "s5_gelu_forward",
+            "s5_gelu_backward",
+            "s5_sigmoid",
+            "s5_multiply",
+            "s5_add_into",
+            "s5_scale_columns",
+            "s5_apply_mask",
+            "s5_glu_backward",
+            "s5_column_sums",
+            "s5_column_dots",
+            "s5_batch_norm_forward",
+            "s5_layer_norm_forward",
+            "s5_norm_backward_features",
+            "s5_layer_norm_backward",
+        ],
+        cpu_twin:
+            "models::s5::norm::{forward, backward} and models::s5::layer (gelu, the gate, dropout, residual, D z)",
+    },
 ];
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use crate::backend::launch::DeviceLimits;
 use crate::backend::staging::{stage, StagedInput};
 use crate::engine::{Inputs, ParamSet, Tensor};
 use crate::models::{
-    check_backward, check_features, downcast_pass, Buffer, FlopCount, ForwardPass, ModelConfig, ParamGroup,
-    SequenceModel,
+    check_backward, check_features, downcast_pass, per_step_pass, Buffer, FlopCount, ForwardPass, ModelConfig,
+    ParamGroup, SequenceModel,
 };
 use crate::nn::Readout;
 use anyhow::{anyhow, bail, Result};
@@ -35,6 +35,25 @@ pub trait DeviceModel: SequenceModel + Clone + 'static {
     type Pass: Send + 'static;
     /// The forward pass on inputs staged on the device (`backend::staging`).
     fn forward_on(&self, acc: &mut dyn Accelerator, limits: &DeviceLimits, x: &StagedInput) -> Result<Self::Pass>;
+    /// The training-mode forward pass, for models whose training pass differs from evaluation
+    /// (BatchNorm's batch statistics, dropout drawn from `seed` as on the CPU); the evaluation
+    /// pass otherwise.
+    fn forward_train_on(
+        &self,
+        acc: &mut dyn Accelerator,
+        limits: &DeviceLimits,
+        x: &StagedInput,
+        seed: u64,
+    ) -> Result<Self::Pass> {
+        let _ = seed;
+        self.forward_on(acc, limits, x)
+    }
+    /// `SequenceModel::update_running_state` from a training pass on the device (BatchNorm's
+    /// running statistics); nothing for models without such state.
+    fn update_running_state_on(&mut self, pass: &Self::Pass) -> Result<()> {
+        let _ = pass;
+        Ok(())
+    }
     /// Outputs at every step, (batch, time, num_output), read back.
     fn pass_output(pass: &Self::Pass) -> &[f32];
     /// (batch, time) of the pass.
@@ -136,7 +155,10 @@ impl<M: DeviceModel> OnDevice<M> {
             // The previous step's buffers are no longer needed.
             device.clear();
             let staged = stage(device.as_mut(), x)?;
-            self.model.forward_on(device.as_mut(), &self.limits, &staged)?
+            match train_seed {
+                Some(seed) => self.model.forward_train_on(device.as_mut(), &self.limits, &staged, seed)?,
+                None => self.model.forward_on(device.as_mut(), &self.limits, &staged)?,
+            }
         };
         if !self.forward_verified.swap(true, Ordering::Relaxed) {
             let cpu = match train_seed {
@@ -231,6 +253,10 @@ impl<M: DeviceModel> SequenceModel for OnDevice<M> {
         }
         Ok(grads)
     }
+    fn update_running_state(&mut self, pass: &dyn ForwardPass) -> Result<()> {
+        let wrapped = downcast_pass::<DevicePass<M>>(per_step_pass(pass), "a model on a device")?;
+        self.model.update_running_state_on(&wrapped.pass)
+    }
     fn param_count_paper_convention(&self) -> usize {
         self.model.param_count_paper_convention()
     }
@@ -292,12 +318,22 @@ pub(crate) fn check_ten_training_steps<M: DeviceModel>(
         let (steps_batch, steps_time) = fresh.reported_shape(batch, time);
         let target = uniform(steps_batch * steps_time * out, -1.0, 1.0, 400 + step);
         for (model, optimizer) in [&mut cpu, &mut on_device].into_iter().zip(optimizers.iter_mut()) {
-            let pass = model.forward_steps_train(&inputs, step).unwrap();
+            // As the trainer: the reported outputs (through the model's readout).
+            let pass = model.forward_train(&inputs, step).unwrap();
+            assert_eq!(pass.output().len(), target.len());
             let n = target.len() as f32;
             let dy: Vec<f32> = pass.output().iter().zip(&target).map(|(y, t)| 2.0 * (y - t) / n).collect();
-            let grads = model.backward_steps(pass.as_ref(), &inputs, &dy).unwrap();
+            let grads = model.backward(pass.as_ref(), &inputs, &dy).unwrap();
+            // As the trainer: running statistics from the training pass, then the step.
+            model.update_running_state(pass.as_ref()).unwrap();
             optimizer.step(model.params_mut(), &grads);
         }
+    }
+    assert_eq!(cpu.buffers().len(), on_device.buffers().len());
+    for ((name, a), (_, b)) in cpu.buffers().iter().zip(&on_device.buffers()) {
+        let (Buffer::F32(a), Buffer::F32(b)) = (a, b) else { continue };
+        let error = error_relative_to_largest(b, a, 1e-3);
+        assert!(error < tolerance, "{name} after 10 steps: error {error:e}");
     }
     for ((a, b), f) in cpu.params().iter().zip(on_device.params().iter()).zip(fresh.params().iter()) {
         let error = error_relative_to_largest(b.value.data(), a.value.data(), 1e-3);

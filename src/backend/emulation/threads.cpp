@@ -45,6 +45,10 @@ static inline float __fadd_rn(float a, float b) { return a + b; }
 static inline float __fsub_rn(float a, float b) { return a - b; }
 static inline float __fmul_rn(float a, float b) { return a * b; }
 static inline float __fdiv_rn(float a, float b) { return a / b; }
+static inline double __dadd_rn(double a, double b) { return a + b; }
+static inline double __dsub_rn(double a, double b) { return a - b; }
+static inline double __dmul_rn(double a, double b) { return a * b; }
+static inline double __ddiv_rn(double a, double b) { return a / b; }
 
 #include "causal_conv.cu"
 #include "elm_recurrence.cu"
@@ -53,6 +57,8 @@ static inline float __fdiv_rn(float a, float b) { return a / b; }
 #include "lstm_recurrence.cu"
 #include "optimizers.cu"
 #include "reductions.cu"
+#include "s5_layers.cu"
+#include "s5_scan.cu"
 #include "snn_recurrence.cu"
 #include "snn_synapses.cu"
 #include "staging.cu"
@@ -199,6 +205,42 @@ int main(int argc, char** argv) {
         launch(grid, block, [&] { snn_input_currents(F(0), I(1), F(2), N(3), N(4), N(5), N(6), F(7)); });
     } else if (name == "snn_synapse_gradients") {
         launch(grid, block, [&] { snn_synapse_gradients(F(0), F(1), I(2), I(3), N(4), N(5), N(6), N(7), F(8)); });
+    } else if (name == "s5_scan_forward") {
+        launch(grid, block, [&] { s5_scan_forward(F(0), F(1), F(2), N(3), N(4), N(5), N(6), F(7)); });
+    } else if (name == "s5_scan_backward") {
+        launch(grid, block, [&] { s5_scan_backward(F(0), F(1), F(2), F(3), N(4), N(5), N(6), N(7), F(8), F(9)); });
+    } else if (name == "s5_gelu_forward") {
+        launch(grid, block, [&] { s5_gelu_forward(F(0), N(1), F(2)); });
+    } else if (name == "s5_gelu_backward") {
+        launch(grid, block, [&] { s5_gelu_backward(F(0), F(1), N(2), F(3)); });
+    } else if (name == "s5_sigmoid") {
+        launch(grid, block, [&] { s5_sigmoid(F(0), N(1)); });
+    } else if (name == "s5_multiply") {
+        launch(grid, block, [&] { s5_multiply(F(0), F(1), N(2), F(3)); });
+    } else if (name == "s5_add_into") {
+        launch(grid, block, [&] { s5_add_into(F(0), F(1), N(2)); });
+    } else if (name == "s5_scale_columns") {
+        launch(grid, block, [&] { s5_scale_columns(F(0), F(1), N(2), N(3), F(4)); });
+    } else if (name == "s5_apply_mask") {
+        launch(grid, block, [&] { s5_apply_mask(F(0), F(1), N(2), N(3), N(4)); });
+    } else if (name == "s5_glu_backward") {
+        launch(grid, block, [&] { s5_glu_backward(F(0), F(1), F(2), N(3), F(4), F(5)); });
+    } else if (name == "s5_column_sums") {
+        launch(grid, block, [&] { s5_column_sums(F(0), N(1), N(2), F(3)); });
+    } else if (name == "s5_column_dots") {
+        launch(grid, block, [&] { s5_column_dots(F(0), F(1), N(2), N(3), F(4)); });
+    } else if (name == "s5_batch_norm_forward") {
+        launch(grid, block, [&] {
+            s5_batch_norm_forward(F(0), N(1), N(2), F(3), F(4), F(5), F(6), N(7), F(8), F(9), F(10), F(11), F(12));
+        });
+    } else if (name == "s5_layer_norm_forward") {
+        launch(grid, block, [&] { s5_layer_norm_forward(F(0), N(1), N(2), F(3), F(4), F(5), F(6), F(7)); });
+    } else if (name == "s5_norm_backward_features") {
+        launch(grid, block, [&] {
+            s5_norm_backward_features(F(0), F(1), N(2), N(3), F(4), F(5), N(6), N(7), F(8), F(9), F(10));
+        });
+    } else if (name == "s5_layer_norm_backward") {
+        launch(grid, block, [&] { s5_layer_norm_backward(F(0), F(1), F(2), N(3), N(4), F(5), N(6), F(7)); });
     } else {
         std::fprintf(stderr, "unknown kernel %s\n", name.c_str());
         return 2;

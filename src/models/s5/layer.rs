@@ -135,7 +135,7 @@ fn dense_backward(x: &[f32], kernel: &[f32], dy: &[f32], h: usize, dk: &mut [f32
 }
 
 impl LayerIds {
-    fn c_slices<'a>(&self, params: &'a ParamSet) -> Vec<&'a [f32]> {
+    pub(crate) fn c_slices<'a>(&self, params: &'a ParamSet) -> Vec<&'a [f32]> {
         self.c.iter().map(|&i| params.get(i).data()).collect()
     }
 }

@@ -15,6 +15,7 @@
 //! SSM.
 
 pub mod config;
+pub mod device;
 pub mod init;
 pub mod layer;
 pub mod norm;
@@ -35,12 +36,12 @@ use ssm::SsmSpec;
 pub struct S5 {
     pub config: S5Config,
     pub params: ParamSet,
-    encoder: (usize, usize),
-    layers: Vec<LayerIds>,
-    decoder: (usize, usize),
+    pub(crate) encoder: (usize, usize),
+    pub(crate) layers: Vec<LayerIds>,
+    pub(crate) decoder: (usize, usize),
     /// BatchNorm running (mean, var) per layer (empty without BatchNorm).
     running: Vec<(Vec<f32>, Vec<f32>)>,
-    spec: LayerSpec,
+    pub(crate) spec: LayerSpec,
 }
 
 /// One forward pass: every layer's saved state, the dropout masks and the outputs per step.
@@ -167,7 +168,7 @@ impl S5 {
         bail!("s5: the model has no tensor named `{name}`")
     }
 
-    fn norm_mode(&self, training: bool) -> NormMode {
+    pub(crate) fn norm_mode(&self, training: bool) -> NormMode {
         match (self.config.batchnorm, training) {
             (false, _) => NormMode::Layer,
             (true, true) => NormMode::BatchTrain,
@@ -176,7 +177,7 @@ impl S5 {
     }
 
     /// Dropout masks from `seed` alone: per layer, two (batch, H) masks (stream 2i and 2i + 1).
-    fn masks(&self, seed: Option<u64>, batch: usize) -> Vec<LayerMasks> {
+    pub(crate) fn masks(&self, seed: Option<u64>, batch: usize) -> Vec<LayerMasks> {
         let p = self.config.p_dropout;
         let h = self.config.d_model;
         (0..self.layers.len())
@@ -295,20 +296,23 @@ impl S5 {
     /// The running-statistics update of flax's BatchNorm from a training pass:
     /// ra = m ra + (1 - m) batch_stat, with m = bn_momentum and the biased batch variance.
     pub fn update_running(&mut self, pass: &S5Forward) -> Result<()> {
+        self.update_running_with(pass.norm_mode, &pass.batch_statistics())
+    }
+
+    /// `update_running` from any pass's norm mode and per-layer batch (mean, var): the CPU's
+    /// and the device's passes share it.
+    pub(crate) fn update_running_with(&mut self, mode: NormMode, statistics: &[(&[f32], &[f32])]) -> Result<()> {
         if !self.config.batchnorm {
             return Ok(());
         }
-        ensure!(
-            pass.norm_mode == NormMode::BatchTrain,
-            "s5: running statistics update from a pass not in training mode"
-        );
-        ensure!(pass.layers.len() == self.running.len(), "s5: the pass has another number of layers");
+        ensure!(mode == NormMode::BatchTrain, "s5: running statistics update from a pass not in training mode");
+        ensure!(statistics.len() == self.running.len(), "s5: the pass has another number of layers");
         let m = self.config.bn_momentum as f32;
-        for ((mean, var), layer) in self.running.iter_mut().zip(&pass.layers) {
-            for (r, b) in mean.iter_mut().zip(&layer.norm.batch_mean) {
+        for ((mean, var), (batch_mean, batch_var)) in self.running.iter_mut().zip(statistics) {
+            for (r, b) in mean.iter_mut().zip(batch_mean.iter()) {
                 *r = m * *r + (1.0 - m) * b;
             }
-            for (r, b) in var.iter_mut().zip(&layer.norm.batch_var) {
+            for (r, b) in var.iter_mut().zip(batch_var.iter()) {
                 *r = m * *r + (1.0 - m) * b;
             }
         }

@@ -95,6 +95,13 @@ impl SequenceModel for S5 {
     fn clone_model(&self) -> Box<dyn SequenceModel> {
         Box::new(self.clone())
     }
+    fn on_accelerator(
+        &self,
+        device: Box<dyn crate::backend::accelerator::Accelerator>,
+        limits: crate::backend::launch::DeviceLimits,
+    ) -> Option<Box<dyn SequenceModel>> {
+        Some(Box::new(crate::models::on_device::OnDevice::new(self.clone(), device, limits)))
+    }
 }
 
 /// FLOPs of one sample's forward pass in evaluation mode, as the official model computes it

@@ -31,7 +31,7 @@ use anyhow::{ensure, Result};
 use nalgebra::Complex;
 use rayon::prelude::*;
 
-type C64 = Complex<f64>;
+pub(crate) type C64 = Complex<f64>;
 
 /// `jnp.clip(Lambda_re, None, -1e-4)` under `clip_eigs`.
 const CLIP_EIGS_MAX: f64 = -1e-4;
@@ -98,8 +98,19 @@ pub struct SsmForward {
     pub states: Vec<f32>,
 }
 
+/// The gradients that pass through the discretisation: B_tilde's, and Lambda's and log_step's
+/// from those of Lambda_bar and of B_bar.
+#[derive(Clone, Debug)]
+pub struct DiscretizationGrads {
+    pub lambda_re: Vec<f32>,
+    pub lambda_im: Vec<f32>,
+    pub b: Vec<f32>,
+    pub log_step: Vec<f32>,
+}
+
 impl SsmSpec {
-    fn row(&self) -> usize {
+    /// Floats of one row of states: `[Re x | Im x | (Re x' | Im x')]`.
+    pub fn row(&self) -> usize {
         self.directions * 2 * self.p
     }
 
@@ -195,7 +206,7 @@ impl SsmSpec {
     }
 
     /// [Re B_bar^T | Im B_bar^T], (H, 2P): the scan inputs are z times it.
-    fn input_matrix(&self, w: &SsmWeights, disc: &Discrete) -> Vec<f32> {
+    pub(crate) fn input_matrix(&self, w: &SsmWeights, disc: &Discrete) -> Vec<f32> {
         let (h, p) = (self.h, self.p);
         let mut m = vec![0.0f32; h * 2 * p];
         for (i, v) in self.b_bar(w, disc).into_iter().enumerate() {
@@ -207,7 +218,7 @@ impl SsmSpec {
     }
 
     /// Rows f Re C_d^T and -f Im C_d^T per direction d, (directions * 2P, H): y = X times it.
-    fn output_matrix(&self, w: &SsmWeights) -> Vec<f32> {
+    pub(crate) fn output_matrix(&self, w: &SsmWeights) -> Vec<f32> {
         let (h, p) = (self.h, self.p);
         let f = self.real_part_factor();
         let mut m = vec![0.0f32; self.row() * h];
@@ -294,17 +305,7 @@ impl SsmSpec {
                 MatMut::new(&mut dcm, row, h),
             );
         }
-        let f = self.real_part_factor();
-        let mut dc: Vec<Vec<f32>> = w.c.iter().map(|c| vec![0.0f32; c.len()]).collect();
-        for dir in 0..self.directions {
-            for s in 0..p {
-                for o in 0..h {
-                    let (slot, at) = self.c_index(w.c.len(), dir, o, s);
-                    dc[slot][at] = f * dcm[(dir * 2 * p + s) * h + o];
-                    dc[slot][at + 1] = -f * dcm[(dir * 2 * p + p + s) * h + o];
-                }
-            }
-        }
+        let dc = self.c_gradients(w, &dcm);
         // The reverse scans: gradients of the scan inputs, and per sample of Lambda_bar.
         let lb: Vec<(f32, f32)> = disc.lambda_bar.iter().map(|l| (l.re as f32, l.im as f32)).collect();
         let mut du = vec![0.0f32; rows * 2 * p];
@@ -336,6 +337,45 @@ impl SsmSpec {
             );
             gemm(1.0, MatRef::new(z, rows, h).t(), MatRef::new(&du, rows, 2 * p), 0.0, MatMut::new(&mut dbm, h, 2 * p));
         }
+        let through = self.discretization_gradients(w, &disc, &dbm, &dlb);
+        Ok(SsmGrads {
+            lambda_re: through.lambda_re,
+            lambda_im: through.lambda_im,
+            b: through.b,
+            c: dc,
+            d: dd.into_iter().map(|v| v as f32).collect(),
+            log_step: through.log_step,
+            z: dz,
+        })
+    }
+
+    /// The gradients of the C tensors from that of C_cat (`output_matrix`'s layout).
+    pub(crate) fn c_gradients(&self, w: &SsmWeights, dcm: &[f32]) -> Vec<Vec<f32>> {
+        let (h, p) = (self.h, self.p);
+        let f = self.real_part_factor();
+        let mut dc: Vec<Vec<f32>> = w.c.iter().map(|c| vec![0.0f32; c.len()]).collect();
+        for dir in 0..self.directions {
+            for s in 0..p {
+                for o in 0..h {
+                    let (slot, at) = self.c_index(w.c.len(), dir, o, s);
+                    dc[slot][at] = f * dcm[(dir * 2 * p + s) * h + o];
+                    dc[slot][at + 1] = -f * dcm[(dir * 2 * p + p + s) * h + o];
+                }
+            }
+        }
+        dc
+    }
+
+    /// From the gradients of B_cat (`input_matrix`'s layout, (H, 2P)) and of Lambda_bar (summed
+    /// over samples), those of B_tilde and, through the discretisation, of Lambda and log_step.
+    pub(crate) fn discretization_gradients(
+        &self,
+        w: &SsmWeights,
+        disc: &Discrete,
+        dbm: &[f32],
+        dlb: &[C64],
+    ) -> DiscretizationGrads {
+        let (h, p) = (self.h, self.p);
         // B_bar = coef B_tilde.
         let mut db = vec![0.0f32; p * h * 2];
         let mut dcoef = vec![C64::new(0.0, 0.0); p];
@@ -363,15 +403,7 @@ impl SsmSpec {
             dlim[s] = dl.im as f32;
             dlog[s] = (disc.delta[s] * ddelta) as f32;
         }
-        Ok(SsmGrads {
-            lambda_re: dlre,
-            lambda_im: dlim,
-            b: db,
-            c: dc,
-            d: dd.into_iter().map(|v| v as f32).collect(),
-            log_step: dlog,
-            z: dz,
-        })
+        DiscretizationGrads { lambda_re: dlre, lambda_im: dlim, b: db, log_step: dlog }
     }
 }
 
