@@ -22,7 +22,7 @@ pub const KERNEL_SOURCES: &[KernelSource] = &[
     KernelSource {
         file: "lstm_recurrence.cu",
         source: include_str!("kernels/lstm_recurrence.cu"),
-        entry_points: &["lstm_recurrence_forward", "lstm_recurrence_backward"],
+        entry_points: &["lstm_recurrence_forward", "lstm_recurrence_backward", "lstm_mask_hidden"],
         cpu_twin: "models::lstm::recurrence::{forward, backward}",
     },
     KernelSource {

@@ -70,16 +70,11 @@ pub trait DeviceModel: SequenceModel + Clone + 'static {
         pass: &Self::Pass,
         dy: &[f32],
     ) -> Result<Vec<Tensor>>;
-    /// Refuses, by name, a training feature the device path does not have (the CPU model's
-    /// training pass would differ from the device's).
-    fn check_training_on_device(&self) -> Result<()> {
-        Ok(())
-    }
 }
 
-/// `DeviceModel` for `$model` from its device module's `forward_on(acc, limits, model, x)` and `backward_on(acc, limits, model, pass, dy)`, whose pass `$pass` has `batch`,
-/// `time` and `y`; further items (`check_training_on_device`, `pass_auxiliary_loss`) go into
-/// the impl.
+/// `DeviceModel` for `$model` from its device module's `forward_on(acc, limits, model, x)` and
+/// `backward_on(acc, limits, model, pass, dy)`, whose pass `$pass` has `batch`, `time` and `y`;
+/// further items (`forward_train_on`, `pass_auxiliary_loss`, ...) go into the impl.
 macro_rules! impl_device_model {
     ($model:ty, $pass:ty $(, $extra:item)*) => {
         impl $crate::models::on_device::DeviceModel for $model {
@@ -147,9 +142,6 @@ impl<M: DeviceModel> OnDevice<M> {
 
     fn forward(&self, x: &Inputs, train_seed: Option<u64>) -> Result<Box<dyn ForwardPass>> {
         check_features(x, self.model.num_input())?;
-        if train_seed.is_some() {
-            self.model.check_training_on_device()?;
-        }
         let pass = {
             let mut device = self.device.lock().map_err(|_| anyhow!("the device was poisoned by a panic"))?;
             // The previous step's buffers are no longer needed.

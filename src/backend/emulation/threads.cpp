@@ -159,6 +159,8 @@ int main(int argc, char** argv) {
         launch(grid, block, [&] { lstm_recurrence_forward(F(0), F(1), F(2), N(3), N(4), F(5), F(6), F(7)); });
     } else if (name == "lstm_recurrence_backward") {
         launch(grid, block, [&] { lstm_recurrence_backward(F(0), F(1), F(2), F(3), F(4), N(5), N(6), F(7), F(8)); });
+    } else if (name == "lstm_mask_hidden") {
+        launch(grid, block, [&] { lstm_mask_hidden(F(0), F(1), N(2), N(3), N(4), F(5)); });
     } else if (name == "leaky_scan_forward") {
         launch(grid, block, [&] { leaky_scan_forward(F(0), F(1), N(2), N(3), N(4), F(5), N(6), N(7)); });
     } else if (name == "leaky_scan_backward") {

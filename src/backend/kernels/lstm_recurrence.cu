@@ -124,3 +124,20 @@ extern "C" __global__ void lstm_recurrence_backward(
         __syncthreads();
     }
 }
+
+// dW_hh's inputs under recurrent dropout: out[b, t, k] = mask[b, k] * hidden[b, t, k], the masked
+// state each step's recurrent product saw (the CPU's `recurrent_dropout::apply`).
+extern "C" __global__ void lstm_mask_hidden(
+    const float* __restrict__ hidden,     // (B, T, H)
+    const float* __restrict__ mask,       // (B, H)
+    int batch,
+    int time,
+    int hidden_size,
+    float* __restrict__ out) {            // (B, T, H)
+    const size_t n = (size_t)batch * time * hidden_size;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        const size_t b = i / ((size_t)time * hidden_size);
+        const size_t k = i % hidden_size;
+        out[i] = mask[b * hidden_size + k] * hidden[i];
+    }
+}

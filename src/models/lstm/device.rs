@@ -24,15 +24,19 @@ pub struct LstmDeviceForward {
     tanh_cell: BufferId,
     hidden: BufferId,
     mask: BufferId,
+    /// Whether `mask` is a dropout mask (else all ones).
+    dropped: bool,
     pub y: Vec<f32>,
 }
 
-/// Evaluation-mode forward pass for dense inputs x (batch, time, num_input).
+/// The forward pass on inputs x (batch, time, num_input); `dropout` is a training pass's
+/// recurrent dropout mask (batch, H) (`recurrent_dropout::masks`), None in evaluation.
 pub fn forward_on(
     acc: &mut dyn Accelerator,
     limits: &DeviceLimits,
     lstm: &Lstm,
     x: &StagedInput,
+    dropout: Option<&[f32]>,
 ) -> Result<LstmDeviceForward> {
     let (d, hs, out) = (lstm.config.num_input, lstm.config.hidden_size, lstm.config.num_output);
     x.check_features(d)?;
@@ -59,7 +63,11 @@ pub fn forward_on(
     let mut w_hh_t = vec![0.0; 4 * hs * hs];
     crate::engine::kernels::transpose_into(w_hh, 4 * hs, hs, &mut w_hh_t);
     let w_hh_t = acc.upload(&w_hh_t)?;
-    let mask = acc.upload(&vec![1.0; batch * hs])?;
+    let mask = match dropout {
+        Some(mask) if mask.len() == batch * hs => acc.upload(mask)?,
+        Some(mask) => bail!("a dropout mask of {} values for ({batch}, {hs})", mask.len()),
+        None => acc.upload(&vec![1.0; batch * hs])?,
+    };
     let cell = acc.zeros(rows * hs)?;
     let tanh_cell = acc.zeros(rows * hs)?;
     let hidden = acc.zeros(rows * hs)?;
@@ -89,7 +97,8 @@ pub fn forward_on(
     )?;
     add_bias_rows(acc, y, b_y, rows, out)?;
     let y = acc.read(y)?;
-    Ok(LstmDeviceForward { batch, time, x: x_buf, gates, cell, tanh_cell, hidden, mask, y })
+    let dropped = dropout.is_some();
+    Ok(LstmDeviceForward { batch, time, x: x_buf, gates, cell, tanh_cell, hidden, mask, dropped, y })
 }
 
 /// Gradients of `sum(y * dy)` for every parameter, aligned with `lstm.params`.
@@ -161,6 +170,25 @@ pub fn backward_on(
     )?;
     grads[ids.w_ih].data_mut().copy_from_slice(&acc.read(w_ih_grad)?);
     if time > 1 {
+        // Each step's recurrent product saw the masked state under recurrent dropout.
+        let recurrent_input = if pass.dropped {
+            let masked = acc.zeros(rows * hs)?;
+            acc.launch(
+                "lstm_mask_hidden",
+                launch::elementwise(rows * hs),
+                &[
+                    KernelArg::Buffer(pass.hidden),
+                    KernelArg::Buffer(pass.mask),
+                    KernelArg::Int(kernel_int(batch)?),
+                    KernelArg::Int(kernel_int(time)?),
+                    KernelArg::Int(kernel_int(hs)?),
+                    KernelArg::Buffer(masked),
+                ],
+            )?;
+            masked
+        } else {
+            pass.hidden
+        };
         let w_hh_grad = acc.zeros(4 * hs * hs)?;
         for b in 0..batch {
             let dz_b = MatrixView {
@@ -172,7 +200,7 @@ pub fn backward_on(
                 transposed: false,
             };
             let h_b = MatrixView {
-                buffer: pass.hidden,
+                buffer: recurrent_input,
                 offset: b * time * hs,
                 rows: time - 1,
                 cols: hs,
@@ -191,19 +219,48 @@ pub fn backward_on(
     Ok(grads)
 }
 
-crate::models::on_device::impl_device_model!(
-    Lstm,
-    LstmDeviceForward,
-    /// Recurrent dropout is not applied to dW_hh's inputs on the device yet.
-    fn check_training_on_device(&self) -> anyhow::Result<()> {
-        if self.config.recurrent_dropout > 0.0 {
-            anyhow::bail!("recurrent_dropout = {} is not on the LSTM's device path yet", self.config.recurrent_dropout);
-        }
-        Ok(())
+impl crate::models::on_device::DeviceModel for Lstm {
+    type Pass = LstmDeviceForward;
+    fn forward_on(
+        &self,
+        acc: &mut dyn Accelerator,
+        limits: &DeviceLimits,
+        x: &StagedInput,
+    ) -> Result<LstmDeviceForward> {
+        forward_on(acc, limits, self, x, None)
     }
-);
+    /// With recurrent dropout, the CPU's masks drawn from the same seed.
+    fn forward_train_on(
+        &self,
+        acc: &mut dyn Accelerator,
+        limits: &DeviceLimits,
+        x: &StagedInput,
+        seed: u64,
+    ) -> Result<LstmDeviceForward> {
+        let p = self.config.recurrent_dropout;
+        let mask =
+            (p > 0.0).then(|| super::recurrent_dropout::masks(p, seed, x.batch, self.config.hidden_size, &self.pool));
+        forward_on(acc, limits, self, x, mask.as_deref())
+    }
+    fn pass_output(pass: &LstmDeviceForward) -> &[f32] {
+        &pass.y
+    }
+    fn pass_shape(pass: &LstmDeviceForward) -> (usize, usize) {
+        (pass.batch, pass.time)
+    }
+    fn backward_on(
+        &self,
+        acc: &mut dyn Accelerator,
+        limits: &DeviceLimits,
+        pass: &LstmDeviceForward,
+        dy: &[f32],
+    ) -> Result<Vec<Tensor>> {
+        backward_on(acc, limits, self, pass, dy)
+    }
+}
 
-/// The device passes against the CPU model on any accelerator.
+/// The device passes against the CPU model on any accelerator: an evaluation pass, or with
+/// `train_seed` a training pass (recurrent dropout masks from that seed on both sides).
 #[cfg(test)]
 pub(crate) fn check_against_cpu(
     acc: &mut dyn Accelerator,
@@ -211,19 +268,27 @@ pub(crate) fn check_against_cpu(
     lstm: &Lstm,
     batch: usize,
     time: usize,
+    train_seed: Option<u64>,
     tolerance: f32,
 ) {
     use crate::backend::emulation::{max_error, uniform};
     use crate::engine::Inputs;
+    use crate::models::on_device::DeviceModel;
     let (d, out) = (lstm.config.num_input, lstm.config.num_output);
     let x: Vec<f32> = uniform(batch * time * d, 0.0, 1.0, 6).iter().map(|u| if *u < 0.3 { 1.0 } else { 0.0 }).collect();
     let dy = uniform(batch * time * out, -1.0, 1.0, 7);
     let inputs = Inputs::dense(&x, batch, time, d).unwrap();
-    let cpu = lstm.forward(&inputs).unwrap();
+    let cpu = match train_seed {
+        Some(seed) => lstm.forward_train(&inputs, seed).unwrap(),
+        None => lstm.forward(&inputs).unwrap(),
+    };
     let expected = lstm.backward(&cpu, &inputs, &dy, false).unwrap().params;
     acc.clear();
     let staged = crate::backend::staging::stage(acc, &inputs).unwrap();
-    let pass = forward_on(acc, limits, lstm, &staged).unwrap();
+    let pass = match train_seed {
+        Some(seed) => lstm.forward_train_on(acc, limits, &staged, seed).unwrap(),
+        None => DeviceModel::forward_on(lstm, acc, limits, &staged).unwrap(),
+    };
     assert!(max_error(&pass.y, &cpu.y) < tolerance, "outputs");
     let grads = backward_on(acc, limits, lstm, &pass, &dy).unwrap();
     for ((got, want), p) in grads.iter().zip(&expected).zip(lstm.params.iter()) {
@@ -245,8 +310,23 @@ mod tests {
         let mut acc = EmulatedAccelerator::new(emulator);
         for hidden in [4, 9] {
             let lstm = Lstm::new(LstmConfig::new(7, 3, hidden), false, 5).unwrap();
-            check_against_cpu(&mut acc, &DeviceLimits::default(), &lstm, 3, 6, 2e-6);
+            check_against_cpu(&mut acc, &DeviceLimits::default(), &lstm, 3, 6, None, 2e-6);
         }
+    }
+
+    /// Recurrent dropout (the paper's SHD LSTM: 0.3): the masks enter the recurrence and dW_hh's
+    /// inputs on the device as on the CPU; evaluation passes stay unmasked.
+    #[test]
+    fn training_passes_with_recurrent_dropout_equal_the_cpu_model() {
+        let Some(emulator) = emulator() else { return };
+        let mut acc = EmulatedAccelerator::new(emulator);
+        let mut config = LstmConfig::new(7, 3, 9);
+        config.recurrent_dropout = 0.3;
+        let lstm = Lstm::new(config, false, 5).unwrap();
+        for seed in [1, 2] {
+            check_against_cpu(&mut acc, &DeviceLimits::default(), &lstm, 3, 6, Some(seed), 2e-6);
+        }
+        check_against_cpu(&mut acc, &DeviceLimits::default(), &lstm, 3, 6, None, 2e-6);
     }
 
     #[test]
@@ -263,20 +343,18 @@ mod tests {
     }
 
     #[test]
-    fn recurrent_dropout_is_refused_by_name_on_the_device() {
+    fn ten_training_steps_with_recurrent_dropout_equal_ten_on_the_cpu() {
         let Some(emulator) = emulator() else { return };
         let mut config = LstmConfig::new(6, 2, 5);
-        config.recurrent_dropout = 0.2;
-        let lstm = Lstm::new(config, false, 3).unwrap();
-        let model = crate::models::on_device::OnDevice::new(
-            lstm,
+        config.recurrent_dropout = 0.3;
+        let make = || Lstm::new(config.clone(), false, 3).unwrap();
+        crate::models::on_device::check_ten_training_steps(
+            make,
             Box::new(EmulatedAccelerator::new(emulator)),
-            DeviceLimits::default(),
+            2,
+            5,
+            1e-4,
         );
-        let x = crate::engine::Inputs::dense(&[0.0; 12], 1, 2, 6).unwrap();
-        let error = crate::models::SequenceModel::forward_steps_train(&model, &x, 0).err().unwrap().to_string();
-        assert!(error.contains("recurrent_dropout"), "{error}");
-        assert!(crate::models::SequenceModel::forward_steps(&model, &x).is_ok());
     }
 }
 
@@ -301,8 +379,13 @@ mod gpu_tests {
         };
         let limits = acc.limits;
         let neuronio = Lstm::new(LstmConfig::new(1278, 2, 50), false, 0).unwrap();
-        check_against_cpu(&mut acc, &limits, &neuronio, 8, 500, 2e-5);
+        check_against_cpu(&mut acc, &limits, &neuronio, 8, 500, None, 2e-5);
         let shd = Lstm::new(LstmConfig::new(700, 20, 250), false, 0).unwrap();
-        check_against_cpu(&mut acc, &limits, &shd, 8, 1000, 2e-5);
+        check_against_cpu(&mut acc, &limits, &shd, 8, 1000, None, 2e-5);
+        // Figure 5's training pass, with its recurrent dropout of 0.3.
+        let mut config = LstmConfig::new(700, 20, 250);
+        config.recurrent_dropout = 0.3;
+        let dropped = Lstm::new(config, false, 0).unwrap();
+        check_against_cpu(&mut acc, &limits, &dropped, 8, 1000, Some(7), 2e-5);
     }
 }
