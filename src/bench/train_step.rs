@@ -157,6 +157,10 @@ impl TrainStep {
     /// Forward, loss, backward (no input gradient, as in training) and an Adam update; returns
     /// the loss before the update.
     pub fn run(&mut self) -> Result<f64> {
+        crate::engine::workers::on_workers(|| self.run_here())
+    }
+
+    fn run_here(&mut self) -> Result<f64> {
         let input = Inputs::Sparse(&self.inputs);
         let pass = self.model.forward(&input)?;
         let (loss, dy) = loss::mse(pass.output(), &self.target);

@@ -13,6 +13,7 @@ pub mod pool;
 pub mod random;
 pub mod sequences;
 pub mod tensor;
+pub mod workers;
 
 pub use gemm::{gemm, MatMut, MatRef};
 pub use params::{ParamSet, Parameter};

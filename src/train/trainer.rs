@@ -230,56 +230,59 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
         let mut last_rate = t.learning_rate;
         let mut last_heartbeat = Instant::now();
         let end = run_epoch(stream.as_mut(), batches_per_epoch, t.prefetch, |i, batch| {
-            last_rate = schedule.at(t.learning_rate, state.optimizer_steps);
-            optimizer.lr = last_rate as f32;
-            if let Some(rate) = t.ssm_learning_rate {
-                optimizer.state_space_lr = schedule.at(rate, state.optimizer_steps) as f32;
-            }
-            let input = Inputs::Sparse(&batch.inputs);
-            let pass = model.forward_train(&input, training_seed(t.seed, state.optimizer_steps))?;
-            let batch_loss = task.loss(pass.output(), &batch)?;
-            let loss = batch_loss.loss + pass.auxiliary_loss();
-            if state.reference_loss.is_none() && loss.is_finite() {
-                state.reference_loss = Some(loss);
-            }
-            let blown_up = state.reference_loss.is_some_and(|r| loss > r * t.divergence_factor);
-            if !loss.is_finite() || blown_up {
-                return Ok(Some(format!("the loss is {loss:e} at epoch {}, batch {}", epoch + 1, i + 1)));
-            }
-            let grads = model.backward(pass.as_ref(), &input, &batch_loss.grad)?;
-            model.update_running_state(pass.as_ref())?;
-            drop(pass);
-            optimizer.step(model.params_mut(), &grads);
-            state.optimizer_steps += 1;
-            totals.loss += loss;
-            totals.batches += 1;
-            if let Some(correct) = batch_loss.correct {
-                totals.classified = true;
-                totals.correct += correct;
-                // Items classified: one per class label (a two-tower reads two sequences an item).
-                totals.samples += match &batch.targets {
-                    crate::tasks::Targets::Classes(labels) => labels.len(),
-                    crate::tasks::Targets::Values(_) => batch.inputs.batch,
-                };
-            }
-            bar.inc(1);
-            if i % 50 == 0 {
-                bar.set_message(format!("{:.5}", totals.loss / totals.batches as f64));
-            }
-            if bar_hidden && last_heartbeat.elapsed() >= heartbeat {
-                last_heartbeat = Instant::now();
-                let elapsed = epoch_start.elapsed().as_secs_f64();
-                let rate = (i + 1) as f64 / elapsed;
-                eprintln!(
-                    "[{label}] epoch {}/{}: batch {}/{batches_per_epoch}, loss {:.5}, {rate:.1} batches/s, epoch ETA {}",
-                    epoch + 1,
-                    t.epochs,
-                    i + 1,
-                    totals.loss / totals.batches as f64,
-                    human_duration((batches_per_epoch - i - 1) as f64 / rate)
-                );
-            }
-            Ok(None)
+            // One hand-off to the worker threads per step (`engine::workers`).
+            crate::engine::workers::on_workers(|| {
+                last_rate = schedule.at(t.learning_rate, state.optimizer_steps);
+                optimizer.lr = last_rate as f32;
+                if let Some(rate) = t.ssm_learning_rate {
+                    optimizer.state_space_lr = schedule.at(rate, state.optimizer_steps) as f32;
+                }
+                let input = Inputs::Sparse(&batch.inputs);
+                let pass = model.forward_train(&input, training_seed(t.seed, state.optimizer_steps))?;
+                let batch_loss = task.loss(pass.output(), &batch)?;
+                let loss = batch_loss.loss + pass.auxiliary_loss();
+                if state.reference_loss.is_none() && loss.is_finite() {
+                    state.reference_loss = Some(loss);
+                }
+                let blown_up = state.reference_loss.is_some_and(|r| loss > r * t.divergence_factor);
+                if !loss.is_finite() || blown_up {
+                    return Ok(Some(format!("the loss is {loss:e} at epoch {}, batch {}", epoch + 1, i + 1)));
+                }
+                let grads = model.backward(pass.as_ref(), &input, &batch_loss.grad)?;
+                model.update_running_state(pass.as_ref())?;
+                drop(pass);
+                optimizer.step(model.params_mut(), &grads);
+                state.optimizer_steps += 1;
+                totals.loss += loss;
+                totals.batches += 1;
+                if let Some(correct) = batch_loss.correct {
+                    totals.classified = true;
+                    totals.correct += correct;
+                    // Items classified: one per class label (a two-tower reads two sequences an item).
+                    totals.samples += match &batch.targets {
+                        crate::tasks::Targets::Classes(labels) => labels.len(),
+                        crate::tasks::Targets::Values(_) => batch.inputs.batch,
+                    };
+                }
+                bar.inc(1);
+                if i % 50 == 0 {
+                    bar.set_message(format!("{:.5}", totals.loss / totals.batches as f64));
+                }
+                if bar_hidden && last_heartbeat.elapsed() >= heartbeat {
+                    last_heartbeat = Instant::now();
+                    let elapsed = epoch_start.elapsed().as_secs_f64();
+                    let rate = (i + 1) as f64 / elapsed;
+                    eprintln!(
+                        "[{label}] epoch {}/{}: batch {}/{batches_per_epoch}, loss {:.5}, {rate:.1} batches/s, epoch ETA {}",
+                        epoch + 1,
+                        t.epochs,
+                        i + 1,
+                        totals.loss / totals.batches as f64,
+                        human_duration((batches_per_epoch - i - 1) as f64 / rate)
+                    );
+                }
+                Ok(None)
+            })
         })?;
         bar.finish_and_clear();
         if let EpochEnd::Diverged(why) = end {
@@ -292,7 +295,7 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
             eprintln!("[{label}] DIVERGED: non-finite weights after epoch {}", epoch + 1);
             break;
         }
-        let valid = match task.evaluate(model.as_ref(), Split::Valid) {
+        let valid = match evaluate_split(task.as_ref(), model.as_ref(), Split::Valid) {
             Ok(m) => m,
             Err(e) => {
                 state.status = RunStatus::Diverged;
@@ -367,7 +370,7 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<RunResult> 
         if task.has_split(Split::Test) {
             let best = read_checkpoint(&options.out.join("best.safetensors"))?;
             let best = crate::models::on_device::place(best, &options.device)?;
-            result.test = Some(task.evaluate(best.as_ref(), Split::Test)?);
+            result.test = Some(evaluate_split(task.as_ref(), best.as_ref(), Split::Test)?);
         } else {
             eprintln!("the data has no test split; reporting validation only");
         }
@@ -408,10 +411,10 @@ fn run_epoch(
     })
 }
 
-/// Scores a model on a split of a task (what `elmbench eval` runs).
+/// Scores a model on a split of a task (what `elmbench eval` runs), on the worker threads.
 pub fn evaluate_split(task: &dyn Task, model: &dyn SequenceModel, split: Split) -> Result<Metrics> {
     task.check_model(model)?;
-    task.evaluate(model, split)
+    crate::engine::workers::on_workers(|| task.evaluate(model, split))
 }
 
 #[cfg(test)]
