@@ -30,7 +30,8 @@ use anyhow::{bail, Result};
 /// Their kernels are compiled and assembled in CI and checked on the CPU emulator of the kernels;
 /// on a GPU each run verifies its first step against the CPU model (`models::on_device`) before
 /// it trusts the device. Other kinds are refused by name rather than silently run on the CPU.
-pub const CUDA_MODELS: &[&str] = &["elm", "branch-elm", "lstm", "chrono-lstm", "lif", "alif", "tcn", "snn", "s5"];
+pub const CUDA_MODELS: &[&str] =
+    &["elm", "branch-elm", "lstm", "chrono-lstm", "lif", "alif", "tcn", "snn", "s5", "two-tower"];
 
 /// Whether `device` can run a model of `kind`.
 pub fn check_runs_on(device: &Device, kind: &str) -> Result<()> {

@@ -37,8 +37,9 @@ pub use config::TwoTowerConfig;
 
 use crate::engine::{Inputs, ParamSet, Rng, Tensor};
 use crate::models::{check_features, ForwardPass, SequenceModel};
-use anyhow::{bail, ensure, Result};
+use anyhow::{anyhow, bail, ensure, Result};
 use head::{HeadPass, HeadWeights};
+use std::sync::{Arc, Mutex};
 
 /// Prefix of the encoder's parameter and buffer names.
 const ENCODER: &str = "encoder.";
@@ -55,6 +56,10 @@ pub struct TwoTower {
     /// `params[..encoder_params]` are the encoder's, in its order.
     encoder_params: usize,
     head: HeadIds,
+    /// On a device (`on_accelerator`): the encoder placed there once (its first pass checked
+    /// against the CPU by `OnDevice`), given the current parameters at every pass. The head, a
+    /// few thousand multiply-adds per pair, stays on the host.
+    device_encoder: Option<Arc<Mutex<Box<dyn SequenceModel>>>>,
 }
 
 #[derive(Clone, Copy)]
@@ -73,14 +78,24 @@ impl Clone for TwoTower {
             params: self.params.clone(),
             encoder_params: self.encoder_params,
             head: self.head,
+            // A clone is a host copy (snapshots, checkpoints).
+            device_encoder: None,
         }
     }
+}
+
+/// The encoder a pass ran, for its backward pass.
+enum PassEncoder {
+    /// A host copy with the parameters of the pass.
+    Host(Box<dyn SequenceModel>),
+    /// The device encoder, which keeps the pass's parameters until the next pass.
+    Device(Arc<Mutex<Box<dyn SequenceModel>>>),
 }
 
 /// One pass over a batch of pairs.
 pub struct TwoTowerForward {
     /// The encoder the pass ran, with the parameters it ran with (for its backward pass).
-    encoder: Box<dyn SequenceModel>,
+    encoder: PassEncoder,
     /// The encoder's pass over all 2B documents: (2B, 1, latent) encodings.
     encoded: Box<dyn ForwardPass>,
     head: HeadPass,
@@ -108,10 +123,21 @@ impl TwoTower {
             w2: params.push("head.output.weight", w2, true),
             b2: params.push("head.output.bias", b2, true),
         };
-        Ok(Self { config, encoder, params, encoder_params, head })
+        Ok(Self { config, encoder, params, encoder_params, head, device_encoder: None })
     }
 
-    /// The shared encoder with the model's current parameters.
+    /// A copy whose encoder computes on `device` (None when the encoder's kind has no device
+    /// path).
+    pub fn on_device(
+        &self,
+        device: Box<dyn crate::backend::accelerator::Accelerator>,
+        limits: crate::backend::launch::DeviceLimits,
+    ) -> Option<Self> {
+        let encoder = self.encoder().on_accelerator(device, limits)?;
+        Some(Self { device_encoder: Some(Arc::new(Mutex::new(encoder))), ..self.clone() })
+    }
+
+    /// The shared encoder with the model's current parameters, on the host.
     pub fn encoder(&self) -> Box<dyn SequenceModel> {
         let mut encoder = self.encoder.clone_model();
         for (dst, src) in encoder.params_mut().iter_mut().zip(self.params.iter()) {
@@ -145,10 +171,24 @@ impl TwoTower {
     pub fn forward_with(&self, x: &Inputs, train_seed: Option<u64>) -> Result<TwoTowerForward> {
         let (batch, time) = check_features(x, self.config.num_input)?;
         let pairs = Self::pairs(batch)?;
-        let encoder = self.encoder();
-        let encoded = match train_seed {
-            Some(seed) => encoder.forward_train(x, seed)?,
-            None => encoder.forward(x)?,
+        let run = |encoder: &dyn SequenceModel| match train_seed {
+            Some(seed) => encoder.forward_train(x, seed),
+            None => encoder.forward(x),
+        };
+        let (encoder, encoded) = match &self.device_encoder {
+            None => {
+                let encoder = self.encoder();
+                let encoded = run(encoder.as_ref())?;
+                (PassEncoder::Host(encoder), encoded)
+            }
+            Some(shared) => {
+                let mut encoder = shared.lock().map_err(|_| anyhow!("the device encoder was poisoned by a panic"))?;
+                for (dst, src) in encoder.params_mut().iter_mut().zip(self.params.iter()) {
+                    dst.value.data_mut().copy_from_slice(src.value.data());
+                }
+                let encoded = run(encoder.as_ref())?;
+                (PassEncoder::Device(shared.clone()), encoded)
+            }
         };
         ensure!(
             encoded.output().len() == batch * self.config.latent,
@@ -177,7 +217,13 @@ impl TwoTower {
             );
         }
         let g = head::backward(&self.head_weights(), &pass.head, pass.encoded.output(), dy);
-        let encoder_grads = pass.encoder.backward(pass.encoded.as_ref(), x, &g.encodings)?;
+        let encoder_grads = match &pass.encoder {
+            PassEncoder::Host(encoder) => encoder.backward(pass.encoded.as_ref(), x, &g.encodings)?,
+            PassEncoder::Device(shared) => shared
+                .lock()
+                .map_err(|_| anyhow!("the device encoder was poisoned by a panic"))?
+                .backward(pass.encoded.as_ref(), x, &g.encodings)?,
+        };
         ensure!(encoder_grads.len() == self.encoder_params, "the encoder returned one gradient per parameter");
         let mut grads = encoder_grads;
         for (id, values) in [(self.head.w1, g.w1), (self.head.b1, g.b1), (self.head.w2, g.w2), (self.head.b2, g.b2)] {
@@ -192,4 +238,65 @@ fn linear_init(rng: &mut Rng, out: usize, fan_in: usize) -> (Tensor, Tensor) {
     let w = (0..out * fan_in).map(|_| rng.uniform(-bound, bound)).collect();
     let b = (0..out).map(|_| rng.uniform(-bound, bound)).collect();
     (Tensor::from_vec(&[out, fan_in], w).expect("sized"), Tensor::from_vec(&[out], b).expect("sized"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::emulation::accelerator::EmulatedAccelerator;
+    use crate::backend::emulation::{emulator, error_relative_to_largest, uniform};
+    use crate::backend::launch::DeviceLimits;
+    use crate::train::Optimizer;
+
+    fn pair_model(encoder: serde_json::Value) -> TwoTower {
+        let config: TwoTowerConfig = serde_json::from_value(serde_json::json!({
+            "num_input": 6, "latent": 4, "hidden": 5, "num_output": 3, "encoder": encoder
+        }))
+        .unwrap();
+        TwoTower::new(config, 9).unwrap()
+    }
+
+    /// Both towers' encoder on the device, the head on the host: outputs, every gradient and five
+    /// Adam steps equal the host model's (the first pass also checked by `OnDevice`).
+    #[test]
+    fn the_device_encoder_trains_as_the_host_one() {
+        let Some(emulator) = emulator() else { return };
+        let encoders = [
+            serde_json::json!({"kind": "elm", "num_memory": 4, "memory_tau_max": 30.0, "learn_memory_tau": true}),
+            serde_json::json!({"kind": "lstm", "hidden_size": 4}),
+        ];
+        for encoder in encoders {
+            let mut host = pair_model(encoder.clone());
+            let mut device =
+                host.on_device(Box::new(EmulatedAccelerator::new(emulator)), DeviceLimits::default()).unwrap();
+            assert!(device.device_encoder.is_some() && host.device_encoder.is_none());
+            let mut optimizers = [Optimizer::adam(&host.params, 0.01), Optimizer::adam(&device.params, 0.01)];
+            let (pairs, time) = (2, 5);
+            for step in 0..5u64 {
+                let x: Vec<f32> = uniform(2 * pairs * time * 6, 0.0, 1.0, 50 + step)
+                    .iter()
+                    .map(|u| if *u < 0.3 { 1.0 } else { 0.0 })
+                    .collect();
+                let inputs = Inputs::dense(&x, 2 * pairs, time, 6).unwrap();
+                let dy = uniform(pairs * 3, -1.0, 1.0, 60 + step);
+                let mut outputs = Vec::new();
+                let mut gradients = Vec::new();
+                for (model, optimizer) in [&mut host, &mut device].into_iter().zip(optimizers.iter_mut()) {
+                    let pass = model.forward_with(&inputs, Some(step)).unwrap();
+                    let grads = model.backward(&pass, &inputs, &dy).unwrap();
+                    outputs.push(pass.head.y.clone());
+                    gradients.push(grads.clone());
+                    optimizer.step(&mut model.params, &grads);
+                }
+                assert!(error_relative_to_largest(&outputs[1], &outputs[0], 1e-6) < 1e-5, "{encoder} outputs");
+                for ((got, want), p) in gradients[1].iter().zip(&gradients[0]).zip(host.params.iter()) {
+                    let error = error_relative_to_largest(got.data(), want.data(), 1e-6);
+                    assert!(error < 1e-4, "{encoder}, {}: error {error:e}", p.name);
+                }
+            }
+            for (a, b) in host.params.iter().zip(device.params.iter()) {
+                assert!(error_relative_to_largest(b.value.data(), a.value.data(), 1e-3) < 1e-4, "{}", a.name);
+            }
+        }
+    }
 }

@@ -86,6 +86,13 @@ impl SequenceModel for TwoTower {
     fn clone_model(&self) -> Box<dyn SequenceModel> {
         Box::new(self.clone())
     }
+    fn on_accelerator(
+        &self,
+        device: Box<dyn crate::backend::accelerator::Accelerator>,
+        limits: crate::backend::launch::DeviceLimits,
+    ) -> Option<Box<dyn SequenceModel>> {
+        Some(Box::new(self.on_device(device, limits)?))
+    }
 }
 
 impl TwoTower {
