@@ -185,3 +185,18 @@ impl Accelerator for CudaAccelerator {
         driver(unsafe { builder.launch(launch) }, kernel).map(|_| ())
     }
 }
+
+/// Test support: GPU 0 for the GPU tests of `what`, or None after saying SKIPPED where there is
+/// no usable GPU (a failure under ELMBENCH_REQUIRE_GPU=1, as scripts/gpu_check.sh sets it).
+#[cfg(test)]
+pub(crate) fn gpu_for_tests(what: &str) -> Option<CudaAccelerator> {
+    match CudaAccelerator::open(0) {
+        Ok(acc) => Some(acc),
+        Err(e) => {
+            let required = std::env::var("ELMBENCH_REQUIRE_GPU").is_ok_and(|v| v == "1");
+            assert!(!required, "ELMBENCH_REQUIRE_GPU=1 but no usable GPU: {e:#}");
+            eprintln!("SKIPPED: no usable GPU for {what} ({e:#})");
+            None
+        }
+    }
+}

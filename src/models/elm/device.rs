@@ -452,19 +452,11 @@ mod tests {
 mod gpu_tests {
     use super::equivalence::{backward_matches, forward_matches};
     use super::*;
-    use crate::backend::cuda::accelerator::CudaAccelerator;
+    use crate::backend::cuda::accelerator::gpu_for_tests;
     use crate::models::elm::config::ElmConfig;
 
-    fn gpu() -> Option<CudaAccelerator> {
-        match CudaAccelerator::open(0) {
-            Ok(acc) => Some(acc),
-            Err(e) => {
-                let required = std::env::var("ELMBENCH_REQUIRE_GPU").is_ok_and(|v| v == "1");
-                assert!(!required, "ELMBENCH_REQUIRE_GPU=1 but no usable GPU: {e:#}");
-                eprintln!("SKIPPED: no usable GPU for the CUDA equivalence tests ({e:#})");
-                None
-            }
-        }
+    fn gpu() -> Option<crate::backend::cuda::accelerator::CudaAccelerator> {
+        gpu_for_tests("the ELM equivalence tests")
     }
 
     #[test]

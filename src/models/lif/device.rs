@@ -380,19 +380,11 @@ mod tests {
 #[cfg(all(test, feature = "cuda"))]
 mod gpu_tests {
     use super::*;
-    use crate::backend::cuda::accelerator::CudaAccelerator;
+    use crate::backend::cuda::accelerator::gpu_for_tests;
 
     #[test]
     fn gpu_lif_and_alif_passes_equal_the_cpu_at_the_papers_shapes() {
-        let mut acc = match CudaAccelerator::open(0) {
-            Ok(acc) => acc,
-            Err(e) => {
-                let required = std::env::var("ELMBENCH_REQUIRE_GPU").is_ok_and(|v| v == "1");
-                assert!(!required, "ELMBENCH_REQUIRE_GPU=1 but no usable GPU: {e:#}");
-                eprintln!("SKIPPED: no usable GPU for the LIF equivalence tests ({e:#})");
-                return;
-            }
-        };
+        let Some(mut acc) = gpu_for_tests("the LIF equivalence tests") else { return };
         let limits = acc.limits;
         for (kind, memory) in [("lif", 0), ("alif", 0), ("lif", 4), ("alif", 4)] {
             let (crate::models::ModelConfig::Lif(mut config) | crate::models::ModelConfig::Alif(mut config)) =

@@ -363,20 +363,12 @@ mod tests {
 #[cfg(all(test, feature = "cuda"))]
 mod gpu_tests {
     use super::*;
-    use crate::backend::cuda::accelerator::CudaAccelerator;
+    use crate::backend::cuda::accelerator::gpu_for_tests;
     use crate::models::lstm::LstmConfig;
 
     #[test]
     fn gpu_lstm_passes_equal_the_cpu_at_the_papers_shapes() {
-        let mut acc = match CudaAccelerator::open(0) {
-            Ok(acc) => acc,
-            Err(e) => {
-                let required = std::env::var("ELMBENCH_REQUIRE_GPU").is_ok_and(|v| v == "1");
-                assert!(!required, "ELMBENCH_REQUIRE_GPU=1 but no usable GPU: {e:#}");
-                eprintln!("SKIPPED: no usable GPU for the LSTM equivalence tests ({e:#})");
-                return;
-            }
-        };
+        let Some(mut acc) = gpu_for_tests("the LSTM equivalence tests") else { return };
         let limits = acc.limits;
         let neuronio = Lstm::new(LstmConfig::new(1278, 2, 50), false, 0).unwrap();
         check_against_cpu(&mut acc, &limits, &neuronio, 8, 500, None, 2e-5);

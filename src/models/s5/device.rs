@@ -927,20 +927,12 @@ mod tests {
 #[cfg(all(test, feature = "cuda"))]
 mod gpu_tests {
     use super::*;
-    use crate::backend::cuda::accelerator::CudaAccelerator;
+    use crate::backend::cuda::accelerator::gpu_for_tests;
     use crate::models::ModelConfig;
 
     #[test]
     fn gpu_s5_passes_equal_the_cpu_at_lra_image_shape() {
-        let mut acc = match CudaAccelerator::open(0) {
-            Ok(acc) => acc,
-            Err(e) => {
-                let required = std::env::var("ELMBENCH_REQUIRE_GPU").is_ok_and(|v| v == "1");
-                assert!(!required, "ELMBENCH_REQUIRE_GPU=1 but no usable GPU: {e:#}");
-                eprintln!("SKIPPED: no usable GPU for the S5 equivalence test ({e:#})");
-                return;
-            }
-        };
+        let Some(mut acc) = gpu_for_tests("the S5 equivalence test") else { return };
         let limits = acc.limits;
         let preset = crate::tasks::TaskConfig::named("lra-image").unwrap().model_preset("s5").unwrap();
         let ModelConfig::S5(config) = preset else { panic!("the S5 preset is not an S5 config") };

@@ -473,20 +473,12 @@ mod tests {
 #[cfg(all(test, feature = "cuda"))]
 mod gpu_tests {
     use super::*;
-    use crate::backend::cuda::accelerator::CudaAccelerator;
+    use crate::backend::cuda::accelerator::gpu_for_tests;
     use crate::models::snn::SnnConfig;
 
     #[test]
     fn gpu_snn_passes_equal_the_cpu_at_the_papers_shape() {
-        let mut acc = match CudaAccelerator::open(0) {
-            Ok(acc) => acc,
-            Err(e) => {
-                let required = std::env::var("ELMBENCH_REQUIRE_GPU").is_ok_and(|v| v == "1");
-                assert!(!required, "ELMBENCH_REQUIRE_GPU=1 but no usable GPU: {e:#}");
-                eprintln!("SKIPPED: no usable GPU for the SNN equivalence test ({e:#})");
-                return;
-            }
-        };
+        let Some(mut acc) = gpu_for_tests("the SNN equivalence test") else { return };
         let limits = acc.limits;
         let mut config = SnnConfig::new(700, 20);
         config.delta_t = 2.0;

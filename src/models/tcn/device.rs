@@ -324,21 +324,13 @@ mod tests {
 #[cfg(all(test, feature = "cuda"))]
 mod gpu_tests {
     use super::*;
-    use crate::backend::cuda::accelerator::CudaAccelerator;
+    use crate::backend::cuda::accelerator::gpu_for_tests;
     use crate::models::tcn::presets::DEFAULT_PRESET;
     use crate::models::tcn::TcnConfig;
 
     #[test]
     fn gpu_tcn_passes_equal_the_cpu_at_the_papers_shapes() {
-        let mut acc = match CudaAccelerator::open(0) {
-            Ok(acc) => acc,
-            Err(e) => {
-                let required = std::env::var("ELMBENCH_REQUIRE_GPU").is_ok_and(|v| v == "1");
-                assert!(!required, "ELMBENCH_REQUIRE_GPU=1 but no usable GPU: {e:#}");
-                eprintln!("SKIPPED: no usable GPU for the TCN equivalence tests ({e:#})");
-                return;
-            }
-        };
+        let Some(mut acc) = gpu_for_tests("the TCN equivalence tests") else { return };
         let limits = acc.limits;
         for preset in [DEFAULT_PRESET, "beniaguev-3x64x100"] {
             let tcn = Tcn::new(TcnConfig::preset(1278, preset).unwrap(), 0).unwrap();
