@@ -47,15 +47,7 @@ fn finding_c_neuronio_model_with_three_outputs_is_refused_before_training() {
             .collect();
     let config = TrainConfig::load(&path, &sets).unwrap();
     let out = tempfile::tempdir().unwrap();
-    let options = TrainOptions {
-        out: out.path().into(),
-        data_dir: smoke_neuronio().into(),
-        resume: false,
-        stop_after: None,
-        quiet: true,
-        label: None,
-        device: elmbench::backend::Device::Cpu,
-    };
+    let options = TrainOptions::quiet(out.path(), smoke_neuronio());
     let text = format!("{:#}", train(&config, &options).unwrap_err());
     assert!(text.contains("num_output = 2") && text.contains("to 3 outputs"), "{text}");
 }

@@ -13,15 +13,7 @@ pub fn short_run(config_file: &str, overrides: &[&str]) -> (f64, f64) {
     let sets: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
     let config = TrainConfig::load(&path, &sets).unwrap();
     let out = tempfile::tempdir().unwrap();
-    let options = TrainOptions {
-        out: out.path().into(),
-        data_dir: smoke_neuronio().into(),
-        resume: false,
-        stop_after: None,
-        quiet: true,
-        label: None,
-        device: elmbench::backend::Device::Cpu,
-    };
+    let options = TrainOptions::quiet(out.path(), smoke_neuronio());
     let result = train(&config, &options).unwrap();
     assert_eq!(result.status, RunStatus::Ok, "{config_file}");
     let splits = elmbench::tasks::neuronio::dataset::locate(smoke_neuronio()).unwrap();

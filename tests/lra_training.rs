@@ -16,15 +16,7 @@ fn config(file: &str, sets: &[&str]) -> TrainConfig {
 }
 
 fn options(dir: &Path, resume: bool, stop_after: Option<usize>) -> TrainOptions {
-    TrainOptions {
-        out: dir.into(),
-        data_dir: fixture("lra"),
-        resume,
-        stop_after,
-        quiet: true,
-        label: None,
-        device: elmbench::backend::Device::Cpu,
-    }
+    TrainOptions { resume, stop_after, ..TrainOptions::quiet(dir, fixture("lra")) }
 }
 
 #[test]

@@ -26,15 +26,7 @@ fn a_tiny_lstm_run_completes_through_the_trainer() {
         let config = TrainConfig::load(&path, &sets).unwrap();
         assert_eq!(config.model.kind(), kind);
         let out = tempfile::tempdir().unwrap();
-        let options = TrainOptions {
-            out: out.path().into(),
-            data_dir: smoke_neuronio().into(),
-            resume: false,
-            stop_after: None,
-            quiet: true,
-            label: None,
-            device: elmbench::backend::Device::Cpu,
-        };
+        let options = TrainOptions::quiet(out.path(), smoke_neuronio());
         let result = train(&config, &options).unwrap();
         assert_eq!(result.status, RunStatus::Ok, "{kind}");
         assert!(result.valid.is_some() && result.test.is_some(), "{kind}: a finished run reports metrics");
@@ -58,13 +50,9 @@ fn a_resumed_run_with_recurrent_dropout_ends_bit_identical() {
         TrainConfig::load(&path, &sets).unwrap()
     };
     let options = |dir: &Path, resume, stop_after| TrainOptions {
-        out: dir.into(),
-        data_dir: smoke_neuronio().into(),
         resume,
         stop_after,
-        quiet: true,
-        label: None,
-        device: elmbench::backend::Device::Cpu,
+        ..TrainOptions::quiet(dir, smoke_neuronio())
     };
     let weights = |dir: &Path| elmbench::weights::read_checkpoint(&dir.join("model.safetensors")).unwrap();
     let dropout = config(0.3);

@@ -22,13 +22,9 @@ fn small_config(overrides: &[&str]) -> TrainConfig {
 fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
     let config = small_config(&[]);
     let options = |dir: &Path, resume, stop_after| TrainOptions {
-        out: dir.into(),
-        data_dir: smoke_neuronio().into(),
         resume,
         stop_after,
-        quiet: true,
-        label: None,
-        device: elmbench::backend::Device::Cpu,
+        ..TrainOptions::quiet(dir, smoke_neuronio())
     };
     let straight = tempfile::tempdir().unwrap();
     assert_eq!(train(&config, &options(straight.path(), false, None)).unwrap().status, RunStatus::Ok);
@@ -58,19 +54,7 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
 fn an_absurd_learning_rate_is_reported_as_diverged() {
     let config = small_config(&["train.learning_rate=1e6", "train.epochs=2"]);
     let out = tempfile::tempdir().unwrap();
-    let result = train(
-        &config,
-        &TrainOptions {
-            out: out.path().into(),
-            data_dir: smoke_neuronio().into(),
-            resume: false,
-            stop_after: None,
-            quiet: true,
-            label: None,
-            device: elmbench::backend::Device::Cpu,
-        },
-    )
-    .unwrap();
+    let result = train(&config, &TrainOptions::quiet(out.path(), smoke_neuronio())).unwrap();
     assert_eq!(result.status, RunStatus::Diverged);
     assert!(result.test.is_none() && result.valid.is_none(), "a diverged run reports no metrics");
     let written: serde_json::Value =
@@ -102,19 +86,7 @@ fn an_absurd_learning_rate_is_reported_as_diverged() {
 fn a_short_run_learns_and_says_its_data_is_synthetic() {
     let config = small_config(&["train.epochs=2", "train.batches_per_epoch=60", "model.num_memory=8"]);
     let out = tempfile::tempdir().unwrap();
-    let result = train(
-        &config,
-        &TrainOptions {
-            out: out.path().into(),
-            data_dir: smoke_neuronio().into(),
-            resume: false,
-            stop_after: None,
-            quiet: true,
-            label: None,
-            device: elmbench::backend::Device::Cpu,
-        },
-    )
-    .unwrap();
+    let result = train(&config, &TrainOptions::quiet(out.path(), smoke_neuronio())).unwrap();
     assert_eq!(result.status, RunStatus::Ok);
     assert!(result.data_source.starts_with("synthetic"), "{}", result.data_source);
     // The trained model predicts the validation soma better than the same model untrained.

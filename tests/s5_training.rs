@@ -40,15 +40,7 @@ batch_size = 2
     .unwrap();
     let config = TrainConfig::load(&path, &[]).unwrap();
     let out = dir.path().join("run");
-    let options = TrainOptions {
-        out: out.clone(),
-        data_dir: fixture("lra"),
-        resume: false,
-        stop_after: None,
-        quiet: true,
-        label: None,
-        device: elmbench::backend::Device::Cpu,
-    };
+    let options = TrainOptions::quiet(out.clone(), fixture("lra"));
     assert_eq!(train(&config, &options).unwrap().status, RunStatus::Ok);
     let model = read_checkpoint(&out.join("model.safetensors")).unwrap();
     let buffers = model.buffers();

@@ -75,6 +75,22 @@ pub struct TrainOptions {
     pub device: crate::backend::Device,
 }
 
+impl TrainOptions {
+    /// A fresh, quiet run into `out` on the CPU (tests and scripts); change fields as needed:
+    /// `TrainOptions { resume: true, ..TrainOptions::quiet(out, data) }`.
+    pub fn quiet(out: impl Into<PathBuf>, data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            out: out.into(),
+            data_dir: data_dir.into(),
+            resume: false,
+            stop_after: None,
+            quiet: true,
+            label: None,
+            device: crate::backend::Device::Cpu,
+        }
+    }
+}
+
 /// How often a progress line is written within an epoch when no progress bar is drawn (output
 /// piped to a log, or runs in parallel): every 60 s, or every `$ELMBENCH_PROGRESS_EVERY` seconds.
 pub const PROGRESS_EVERY_ENV: &str = "ELMBENCH_PROGRESS_EVERY";
