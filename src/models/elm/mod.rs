@@ -309,28 +309,36 @@ impl Elm {
         let mlp = self.mlp_weights();
         let sweep = recurrence::backward(&self.config, &mlp, &d, &pass.states, &memory_grad, batch, time, &self.pool);
         self.pool.recycle(memory_grad);
-        self.mlp_weight_gradients(&pass.states, &sweep, rows, &mut grads);
-
         self.memory_tau_gradient(&d, &sweep.kappa_m_grad, &sweep.kappa_lambda_grad, &mut grads);
 
-        // Input side: layer-0 weights on the branch inputs, synapse weights, and the input.
+        // Two independent halves side by side: the MLP's weight gradients on its memory inputs
+        // (small GEMMs, serial) and the input side (layer-0 weights on the branch inputs,
+        // synapse weights and the input; parallel, but over few column blocks), so that neither
+        // leaves a thread waiting.
         let layer0 = self.params.get(self.ids.mlp[0].0);
         let h0 = layer0.shape()[0];
         let mut w_s_grad = vec![0.0; self.config.num_synapse()];
-        let x_grad = projection::backward(
-            pass.path,
-            &self.config,
-            &self.routing,
-            &d,
-            layer0.data(),
-            x,
-            &pass.projection,
-            projection::LayerZeroDelta { data: &sweep.delta, width: h0, row_stride: sweep.delta_width },
-            grads[self.ids.mlp[0].0].data_mut(),
-            &mut w_s_grad,
-            want_input_gradient,
-            &self.pool,
+        let layer0_grad = grads[self.ids.mlp[0].0].data_mut();
+        let (mlp_grads, x_grad) = rayon::join(
+            || self.mlp_weight_gradients(&pass.states, &sweep, rows),
+            || {
+                projection::backward(
+                    pass.path,
+                    &self.config,
+                    &self.routing,
+                    &d,
+                    layer0.data(),
+                    x,
+                    &pass.projection,
+                    projection::LayerZeroDelta { data: &sweep.delta, width: h0, row_stride: sweep.delta_width },
+                    layer0_grad,
+                    &mut w_s_grad,
+                    want_input_gradient,
+                    &self.pool,
+                )
+            },
         );
+        self.place_mlp_gradients(mlp_grads, &mut grads);
         self.pool.recycle(sweep.delta);
         self.synapse_weight_gradient(&w_s_grad, &mut grads);
         Ok(ElmGradients { params: grads, x: x_grad })
@@ -384,43 +392,58 @@ impl Elm {
             .collect()
     }
 
-    /// dW_l = delta_l^T * input_l over all rows; layer 0 only for its memory columns here (its
+    /// dW_l = delta_l^T * input_l over all rows and the biases' column sums, per layer as
+    /// (weight, bias) gradients; layer 0's weight only for its memory columns, (units, d_m) (its
     /// branch columns come from the projection's backward).
     fn mlp_weight_gradients(
         &self,
         states: &recurrence::States,
         sweep: &recurrence::Sweep,
         rows: usize,
-        grads: &mut [Tensor],
-    ) {
-        let nb = self.config.num_branch();
+    ) -> Vec<(Vec<f32>, Vec<f32>)> {
         let dm = self.config.num_memory;
         let width = sweep.delta_width;
         let mut offset = 0;
-        for (l, &(w, b)) in self.ids.mlp.iter().enumerate() {
+        let mut layers = Vec::with_capacity(self.ids.mlp.len());
+        for (l, &(w, _)) in self.ids.mlp.iter().enumerate() {
             let (out, inp) = (self.params.get(w).shape()[0], self.params.get(w).shape()[1]);
             let delta = MatRef::with_row_stride(&sweep.delta[offset..], rows, out, width);
-            if l == 0 {
-                let grad = &mut grads[w].data_mut()[nb..];
-                gemm(
-                    1.0,
-                    delta.t(),
-                    MatRef::new(&states.memory_input, rows, dm),
-                    0.0,
-                    MatMut::with_row_stride(grad, out, dm, inp),
-                );
+            let weight_grad = if l == 0 {
+                let mut grad = vec![0.0; out * dm];
+                gemm(1.0, delta.t(), MatRef::new(&states.memory_input, rows, dm), 0.0, MatMut::new(&mut grad, out, dm));
+                grad
             } else {
                 let prev_offset = offset - inp;
                 let input = MatRef::with_row_stride(&states.post[prev_offset..], rows, inp, width);
-                gemm(1.0, delta.t(), input, 0.0, MatMut::new(grads[w].data_mut(), out, inp));
-            }
-            let bias_grad = grads[b].data_mut();
+                let mut grad = vec![0.0; out * inp];
+                gemm(1.0, delta.t(), input, 0.0, MatMut::new(&mut grad, out, inp));
+                grad
+            };
+            let mut bias_grad = vec![0.0; out];
             for row in sweep.delta.chunks_exact(width) {
                 for (g, v) in bias_grad.iter_mut().zip(&row[offset..offset + out]) {
                     *g += v;
                 }
             }
+            layers.push((weight_grad, bias_grad));
             offset += out;
+        }
+        layers
+    }
+
+    /// Puts `mlp_weight_gradients`' results in place: layer 0's into its memory columns.
+    fn place_mlp_gradients(&self, layers: Vec<(Vec<f32>, Vec<f32>)>, grads: &mut [Tensor]) {
+        let (nb, dm) = (self.config.num_branch(), self.config.num_memory);
+        for (l, ((weight_grad, bias_grad), &(w, b))) in layers.into_iter().zip(&self.ids.mlp).enumerate() {
+            if l == 0 {
+                let inp = self.params.get(w).shape()[1];
+                for (row, part) in grads[w].data_mut().chunks_exact_mut(inp).zip(weight_grad.chunks_exact(dm.max(1))) {
+                    row[nb..nb + dm].copy_from_slice(part);
+                }
+            } else {
+                grads[w].data_mut().copy_from_slice(&weight_grad);
+            }
+            grads[b].data_mut().copy_from_slice(&bias_grad);
         }
     }
 }
