@@ -85,7 +85,7 @@ pub fn one_hot_tokens(batch: usize, time: usize, features: usize, seed: u64) -> 
         (0..batch * time).map(|_| ((rng.uniform_f64() * features as f64) as usize).min(features - 1) as u32).collect();
     let value = vec![1.0f32; feature.len()];
     let row_start = (0..=batch * time).collect();
-    SparseSequences { batch, time, features, row_start, feature, value }
+    SparseSequences::new(batch, time, features, row_start, feature, value)
 }
 
 /// Random spikes with the given density, signed like NeuronIO: the first half of the inputs are
@@ -115,7 +115,7 @@ pub fn random_spikes(
         }
         row_start.push(feature.len());
     }
-    SparseSequences { batch, time, features, row_start, feature, value }
+    SparseSequences::new(batch, time, features, row_start, feature, value)
 }
 
 /// A model, its optimizer and one fixed batch: everything a timed training step touches.

@@ -4,10 +4,11 @@
 //! a model that is handed the sparse form pays only for the non-zeros.
 
 use anyhow::{ensure, Result};
+use std::sync::OnceLock;
 
 /// One batch of sequences in compressed sparse rows: row `r = b * time + t` holds the non-zero
 /// features of sample `b` at step `t`, in increasing feature order.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct SparseSequences {
     pub batch: usize,
     pub time: usize,
@@ -16,9 +17,38 @@ pub struct SparseSequences {
     pub row_start: Vec<usize>,
     pub feature: Vec<u32>,
     pub value: Vec<f32>,
+    /// The same non-zeros by feature, made at the first `by_feature` (the data loader's thread
+    /// makes it for training batches, off the step's critical path). Code that changes the
+    /// fields above calls `changed`.
+    by_feature: OnceLock<ByFeature>,
+}
+
+/// Equal when the non-zeros are (whether `by_feature` was made yet does not matter).
+impl PartialEq for SparseSequences {
+    fn eq(&self, other: &Self) -> bool {
+        (self.batch, self.time, self.features) == (other.batch, other.time, other.features)
+            && self.row_start == other.row_start
+            && self.feature == other.feature
+            && self.value == other.value
+    }
 }
 
 impl SparseSequences {
+    pub fn new(
+        batch: usize,
+        time: usize,
+        features: usize,
+        row_start: Vec<usize>,
+        feature: Vec<u32>,
+        value: Vec<f32>,
+    ) -> Self {
+        Self { batch, time, features, row_start, feature, value, by_feature: OnceLock::new() }
+    }
+
+    /// Forgets what was derived from the non-zeros; for code that changes them in place.
+    pub fn changed(&mut self) {
+        self.by_feature = OnceLock::new();
+    }
     pub fn from_dense(data: &[f32], batch: usize, time: usize, features: usize) -> Self {
         assert_eq!(data.len(), batch * time * features);
         let mut row_start = Vec::with_capacity(batch * time + 1);
@@ -34,7 +64,7 @@ impl SparseSequences {
             }
             row_start.push(feature.len());
         }
-        Self { batch, time, features, row_start, feature, value }
+        Self::new(batch, time, features, row_start, feature, value)
     }
 
     pub fn nnz(&self) -> usize {
@@ -47,6 +77,37 @@ impl SparseSequences {
         self.feature[span.clone()].iter().map(|&i| i as usize).zip(self.value[span].iter().copied())
     }
 
+    /// The non-zeros by feature (compressed sparse columns): feature f's are
+    /// `start[f]..start[f + 1]` of `row` and `value`, rows ascending. A product X^T G then sums
+    /// each output row in registers over that feature's rows, in the same order as a pass over
+    /// the rows would. Made once, at the first call.
+    pub fn by_feature(&self) -> &ByFeature {
+        let made = self.by_feature.get_or_init(|| self.make_by_feature());
+        debug_assert_eq!(made.row.len(), self.nnz(), "the non-zeros changed without `changed`");
+        made
+    }
+
+    fn make_by_feature(&self) -> ByFeature {
+        let mut start = vec![0usize; self.features + 1];
+        for &f in &self.feature {
+            start[f as usize + 1] += 1;
+        }
+        for f in 0..self.features {
+            start[f + 1] += start[f];
+        }
+        let mut next = start.clone();
+        let (mut row, mut value) = (vec![0usize; self.nnz()], vec![0.0f32; self.nnz()]);
+        for r in 0..self.batch * self.time {
+            for k in self.row_start[r]..self.row_start[r + 1] {
+                let f = self.feature[k] as usize;
+                row[next[f]] = r;
+                value[next[f]] = self.value[k];
+                next[f] += 1;
+            }
+        }
+        ByFeature { start, row, value }
+    }
+
     pub fn to_dense(&self) -> Vec<f32> {
         let mut out = vec![0.0; self.batch * self.time * self.features];
         for r in 0..self.batch * self.time {
@@ -55,6 +116,22 @@ impl SparseSequences {
             }
         }
         out
+    }
+}
+
+/// `SparseSequences::by_feature`: the same non-zeros, grouped by feature.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ByFeature {
+    pub start: Vec<usize>,
+    pub row: Vec<usize>,
+    pub value: Vec<f32>,
+}
+
+impl ByFeature {
+    /// Non-zeros of feature `f` as (row, value) pairs, rows ascending.
+    pub fn feature(&self, f: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
+        let span = self.start[f]..self.start[f + 1];
+        self.row[span.clone()].iter().copied().zip(self.value[span].iter().copied())
     }
 }
 
@@ -105,6 +182,24 @@ impl<'a> Inputs<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn by_feature_lists_every_non_zero_under_its_feature_in_row_order() {
+        let dense = [0.0, 2.0, 0.0, 1.0, 0.0, 3.0, 0.0, 0.0, 0.0, 4.0, 5.0, 0.0];
+        let mut s = SparseSequences::from_dense(&dense, 2, 2, 3);
+        let by = s.by_feature();
+        // Rows (sample, step): [0, 2, 0], [1, 0, 3], [0, 0, 0], [4, 5, 0].
+        assert_eq!(by.start, vec![0, 2, 4, 5]);
+        assert_eq!(by.feature(0).collect::<Vec<_>>(), vec![(1, 1.0), (3, 4.0)]);
+        assert_eq!(by.feature(1).collect::<Vec<_>>(), vec![(0, 2.0), (3, 5.0)]);
+        assert_eq!(by.feature(2).collect::<Vec<_>>(), vec![(1, 3.0)]);
+        // Made once; `changed` forgets it, and equality ignores it.
+        let copy = SparseSequences::from_dense(&dense, 2, 2, 3);
+        assert_eq!(s, copy);
+        s.value[0] = 7.0;
+        s.changed();
+        assert_eq!(s.by_feature().feature(1).next(), Some((0, 7.0)));
+    }
 
     #[test]
     fn sparse_round_trips_and_lists_nonzeros_in_order() {

@@ -10,6 +10,7 @@ pub fn drop_inputs(x: &mut SparseSequences, p: f64, rng: &mut Rng) {
     if p <= 0.0 {
         return;
     }
+    x.changed();
     let (mut kept, mut row_start) = (0, vec![0]);
     let rows = x.row_start.len() - 1;
     for r in 0..rows {

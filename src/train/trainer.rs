@@ -411,6 +411,10 @@ fn run_epoch(
         scope.spawn(move || {
             for _ in 0..count {
                 let batch = stream.next_batch();
+                if let Ok(batch) = &batch {
+                    // Made here, beside the step that runs meanwhile, not inside the next one.
+                    batch.inputs.by_feature();
+                }
                 let failed = batch.is_err();
                 if sender.send(batch).is_err() || failed {
                     break;

@@ -27,8 +27,8 @@ use crate::engine::{gemm, BufferPool, Inputs, MatMut, MatRef};
 use anyhow::Result;
 use rayon::prelude::*;
 
-/// Layer-0 units per parallel block of the sparse input-weight gradient.
-const UNIT_BLOCK: usize = 32;
+/// Inputs per parallel block of the sparse input-weight gradient.
+const INPUT_BLOCK: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProjectionPath {
@@ -265,37 +265,29 @@ fn filter_backward(g: &mut [f32], time: usize, width: usize, kappa: f32) {
     });
 }
 
-/// dM (inputs x width) = X^T G (G rows x width), over the non-zeros when X is sparse; parallel
-/// over fixed blocks of columns, each element summing rows in order (thread-count independent).
+/// dM (inputs x width) = X^T G (G rows x width), over the non-zeros when X is sparse; each
+/// element sums its rows in order (thread-count independent).
 fn project_transposed(x: &Inputs, g: &[f32], rows: usize, inputs: usize, width: usize, out: &mut [f32]) {
     match x {
         Inputs::Sparse(s) => {
-            let blocks: Vec<usize> = (0..width).step_by(UNIT_BLOCK).collect();
-            let parts: Vec<Vec<f32>> = blocks
-                .par_iter()
-                .map(|&first| {
-                    let w = UNIT_BLOCK.min(width - first);
-                    let mut part = vec![0.0f32; inputs * w];
-                    with_best_isa(
-                        #[inline(always)]
-                        || {
-                            for r in 0..rows {
-                                let g_row = &g[r * width + first..r * width + first + w];
-                                for (i, v) in s.row(r) {
-                                    axpy(v, g_row, &mut part[i * w..(i + 1) * w]);
-                                }
+            // Input-major (`SparseSequences::by_feature`, made by the data loader's thread for
+            // training batches): each output row sums its input's rows in registers, in
+            // ascending rows as a pass over the rows would, in parallel over fixed blocks of
+            // inputs.
+            let by_input = s.by_feature();
+            out.par_chunks_mut(INPUT_BLOCK * width.max(1)).enumerate().for_each(|(block, outs)| {
+                with_best_isa(
+                    #[inline(always)]
+                    || {
+                        for (k, o) in outs.chunks_exact_mut(width.max(1)).enumerate() {
+                            o.fill(0.0);
+                            for (r, v) in by_input.feature(block * INPUT_BLOCK + k) {
+                                axpy(v, &g[r * width..(r + 1) * width], o);
                             }
-                        },
-                    );
-                    part
-                })
-                .collect();
-            for (&first, part) in blocks.iter().zip(&parts) {
-                let w = UNIT_BLOCK.min(width - first);
-                for i in 0..inputs {
-                    out[i * width + first..i * width + first + w].copy_from_slice(&part[i * w..(i + 1) * w]);
-                }
-            }
+                        }
+                    },
+                )
+            });
         }
         Inputs::Dense { data, .. } => gemm(
             1.0,

@@ -46,14 +46,14 @@ impl<'a> InputBlock<'a> {
             }),
             Inputs::Sparse(s) => {
                 let (first, last) = (s.row_start[rows.start], s.row_start[rows.end]);
-                InputBlock::Owned(SparseSequences {
-                    batch: samples.len(),
+                InputBlock::Owned(SparseSequences::new(
+                    samples.len(),
                     time,
                     features,
-                    row_start: s.row_start[rows.start..=rows.end].iter().map(|&i| i - first).collect(),
-                    feature: s.feature[first..last].to_vec(),
-                    value: s.value[first..last].to_vec(),
-                })
+                    s.row_start[rows.start..=rows.end].iter().map(|&i| i - first).collect(),
+                    s.feature[first..last].to_vec(),
+                    s.value[first..last].to_vec(),
+                ))
             }
         }
     }

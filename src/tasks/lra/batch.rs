@@ -45,5 +45,5 @@ pub fn one_hot_batch<'a>(
         }
         batch += 1;
     }
-    Ok(SparseSequences { batch, time, features, row_start, feature, value })
+    Ok(SparseSequences::new(batch, time, features, row_start, feature, value))
 }

@@ -84,8 +84,7 @@ pub fn predict_file_shuffled(
                 row_start.push(feature.len());
             }
         }
-        let mut x =
-            SparseSequences { batch: sims, time: window, features: file.num_inputs(), row_start, feature, value };
+        let mut x = SparseSequences::new(sims, window, file.num_inputs(), row_start, feature, value);
         if let Some(shuffle) = shuffle {
             shuffle.apply(&mut x);
         }

@@ -116,8 +116,7 @@ impl NeuronioSampler {
                 soma.push(soma_training_target(sim.soma_mv[t]));
             }
         }
-        let inputs =
-            SparseSequences { batch: c.batch, time: c.window, features: 2 * segments, row_start, feature, value };
+        let inputs = SparseSequences::new(c.batch, c.window, 2 * segments, row_start, feature, value);
         NeuronioBatch { inputs, spike, soma }
     }
 

@@ -42,6 +42,7 @@ impl InputShuffle {
 
     /// Moves every channel of `x` to its position, keeping each row in increasing feature order.
     pub fn apply(&self, x: &mut SparseSequences) {
+        x.changed();
         let mut row: Vec<(u32, f32)> = Vec::new();
         for r in 0..x.batch * x.time {
             let span = x.row_start[r]..x.row_start[r + 1];

@@ -9,7 +9,7 @@ use anyhow::{ensure, Result};
 
 /// A batch with no sequences yet, of `time` steps on the 700 SHD channels.
 pub fn empty_batch(time: usize) -> SparseSequences {
-    SparseSequences { batch: 0, time, features: NUM_UNITS, row_start: vec![0], feature: Vec::new(), value: Vec::new() }
+    SparseSequences::new(0, time, NUM_UNITS, vec![0], Vec::new(), Vec::new())
 }
 
 /// Appends one sequence to `batch`: each `(offset, sample)` puts the sample's step s at time
@@ -25,6 +25,7 @@ pub fn append_sequence(batch: &mut SparseSequences, parts: &[(usize, &BinnedSamp
         batch.batch,
         batch.time
     );
+    batch.changed();
     let mut free_from = 0;
     for (k, &(offset, sample)) in parts.iter().enumerate() {
         ensure!(
