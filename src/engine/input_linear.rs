@@ -5,13 +5,13 @@
 
 use super::isa::with_best_isa;
 use super::kernels::axpy;
-use super::{gemm, Inputs, MatMut, MatRef};
+use super::{gemm, Inputs, MatMut, MatRef, SparseSequences};
 use rayon::prelude::*;
 
 /// Rows per parallel block of the sparse forward product.
 const ROW_BLOCK: usize = 256;
-/// Output units per parallel block of the sparse weight gradient.
-const UNIT_BLOCK: usize = 32;
+/// Features per parallel block of the sparse transposed product.
+const FEATURE_BLOCK: usize = 64;
 
 /// `y[rows, out] = x W^T + bias` with `W` row-major (out, features); `y` is overwritten.
 pub fn forward(x: &Inputs, w: &[f32], bias: Option<&[f32]>, out: usize, y: &mut [f32]) {
@@ -66,39 +66,39 @@ pub fn weight_gradient(x: &Inputs, dy: &[f32], out: usize, dw: &mut [f32]) {
             MatMut::new(dw, out, features),
         ),
         Inputs::Sparse(s) => {
-            // Accumulate dW^T (features, width) for fixed blocks of output units in parallel: each
-            // element still sums the rows in order, so any thread count gives the same bits.
-            let blocks: Vec<usize> = (0..out).step_by(UNIT_BLOCK).collect();
-            let parts: Vec<Vec<f32>> = blocks
-                .par_iter()
-                .map(|&first| {
-                    let width = UNIT_BLOCK.min(out - first);
-                    let mut part = vec![0.0f32; features * width];
-                    with_best_isa(
-                        #[inline(always)]
-                        || {
-                            for (r, g) in dy.chunks_exact(out).enumerate() {
-                                let g = &g[first..first + width];
-                                for (f, v) in s.row(r) {
-                                    axpy(v, g, &mut part[f * width..(f + 1) * width]);
-                                }
-                            }
-                        },
-                    );
-                    part
-                })
-                .collect();
-            for (&first, part) in blocks.iter().zip(&parts) {
-                let width = UNIT_BLOCK.min(out - first);
-                for o in 0..width {
-                    let row = &mut dw[(first + o) * features..(first + o + 1) * features];
-                    for (f, d) in row.iter_mut().enumerate() {
-                        *d += part[f * width + o];
-                    }
+            // dW^T = X^T dY input-major, then added in transposed: each element sums the rows in
+            // order, so any thread count gives the same bits.
+            let mut part = vec![0.0f32; features * out];
+            sparse_transposed_product(s, dy, out, &mut part);
+            for (o, row) in dw.chunks_exact_mut(features.max(1)).enumerate() {
+                for (f, d) in row.iter_mut().enumerate() {
+                    *d += part[f * out + o];
                 }
             }
         }
     }
+}
+
+/// out (features, width) = X^T G for a sparse X and G (rows, width), input-major
+/// (`SparseSequences::by_feature`): each output row sums its feature's rows in registers, in
+/// ascending rows as a pass over the rows would, in parallel over fixed blocks of features (so
+/// the bits do not depend on the thread count).
+pub fn sparse_transposed_product(s: &SparseSequences, g: &[f32], width: usize, out: &mut [f32]) {
+    debug_assert_eq!(out.len(), s.features * width);
+    let by_feature = s.by_feature();
+    out.par_chunks_mut(FEATURE_BLOCK * width.max(1)).enumerate().for_each(|(block, outs)| {
+        with_best_isa(
+            #[inline(always)]
+            || {
+                for (k, o) in outs.chunks_exact_mut(width.max(1)).enumerate() {
+                    o.fill(0.0);
+                    for (r, v) in by_feature.feature(block * FEATURE_BLOCK + k) {
+                        axpy(v, &g[r * width..(r + 1) * width], o);
+                    }
+                }
+            },
+        )
+    });
 }
 
 /// `dx = dy W`, (rows, features), dense whatever the input's form.

@@ -21,14 +21,12 @@
 use super::config::{ElmConfig, ElmVersion};
 use super::routing::SynapseRouting;
 use super::Derived;
+use crate::engine::input_linear::sparse_transposed_product;
 use crate::engine::isa::with_best_isa;
 use crate::engine::kernels::axpy;
 use crate::engine::{gemm, BufferPool, Inputs, MatMut, MatRef};
 use anyhow::Result;
 use rayon::prelude::*;
-
-/// Inputs per parallel block of the sparse input-weight gradient.
-const INPUT_BLOCK: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProjectionPath {
@@ -269,26 +267,8 @@ fn filter_backward(g: &mut [f32], time: usize, width: usize, kappa: f32) {
 /// element sums its rows in order (thread-count independent).
 fn project_transposed(x: &Inputs, g: &[f32], rows: usize, inputs: usize, width: usize, out: &mut [f32]) {
     match x {
-        Inputs::Sparse(s) => {
-            // Input-major (`SparseSequences::by_feature`, made by the data loader's thread for
-            // training batches): each output row sums its input's rows in registers, in
-            // ascending rows as a pass over the rows would, in parallel over fixed blocks of
-            // inputs.
-            let by_input = s.by_feature();
-            out.par_chunks_mut(INPUT_BLOCK * width.max(1)).enumerate().for_each(|(block, outs)| {
-                with_best_isa(
-                    #[inline(always)]
-                    || {
-                        for (k, o) in outs.chunks_exact_mut(width.max(1)).enumerate() {
-                            o.fill(0.0);
-                            for (r, v) in by_input.feature(block * INPUT_BLOCK + k) {
-                                axpy(v, &g[r * width..(r + 1) * width], o);
-                            }
-                        }
-                    },
-                )
-            });
-        }
+        // Input-major; `by_feature` is made by the trainer's loader thread for training batches.
+        Inputs::Sparse(s) => sparse_transposed_product(s, g, width, out),
         Inputs::Dense { data, .. } => gemm(
             1.0,
             MatRef::new(data, rows, inputs).t(),
