@@ -2,7 +2,10 @@
 //! engine in `crate::engine` (rayon + GEMM on host slices); `cuda` is the CUDA backend (feature
 //! `cuda`: cudarc, NVRTC-compiled kernels from `kernel_sources`, cuBLAS), or, without the
 //! feature, a stand-in with the same names that says the build has no CUDA. `launch` computes
-//! the kernels' launch configurations in plain, unit-tested Rust.
+//! the kernels' launch configurations in plain, unit-tested Rust. `accelerator` is what a model's
+//! device passes ask of a GPU (each model's `device.rs`, put behind the trainer by
+//! `models::on_device`); `staging` puts a batch's non-zeros on the device; `compare` is how
+//! device results are judged against the CPU's.
 
 pub mod accelerator;
 pub mod compare;
