@@ -76,14 +76,14 @@ fn single_case(case: &str, bidirectional: bool) {
     check(&format!("{case} loss"), &[loss as f32], &get("loss"), OUTPUT_BAR);
     let dy: Vec<f32> = pass.y.iter().map(|v| 2.0 * v).collect();
     let g = spec.backward(&w, &pass, &x, &dy, batch, time).unwrap();
-    check(&format!("{case} grad/Lambda_re"), &g.lambda_re, &get("grad/Lambda_re"), GRADIENT_BAR);
-    check(&format!("{case} grad/Lambda_im"), &g.lambda_im, &get("grad/Lambda_im"), GRADIENT_BAR);
-    check(&format!("{case} grad/B"), &g.b, &get("grad/B"), GRADIENT_BAR);
-    for (name, grad) in c_names.iter().zip(&g.c) {
+    check(&format!("{case} grad/Lambda_re"), &g.params.lambda_re, &get("grad/Lambda_re"), GRADIENT_BAR);
+    check(&format!("{case} grad/Lambda_im"), &g.params.lambda_im, &get("grad/Lambda_im"), GRADIENT_BAR);
+    check(&format!("{case} grad/B"), &g.params.b, &get("grad/B"), GRADIENT_BAR);
+    for (name, grad) in c_names.iter().zip(&g.params.c) {
         check(&format!("{case} grad/{name}"), grad, &get(&format!("grad/{name}")), GRADIENT_BAR);
     }
-    check(&format!("{case} grad/D"), &g.d, &get("grad/D"), GRADIENT_BAR);
-    check(&format!("{case} grad/log_step"), &g.log_step, &get("grad/log_step"), GRADIENT_BAR);
+    check(&format!("{case} grad/D"), &g.params.d, &get("grad/D"), GRADIENT_BAR);
+    check(&format!("{case} grad/log_step"), &g.params.log_step, &get("grad/log_step"), GRADIENT_BAR);
     check(&format!("{case} grad/x"), &g.z, &get("grad/x"), GRADIENT_BAR);
 }
 

@@ -17,6 +17,7 @@
 //! (the second-to-last axis times every axis before it).
 
 use super::config::{CInit, S5Config};
+use super::ssm::SsmTensors;
 use crate::engine::Rng;
 use anyhow::{ensure, Result};
 use nalgebra::{Complex, DMatrix};
@@ -81,20 +82,7 @@ pub fn lecun_normal(rng: &mut Rng, count: usize, fan_in: usize) -> Vec<f32> {
         .collect()
 }
 
-/// The initial tensors of one layer's SSM, in the official layouts.
-pub struct SsmInit {
-    pub lambda_re: Vec<f32>,
-    pub lambda_im: Vec<f32>,
-    /// (P, H, 2).
-    pub b: Vec<f32>,
-    /// One (H, P, 2) per direction, or a single (H, directions * P, 2) for complex_normal.
-    pub c: Vec<Vec<f32>>,
-    pub d: Vec<f32>,
-    /// (P, 1).
-    pub log_step: Vec<f32>,
-}
-
-pub fn ssm_init(config: &S5Config, block: &HippoBlock, rng: &mut Rng) -> SsmInit {
+pub fn ssm_init(config: &S5Config, block: &HippoBlock, rng: &mut Rng) -> SsmTensors {
     let h = config.d_model;
     let blocks = config.blocks;
     let (n, kept) = (block.n, block.kept);
@@ -158,7 +146,7 @@ pub fn ssm_init(config: &S5Config, block: &HippoBlock, rng: &mut Rng) -> SsmInit
     let d = (0..h).map(|_| rng.normal() as f32).collect();
     let (lo, hi) = (config.dt_min.ln(), config.dt_max.ln());
     let log_step = (0..p).map(|_| (lo + rng.uniform_f64() * (hi - lo)) as f32).collect();
-    SsmInit {
+    SsmTensors {
         lambda_re: lambda.iter().map(|l| l.re as f32).collect(),
         lambda_im: lambda.iter().map(|l| l.im as f32).collect(),
         b,

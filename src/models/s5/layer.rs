@@ -281,14 +281,14 @@ impl LayerSpec {
         let c = ids.c_slices(params);
         let weights = ssm_weights(ids, params, &c);
         let sg = self.ssm.backward(&weights, &pass.ssm, &pass.a, &dy, batch, time)?;
-        grads[ids.lambda_re].data_mut().copy_from_slice(&sg.lambda_re);
-        grads[ids.lambda_im].data_mut().copy_from_slice(&sg.lambda_im);
-        grads[ids.b].data_mut().copy_from_slice(&sg.b);
-        for (&i, g) in ids.c.iter().zip(&sg.c) {
+        grads[ids.lambda_re].data_mut().copy_from_slice(&sg.params.lambda_re);
+        grads[ids.lambda_im].data_mut().copy_from_slice(&sg.params.lambda_im);
+        grads[ids.b].data_mut().copy_from_slice(&sg.params.b);
+        for (&i, g) in ids.c.iter().zip(&sg.params.c) {
             grads[i].data_mut().copy_from_slice(g);
         }
-        grads[ids.d].data_mut().copy_from_slice(&sg.d);
-        grads[ids.log_step].data_mut().copy_from_slice(&sg.log_step);
+        grads[ids.d].data_mut().copy_from_slice(&sg.params.d);
+        grads[ids.log_step].data_mut().copy_from_slice(&sg.params.log_step);
         // Through a pre-norm to the input, plus the skip.
         let mut dinput = dr;
         if self.prenorm {

@@ -63,15 +63,25 @@ pub struct SsmWeights<'a> {
     pub log_step: &'a [f32],
 }
 
-/// Gradients, in the layouts of `SsmWeights`, and of the input.
+/// The SSM's tensors, owned, in the layouts of `SsmWeights`: an initialisation
+/// (`init::ssm_init`) or gradients.
 #[derive(Clone, Debug)]
-pub struct SsmGrads {
+pub struct SsmTensors {
     pub lambda_re: Vec<f32>,
     pub lambda_im: Vec<f32>,
+    /// (P, H, 2).
     pub b: Vec<f32>,
+    /// One (H, P, 2) per direction, or a single (H, directions * P, 2) for complex_normal.
     pub c: Vec<Vec<f32>>,
     pub d: Vec<f32>,
+    /// (P, 1).
     pub log_step: Vec<f32>,
+}
+
+/// Gradients of the SSM's tensors and of its input.
+#[derive(Clone, Debug)]
+pub struct SsmGrads {
+    pub params: SsmTensors,
     /// Of the input z, (batch, time, H).
     pub z: Vec<f32>,
 }
@@ -338,15 +348,15 @@ impl SsmSpec {
             gemm(1.0, MatRef::new(z, rows, h).t(), MatRef::new(&du, rows, 2 * p), 0.0, MatMut::new(&mut dbm, h, 2 * p));
         }
         let through = self.discretization_gradients(w, &disc, &dbm, &dlb);
-        Ok(SsmGrads {
+        let params = SsmTensors {
             lambda_re: through.lambda_re,
             lambda_im: through.lambda_im,
             b: through.b,
             c: dc,
             d: dd.into_iter().map(|v| v as f32).collect(),
             log_step: through.log_step,
-            z: dz,
-        })
+        };
+        Ok(SsmGrads { params, z: dz })
     }
 
     /// The gradients of the C tensors from that of C_cat (`output_matrix`'s layout).
