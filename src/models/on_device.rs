@@ -128,18 +128,6 @@ impl<M: DeviceModel> OnDevice<M> {
         }
     }
 
-    /// Without the first-step verification (tests that compare whole runs themselves).
-    pub fn unverified(model: M, device: Box<dyn Accelerator>, limits: DeviceLimits) -> Self {
-        let on = Self::new(model, device, limits);
-        on.forward_verified.store(true, Ordering::Relaxed);
-        on.backward_verified.store(true, Ordering::Relaxed);
-        on
-    }
-
-    pub fn model(&self) -> &M {
-        &self.model
-    }
-
     fn forward(&self, x: &Inputs, train_seed: Option<u64>) -> Result<Box<dyn ForwardPass>> {
         check_features(x, self.model.num_input())?;
         let pass = {
@@ -152,16 +140,23 @@ impl<M: DeviceModel> OnDevice<M> {
                 None => self.model.forward_on(device.as_mut(), &self.limits, &staged)?,
             }
         };
+        let mut cpu_twin = None;
         if !self.forward_verified.swap(true, Ordering::Relaxed) {
-            let cpu = match train_seed {
-                Some(seed) => self.model.forward_steps_train(x, seed)?,
-                None => self.model.forward_steps(x)?,
-            };
+            let cpu = self.cpu_forward(x, train_seed)?;
             verify("outputs", M::pass_output(&pass), cpu.output())?;
             let auxiliary = [M::pass_auxiliary_loss(&pass) as f32, cpu.auxiliary_loss() as f32];
             verify("the auxiliary loss", &auxiliary[..1], &auxiliary[1..])?;
+            cpu_twin = Some(cpu);
         }
-        Ok(Box::new(DevicePass::<M> { pass, train_seed }))
+        Ok(Box::new(DevicePass::<M> { pass, train_seed, cpu_twin }))
+    }
+
+    /// The CPU model's pass on the same batch (and dropout seed), for the first-step checks.
+    fn cpu_forward(&self, x: &Inputs, train_seed: Option<u64>) -> Result<Box<dyn ForwardPass>> {
+        match train_seed {
+            Some(seed) => self.model.forward_steps_train(x, seed),
+            None => self.model.forward_steps(x),
+        }
     }
 }
 
@@ -183,6 +178,9 @@ fn verify(what: &str, device: &[f32], cpu: &[f32]) -> Result<()> {
 struct DevicePass<M: DeviceModel> {
     pass: M::Pass,
     train_seed: Option<u64>,
+    /// The CPU's pass of the forward check, kept for the backward check of the same step (a
+    /// CPU forward at the paper's shapes is not free).
+    cpu_twin: Option<Box<dyn ForwardPass>>,
 }
 
 impl<M: DeviceModel> ForwardPass for DevicePass<M> {
@@ -234,11 +232,15 @@ impl<M: DeviceModel> SequenceModel for OnDevice<M> {
             self.model.backward_on(device.as_mut(), &self.limits, &wrapped.pass, dy)?
         };
         if !self.backward_verified.swap(true, Ordering::Relaxed) {
-            let cpu_pass = match wrapped.train_seed {
-                Some(seed) => self.model.forward_steps_train(x, seed)?,
-                None => self.model.forward_steps(x)?,
+            let made;
+            let cpu_pass = match &wrapped.cpu_twin {
+                Some(pass) => pass.as_ref(),
+                None => {
+                    made = self.cpu_forward(x, wrapped.train_seed)?;
+                    made.as_ref()
+                }
             };
-            let cpu = self.model.backward_steps(cpu_pass.as_ref(), x, dy)?;
+            let cpu = self.model.backward_steps(cpu_pass, x, dy)?;
             for ((got, want), param) in grads.iter().zip(&cpu).zip(self.model.params().iter()) {
                 verify(&format!("the gradient of {}", param.name), got.data(), want.data())?;
             }
