@@ -112,3 +112,22 @@ pub fn add_bias_rows(acc: &mut dyn Accelerator, y: BufferId, bias: BufferId, row
         ],
     )
 }
+
+/// y (rows, out) = x W + bias on the device, for x (rows, features) and `weight` used as a
+/// (features, out) matrix (`MatrixView::t()` of a PyTorch (out, features) weight): the affine
+/// layers of every model's device path.
+pub fn linear(
+    acc: &mut dyn Accelerator,
+    x: BufferId,
+    rows: usize,
+    features: usize,
+    weight: MatrixView,
+    bias: &[f32],
+) -> Result<BufferId> {
+    let out = weight.shape().1;
+    let y = acc.zeros(rows * out)?;
+    acc.gemm(1.0, MatrixView::dense(x, rows, features), weight, 0.0, MatrixView::dense(y, rows, out))?;
+    let bias = acc.upload(bias)?;
+    add_bias_rows(acc, y, bias, rows, out)?;
+    Ok(y)
+}

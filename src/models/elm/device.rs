@@ -11,9 +11,7 @@
 use super::config::ElmVersion;
 use super::projection::{folded_input_weights, unfold_folded_gradient, ProjectionPath};
 use super::Elm;
-use crate::backend::accelerator::{
-    add_bias_rows, column_sums, kernel_int, Accelerator, BufferId, KernelArg, MatrixView,
-};
+use crate::backend::accelerator::{column_sums, kernel_int, linear, Accelerator, BufferId, KernelArg, MatrixView};
 use crate::backend::elm_layout::{pack, MlpLayer, RecurrenceLayout};
 use crate::backend::launch::{self, DeviceLimits, RecurrenceShape};
 use crate::backend::staging::StagedInput;
@@ -142,16 +140,8 @@ pub fn forward_on(
 
     // y = M W_y^T + b_y.
     let w_y = acc.upload(elm.params.get(elm.ids.w_y).data())?;
-    let b_y = acc.upload(elm.params.get(elm.ids.b_y).data())?;
-    let y = acc.zeros(rows * out)?;
-    acc.gemm(
-        1.0,
-        MatrixView::dense(memory, rows, dm),
-        MatrixView::dense(w_y, out, dm).t(),
-        0.0,
-        MatrixView::dense(y, rows, out),
-    )?;
-    add_bias_rows(acc, y, b_y, rows, out)?;
+    let b_y = elm.params.get(elm.ids.b_y).data();
+    let y = linear(acc, memory, rows, dm, MatrixView::dense(w_y, out, dm).t(), b_y)?;
     let y = acc.read(y)?;
     Ok(DeviceForward { batch, time, x: x_buf, q_filtered, memory, memory_input, pre, post, kappa_m, gain, layout, y })
 }

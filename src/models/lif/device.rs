@@ -8,9 +8,7 @@
 
 use super::recurrence::Dynamics;
 use super::{Lif, LifOutputs};
-use crate::backend::accelerator::{
-    add_bias_rows, column_sums, kernel_int, Accelerator, BufferId, KernelArg, MatrixView,
-};
+use crate::backend::accelerator::{column_sums, kernel_int, linear, Accelerator, BufferId, KernelArg, MatrixView};
 use crate::backend::launch::{self, DeviceLimits};
 use crate::backend::staging::StagedInput;
 use crate::engine::Tensor;
@@ -84,16 +82,8 @@ pub fn forward_on(
     // I = x W^T + b for every row at once.
     let x_buf = x.buffer;
     let w = acc.upload(lif.params.get(lif.ids.weight).data())?;
-    let b = acc.upload(lif.params.get(lif.ids.bias).data())?;
-    let current = acc.zeros(rows * n)?;
-    acc.gemm(
-        1.0,
-        MatrixView::dense(x_buf, rows, d_in),
-        MatrixView::dense(w, n, d_in).t(),
-        0.0,
-        MatrixView::dense(current, rows, n),
-    )?;
-    add_bias_rows(acc, current, b, rows, n)?;
+    let bias = lif.params.get(lif.ids.bias).data();
+    let current = linear(acc, x_buf, rows, d_in, MatrixView::dense(w, n, d_in).t(), bias)?;
 
     let (memory, effective) = match lif.ids.memory {
         Some((c_id, _)) => {

@@ -7,9 +7,7 @@
 //! the CPU model.
 
 use super::Lstm;
-use crate::backend::accelerator::{
-    add_bias_rows, column_sums, kernel_int, Accelerator, BufferId, KernelArg, MatrixView,
-};
+use crate::backend::accelerator::{column_sums, kernel_int, linear, Accelerator, BufferId, KernelArg, MatrixView};
 use crate::backend::launch::{self, DeviceLimits};
 use crate::backend::staging::StagedInput;
 use crate::engine::Tensor;
@@ -49,16 +47,7 @@ pub fn forward_on(
     }
     let x_buf = x.buffer;
     let w_ih = acc.upload(lstm.params.get(ids.w_ih).data())?;
-    let gates = acc.zeros(rows * 4 * hs)?;
-    acc.gemm(
-        1.0,
-        MatrixView::dense(x_buf, rows, d),
-        MatrixView::dense(w_ih, 4 * hs, d).t(),
-        0.0,
-        MatrixView::dense(gates, rows, 4 * hs),
-    )?;
-    let bias_buf = acc.upload(&bias)?;
-    add_bias_rows(acc, gates, bias_buf, rows, 4 * hs)?;
+    let gates = linear(acc, x_buf, rows, d, MatrixView::dense(w_ih, 4 * hs, d).t(), &bias)?;
     let w_hh = lstm.params.get(ids.w_hh).data();
     let mut w_hh_t = vec![0.0; 4 * hs * hs];
     crate::engine::kernels::transpose_into(w_hh, 4 * hs, hs, &mut w_hh_t);
@@ -86,16 +75,8 @@ pub fn forward_on(
         ],
     )?;
     let w_y = acc.upload(lstm.params.get(ids.w_y).data())?;
-    let b_y = acc.upload(lstm.params.get(ids.b_y).data())?;
-    let y = acc.zeros(rows * out)?;
-    acc.gemm(
-        1.0,
-        MatrixView::dense(hidden, rows, hs),
-        MatrixView::dense(w_y, out, hs).t(),
-        0.0,
-        MatrixView::dense(y, rows, out),
-    )?;
-    add_bias_rows(acc, y, b_y, rows, out)?;
+    let b_y = lstm.params.get(ids.b_y).data();
+    let y = linear(acc, hidden, rows, hs, MatrixView::dense(w_y, out, hs).t(), b_y)?;
     let y = acc.read(y)?;
     let dropped = dropout.is_some();
     Ok(LstmDeviceForward { batch, time, x: x_buf, gates, cell, tanh_cell, hidden, mask, dropped, y })

@@ -21,7 +21,7 @@ use super::layer::{ssm_weights, LayerIds};
 use super::norm::NormMode;
 use super::ssm::C64;
 use super::S5;
-use crate::backend::accelerator::{add_bias_rows, kernel_int, Accelerator, BufferId, KernelArg, MatrixView};
+use crate::backend::accelerator::{kernel_int, linear, Accelerator, BufferId, KernelArg, MatrixView};
 use crate::backend::launch::{self, DeviceLimits};
 use crate::backend::staging::StagedInput;
 use crate::engine::{ParamSet, Tensor};
@@ -119,29 +119,6 @@ fn column_sums(acc: &mut dyn Accelerator, x: BufferId, rows: usize, cols: usize)
     let out = acc.zeros(cols)?;
     elementwise(acc, "s5_column_sums", cols, &[buf(x), int(rows)?, int(cols)?, buf(out)])?;
     acc.read(out)
-}
-
-/// x K + b over all rows, K (n_in, n_out) as uploaded.
-fn dense(
-    acc: &mut dyn Accelerator,
-    x: BufferId,
-    rows: usize,
-    n_in: usize,
-    kernel: BufferId,
-    bias: &[f32],
-    n_out: usize,
-) -> Result<BufferId> {
-    let out = acc.zeros(rows * n_out)?;
-    acc.gemm(
-        1.0,
-        MatrixView::dense(x, rows, n_in),
-        MatrixView::dense(kernel, n_in, n_out),
-        0.0,
-        MatrixView::dense(out, rows, n_out),
-    )?;
-    let bias = acc.upload(bias)?;
-    add_bias_rows(acc, out, bias, rows, n_out)?;
-    Ok(out)
 }
 
 /// A Dense layer's backward: dK = x^T dy and db (read back), and dx (+)= dy K^T when asked.
@@ -341,7 +318,7 @@ fn forward_in_mode(
 
     let x_buf = x.buffer;
     let enc_k = acc.upload(params.get(s5.encoder.0).data())?;
-    let encoded = dense(acc, x_buf, rows, din, enc_k, params.get(s5.encoder.1).data(), h)?;
+    let encoded = linear(acc, x_buf, rows, din, MatrixView::dense(enc_k, din, h), params.get(s5.encoder.1).data())?;
     let norm_mode = s5.norm_mode(train_seed.is_some());
     let masks = s5.masks(train_seed, batch);
     let mut layers: Vec<LayerOnDevice> = Vec::with_capacity(s5.layers.len());
@@ -418,7 +395,7 @@ fn forward_in_mode(
             act => {
                 let (k2, b2) = ids.out2.expect("GLUs have out2");
                 let k2 = acc.upload(params.get(k2).data())?;
-                let sigmoid = dense(acc, g, rows, h, k2, params.get(b2).data(), h)?;
+                let sigmoid = linear(acc, g, rows, h, MatrixView::dense(k2, h, h), params.get(b2).data())?;
                 elementwise(acc, "s5_sigmoid", s.n(), &[buf(sigmoid), int(s.n())?])?;
                 gate = Some(sigmoid);
                 let values = match act {
@@ -427,7 +404,7 @@ fn forward_in_mode(
                     _ => {
                         let (k1, b1) = ids.out1.expect("full_glu has out1");
                         let k1 = acc.upload(params.get(k1).data())?;
-                        let l = dense(acc, g, rows, h, k1, params.get(b1).data(), h)?;
+                        let l = linear(acc, g, rows, h, MatrixView::dense(k1, h, h), params.get(b1).data())?;
                         lin = Some(l);
                         l
                     }
@@ -470,7 +447,7 @@ fn forward_in_mode(
     }
     let last = layers.last().map_or(encoded, |l| l.out);
     let dec_k = acc.upload(params.get(s5.decoder.0).data())?;
-    let y = dense(acc, last, rows, h, dec_k, params.get(s5.decoder.1).data(), dout)?;
+    let y = linear(acc, last, rows, h, MatrixView::dense(dec_k, h, dout), params.get(s5.decoder.1).data())?;
     let y = acc.read(y)?;
     Ok(S5DeviceForward { batch, time, x: x_buf, encoded, layers, norm_mode, batch_statistics, y })
 }

@@ -16,9 +16,7 @@
 //! that long splits them into groups of samples (samples do not interact).
 
 use super::Tcn;
-use crate::backend::accelerator::{
-    add_bias_rows, column_sums, kernel_int, Accelerator, BufferId, KernelArg, MatrixView,
-};
+use crate::backend::accelerator::{column_sums, kernel_int, linear, Accelerator, BufferId, KernelArg, MatrixView};
 use crate::backend::launch::{self, DeviceLimits};
 use crate::backend::staging::StagedInput;
 use crate::engine::kernels::Activation;
@@ -108,16 +106,8 @@ pub fn forward_on(
     let width = last.outputs;
     let h_last = *post_all.last().expect("one activation per layer");
     let head_weight = acc.upload(tcn.params.get(tcn.head_weight).data())?;
-    let head_bias = acc.upload(tcn.params.get(tcn.head_bias).data())?;
-    let y = acc.zeros(rows * out)?;
-    acc.gemm(
-        1.0,
-        MatrixView::dense(h_last, rows, width),
-        MatrixView::dense(head_weight, out, width).t(),
-        0.0,
-        MatrixView::dense(y, rows, out),
-    )?;
-    add_bias_rows(acc, y, head_bias, rows, out)?;
+    let head_bias = tcn.params.get(tcn.head_bias).data();
+    let y = linear(acc, h_last, rows, width, MatrixView::dense(head_weight, out, width).t(), head_bias)?;
     let y = acc.read(y)?;
     Ok(TcnDeviceForward { batch, time, x: x_buf, pre: pre_all, post: post_all, y })
 }
