@@ -4,7 +4,7 @@
 //! everywhere. Dense inputs go through one large GEMM (DESIGN.md section 4).
 
 use super::isa::with_best_isa;
-use super::kernels::axpy;
+use super::scaled_rows::add_scaled_rows;
 use super::{gemm, Inputs, MatMut, MatRef, SparseSequences};
 use rayon::prelude::*;
 
@@ -32,7 +32,7 @@ pub fn forward(x: &Inputs, w: &[f32], bias: Option<&[f32]>, out: usize, y: &mut 
             MatMut::new(y, rows, out),
         ),
         Inputs::Sparse(s) => {
-            // Column f of W is row f of W^T: contiguous, so each non-zero is one axpy. Rows are
+            // Column f of W is row f of W^T: contiguous, so a row is a sum of scaled rows. Rows are
             // independent, so fixed blocks of them run in parallel (same result on any thread count).
             let wt = transposed(w, out, features);
             y.par_chunks_mut(ROW_BLOCK * out).enumerate().for_each(|(block, ys)| {
@@ -40,9 +40,7 @@ pub fn forward(x: &Inputs, w: &[f32], bias: Option<&[f32]>, out: usize, y: &mut 
                     #[inline(always)]
                     || {
                         for (i, row) in ys.chunks_exact_mut(out).enumerate() {
-                            for (f, v) in s.row(block * ROW_BLOCK + i) {
-                                axpy(v, &wt[f * out..(f + 1) * out], row);
-                            }
+                            add_scaled_rows(s.row(block * ROW_BLOCK + i), &wt, out, row);
                         }
                     },
                 )
@@ -92,9 +90,7 @@ pub fn sparse_transposed_product(s: &SparseSequences, g: &[f32], width: usize, o
             || {
                 for (k, o) in outs.chunks_exact_mut(width.max(1)).enumerate() {
                     o.fill(0.0);
-                    for (r, v) in by_feature.feature(block * FEATURE_BLOCK + k) {
-                        axpy(v, &g[r * width..(r + 1) * width], o);
-                    }
+                    add_scaled_rows(by_feature.feature(block * FEATURE_BLOCK + k), g, width, o);
                 }
             },
         )

@@ -11,6 +11,7 @@ pub mod numpy_random;
 pub mod params;
 pub mod pool;
 pub mod random;
+pub mod scaled_rows;
 pub mod sequences;
 pub mod tensor;
 pub mod workers;

@@ -72,7 +72,7 @@ impl SparseSequences {
     }
 
     /// Non-zeros of row `r` as (feature, value) pairs.
-    pub fn row(&self, r: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
+    pub fn row(&self, r: usize) -> impl Iterator<Item = (usize, f32)> + Clone + '_ {
         let span = self.row_start[r]..self.row_start[r + 1];
         self.feature[span.clone()].iter().map(|&i| i as usize).zip(self.value[span].iter().copied())
     }
@@ -129,7 +129,7 @@ pub struct ByFeature {
 
 impl ByFeature {
     /// Non-zeros of feature `f` as (row, value) pairs, rows ascending.
-    pub fn feature(&self, f: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
+    pub fn feature(&self, f: usize) -> impl Iterator<Item = (usize, f32)> + Clone + '_ {
         let span = self.start[f]..self.start[f + 1];
         self.row[span.clone()].iter().copied().zip(self.value[span].iter().copied())
     }

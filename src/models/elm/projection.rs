@@ -24,6 +24,7 @@ use super::Derived;
 use crate::engine::input_linear::sparse_transposed_product;
 use crate::engine::isa::with_best_isa;
 use crate::engine::kernels::axpy;
+use crate::engine::scaled_rows::add_scaled_rows;
 use crate::engine::{gemm, BufferPool, Inputs, MatMut, MatRef};
 use anyhow::Result;
 use rayon::prelude::*;
@@ -210,9 +211,7 @@ fn project(x: &Inputs, m: &[f32], rows: usize, inputs: usize, width: usize, out:
                 with_best_isa(
                     #[inline(always)]
                     || {
-                        for (i, v) in s.row(r) {
-                            axpy(v, &m[i * width..(i + 1) * width], row);
-                        }
+                        add_scaled_rows(s.row(r), m, width, row);
                     },
                 )
             });
