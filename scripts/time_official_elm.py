@@ -7,7 +7,8 @@ SHD shape (Figure 5): batch 8, 700 channels, 1000 steps at 1 ms bins, 20 classes
 the last output, Adamax, as the official notebook `train_elm_on_shd.ipynb` trains it; inputs are
 2 % non-zero ones (SHD counts). `--model branch-elm` uses 100 branches x 15 random synapses;
 `--model lstm` times `torch.nn.LSTM(700, 250)` + `nn.Linear` (the paper's SHD LSTM) instead.
-NeuronIO shape: batch 8 x 500 steps, 1278 signed spike inputs, spike + soma outputs, MSE, Adam.
+NeuronIO shape: batch 8 x 500 steps, 1278 signed spike inputs, spike + soma outputs, MSE, Adam;
+`--model lstm` times `torch.nn.LSTM(1278, 50)` + `nn.Linear` (the paper's Figure 2 LSTM).
 LRA shapes (the paper's LRA ELM: d_m 150, one MLP layer of 300, tau_s = lambda = 5, memory taus
 from 1 to T): one-hot tokens (exactly one non-zero per
 step, value 1, a uniformly random feature), cross-entropy on the last output, Adam lr 2e-4 (pass
@@ -36,6 +37,21 @@ LRA_SHAPES = {"lra-image": (16, 1024, 10), "lra-pathfinder": (16, 1024, 2), "lra
               "lra-text": (169, 4096, 2), "lra-path-x": (8, 16384, 2)}
 
 
+def lstm_with_readout(inputs, hidden, outputs):
+    """`torch.nn.LSTM` and a linear readout at every step: the paper's LSTM baselines."""
+
+    class LstmWithReadout(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(inputs, hidden, batch_first=True)
+            self.readout = torch.nn.Linear(hidden, outputs)
+
+        def forward(self, x):
+            return self.readout(self.lstm(x)[0])
+
+    return LstmWithReadout()
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--elm-repo", required=True)
@@ -61,15 +77,7 @@ def main():
         if a.model == "branch-elm":
             kwargs.update(num_branch=100, num_synapse_per_branch=15, input_to_synapse_routing="random_routing")
         if a.model == "lstm":
-            class Lstm(torch.nn.Module):
-                def __init__(self):
-                    super().__init__()
-                    self.lstm = torch.nn.LSTM(700, 250, batch_first=True)
-                    self.readout = torch.nn.Linear(250, 20)
-
-                def forward(self, x):
-                    return self.readout(self.lstm(x)[0])
-            model = Lstm()
+            model = lstm_with_readout(700, 250, 20)
         else:
             model = ELM(**kwargs)
         x = (torch.rand(a.batch, steps, 700) < a.density).float()
@@ -92,7 +100,7 @@ def main():
         steps = a.time or 500
         kwargs = dict(num_input=1278, num_output=2, num_memory=20, memory_tau_min=1.0, memory_tau_max=150.0,
                       num_branch=45, num_synapse_per_branch=100, input_to_synapse_routing="neuronio_routing")
-        model = ELM(**kwargs)
+        model = lstm_with_readout(1278, 50, 2) if a.model == "lstm" else ELM(**kwargs)
         u = torch.rand(a.batch, steps, 1278)
         sign = torch.cat([torch.ones(639), -torch.ones(639)])
         x = (u < a.density).float() * sign
