@@ -5,14 +5,18 @@
 //! of the group, and the reverse sweep multiplies dz_t W_hh by the same mask.
 //!
 //! All buffers are laid out (batch, time, ...), so step t of a group of samples is a strided
-//! matrix view (row stride time * width) and the GEMM reads and writes the buffers in place: no
-//! copies (but the masked state under dropout) and no allocation inside the time loop. A rayon
+//! matrix view (row stride time * width) and the product reads and writes the buffers in place:
+//! no copies (but the masked state under dropout) and no allocation inside the time loop. The
+//! product is `group_matmul`, which streams the weights from cache with no packing: a general
+//! GEMM repacked W_hh at every step (measured: a third of the NeuronIO step was `gemm`'s
+//! packing and edge kernels). A rayon
 //! task steps a fixed group of `GROUP` samples: groups never depend on the thread count, so
 //! neither do the results.
 
 use super::{cell, recurrent_dropout};
+use crate::engine::group_matmul::{group_matmul, GroupProduct};
 use crate::engine::isa::with_best_isa;
-use crate::engine::{gemm, BufferPool, MatMut, MatRef};
+use crate::engine::BufferPool;
 use rayon::prelude::*;
 
 /// Samples stepped together by one task: few enough that a NeuronIO batch of 8 keeps two cores
@@ -68,7 +72,6 @@ pub fn forward(
     if batch == 0 || time == 0 {
         return st;
     }
-    let w = MatRef::new(w_hh_t, hs, 4 * hs);
     st.gates
         .par_chunks_mut(GROUP * time * 4 * hs)
         .zip(st.cell.par_chunks_mut(GROUP * time * hs))
@@ -86,7 +89,15 @@ pub fn forward(
                     for t in 0..time {
                         if t > 0 {
                             // z_t += h_{t-1} W_hh^T for the group's n samples at once.
-                            let z = MatMut::with_row_stride(&mut gates[t * 4 * hs..], n, 4 * hs, time * 4 * hs);
+                            let z = &mut gates[t * 4 * hs..];
+                            let product = |a_stride| GroupProduct {
+                                rows: n,
+                                k: hs,
+                                n: 4 * hs,
+                                a_stride,
+                                w_stride: 4 * hs,
+                                out_stride: time * 4 * hs,
+                            };
                             match (mask, dropped.as_mut()) {
                                 (Some(mask), Some(dropped)) => {
                                     for i in 0..n {
@@ -94,12 +105,9 @@ pub fn forward(
                                         let rows = i * hs..(i + 1) * hs;
                                         recurrent_dropout::apply(&mask[rows.clone()], h_prev, &mut dropped[rows]);
                                     }
-                                    gemm(1.0, MatRef::new(dropped, n, hs), w, 1.0, z);
+                                    group_matmul(product(hs), dropped, w_hh_t, z);
                                 }
-                                _ => {
-                                    let h_prev = MatRef::with_row_stride(&hidden[(t - 1) * hs..], n, hs, time * hs);
-                                    gemm(1.0, h_prev, w, 1.0, z);
-                                }
+                                _ => group_matmul(product(time * hs), &hidden[(t - 1) * hs..], w_hh_t, z),
                             }
                         }
                         for i in 0..n {
@@ -144,7 +152,6 @@ pub fn backward(
     if batch == 0 || time == 0 {
         return;
     }
-    let w = MatRef::new(w_hh, 4 * hs, hs);
     // The gradient of c_t carried backwards, per sample; zero after the last step.
     let mut dc = pool.zeros(batch * hs);
     dz.par_chunks_mut(GROUP * time * 4 * hs)
@@ -177,10 +184,19 @@ pub fn backward(
                         }
                         if t > 0 {
                             // dh_{t-1} += dz_t W_hh (times the mask) for the group's n samples at once.
-                            let dz_t = MatRef::with_row_stride(&dz[t * 4 * hs..], n, 4 * hs, time * 4 * hs);
+                            let dz_t = &dz[t * 4 * hs..];
+                            let product = |out_stride| GroupProduct {
+                                rows: n,
+                                k: 4 * hs,
+                                n: hs,
+                                a_stride: time * 4 * hs,
+                                w_stride: hs,
+                                out_stride,
+                            };
                             match (mask, unmasked.as_mut()) {
                                 (Some(mask), Some(unmasked)) => {
-                                    gemm(1.0, dz_t, w, 0.0, MatMut::new(unmasked, n, hs));
+                                    unmasked.fill(0.0);
+                                    group_matmul(product(hs), dz_t, w_hh, unmasked);
                                     for i in 0..n {
                                         let dh_prev = &mut dh[(i * time + t - 1) * hs..(i * time + t) * hs];
                                         let rows = i * hs..(i + 1) * hs;
@@ -191,10 +207,7 @@ pub fn backward(
                                         }
                                     }
                                 }
-                                _ => {
-                                    let dh_prev = MatMut::with_row_stride(&mut dh[(t - 1) * hs..], n, hs, time * hs);
-                                    gemm(1.0, dz_t, w, 1.0, dh_prev);
-                                }
+                                _ => group_matmul(product(time * hs), dz_t, w_hh, &mut dh[(t - 1) * hs..]),
                             }
                         }
                     }
