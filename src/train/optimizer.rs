@@ -4,6 +4,7 @@
 
 use crate::engine::{ParamSet, Tensor};
 use anyhow::{bail, Result};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,35 +109,76 @@ impl Optimizer {
                 continue;
             }
             let (kind, lr, weight_decay) = if self.state_space.get(i) == Some(&true) { state_space } else { main };
-            let step_size = lr / bias_correction1;
-            let decay = 1.0 - lr * weight_decay;
-            let (values, grads) = (param.value.data_mut(), grad.data());
-            // Compiled for AVX2 where the CPU has it: the same bits (no contraction), 8 lanes.
-            crate::engine::isa::with_best_isa(
-                #[inline(always)]
-                || {
-                    for (((p, g), m), v) in values.iter_mut().zip(grads).zip(m.iter_mut()).zip(v.iter_mut()) {
+            let rule = UpdateRule {
+                kind,
+                beta1,
+                beta2,
+                eps,
+                step_size: lr / bias_correction1,
+                decay: 1.0 - lr * weight_decay,
+                bias_correction2_sqrt,
+            };
+            // Element-wise, so fixed chunks in parallel give the same bits on any thread count.
+            param
+                .value
+                .data_mut()
+                .par_chunks_mut(CHUNK)
+                .zip(grad.data().par_chunks(CHUNK))
+                .zip(m.par_chunks_mut(CHUNK))
+                .zip(v.par_chunks_mut(CHUNK))
+                .for_each(|(((p, g), m), v)| rule.apply(p, g, m, v));
+        }
+    }
+}
+
+/// Parameters per parallel task of an update: large tensors (the LSTM's 256K input weights, the
+/// TCN's millions) are shared among the threads, small ones stay one task.
+const CHUNK: usize = 1 << 15;
+
+/// One parameter group's update, with this step's constants.
+struct UpdateRule {
+    kind: OptimizerKind,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    step_size: f32,
+    /// AdamW's 1 - lr * weight_decay.
+    decay: f32,
+    bias_correction2_sqrt: f32,
+}
+
+impl UpdateRule {
+    /// Updates parameters `p` with gradients `g` and moments `m`, `v`, in place. One loop per
+    /// kind, so that each is a straight vectorised loop.
+    fn apply(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+        let Self { kind, beta1, beta2, eps, step_size, decay, bias_correction2_sqrt } = *self;
+        let elements = p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
+        // Compiled for AVX2 where the CPU has it: the same bits (no contraction), 8 lanes.
+        crate::engine::isa::with_best_isa(
+            #[inline(always)]
+            || match kind {
+                OptimizerKind::Adam | OptimizerKind::Adamw => {
+                    for (((p, g), m), v) in elements {
+                        if kind == OptimizerKind::Adamw {
+                            *p *= decay;
+                        }
                         // PyTorch updates the first moment with lerp: m + (1 - beta1) (g - m).
                         *m += (1.0 - beta1) * (g - *m);
-                        match kind {
-                            OptimizerKind::Adam | OptimizerKind::Adamw => {
-                                if kind == OptimizerKind::Adamw {
-                                    *p *= decay;
-                                }
-                                *v = beta2 * *v + (1.0 - beta2) * g * g;
-                                let denom = v.sqrt() / bias_correction2_sqrt + eps;
-                                *p -= step_size * *m / denom;
-                            }
-                            OptimizerKind::Adamax => {
-                                // exp_inf = max(beta2 exp_inf, |g| + eps); no second bias correction.
-                                *v = (beta2 * *v).max(g.abs() + eps);
-                                *p -= step_size * *m / *v;
-                            }
-                        }
+                        *v = beta2 * *v + (1.0 - beta2) * g * g;
+                        let denom = v.sqrt() / bias_correction2_sqrt + eps;
+                        *p -= step_size * *m / denom;
                     }
-                },
-            );
-        }
+                }
+                OptimizerKind::Adamax => {
+                    for (((p, g), m), v) in elements {
+                        *m += (1.0 - beta1) * (g - *m);
+                        // exp_inf = max(beta2 exp_inf, |g| + eps); no second bias correction.
+                        *v = (beta2 * *v).max(g.abs() + eps);
+                        *p -= step_size * *m / *v;
+                    }
+                }
+            },
+        );
     }
 }
 
