@@ -1,7 +1,9 @@
 //! Hot loops compiled for the CPU they run on. The crate is built for the x86-64 baseline (SSE2,
 //! no FMA) so one binary runs everywhere; `with_best_isa` runs a closure inside a function
-//! compiled with AVX2 and FMA enabled when the CPU has them, so the closure's body (inlined there:
-//! it has exactly one call site) is vectorised 8 wide instead of 4.
+//! compiled with AVX-512 (and AVX2, FMA) or with AVX2 and FMA, the widest the CPU has, so the
+//! closure's body (inlined there: it has exactly one call site) is vectorised 16 or 8 wide
+//! instead of 4. AVX-512 over AVX2, measured on this Zen 4 with one thread: the Branch-ELM
+//! NeuronIO step 4% faster, the LSTM's 6%, the ELM on SHD 1%.
 //!
 //! Results do not change: Rust never contracts `a * b + c` into a fused multiply-add by itself,
 //! and an explicit `mul_add` is exactly rounded with or without the instruction (the baseline
@@ -26,11 +28,21 @@ pub fn has_avx2_fma() -> bool {
 pub fn with_best_isa<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
+        if std::arch::is_x86_feature_detected!("avx512f") && has_avx2_fma() {
+            // SAFETY: the CPU supports the features `avx512` is compiled for.
+            return unsafe { avx512(f) };
+        }
         if has_avx2_fma() {
             // SAFETY: the CPU supports the features `avx2_fma` is compiled for.
             return unsafe { avx2_fma(f) };
         }
     }
+    f()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 

@@ -153,7 +153,7 @@ impl UpdateRule {
     fn apply(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
         let Self { kind, beta1, beta2, eps, step_size, decay, bias_correction2_sqrt } = *self;
         let elements = p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
-        // Compiled for AVX2 where the CPU has it: the same bits (no contraction), 8 lanes.
+        // Compiled for the widest vectors the CPU has: the same bits (no contraction).
         crate::engine::isa::with_best_isa(
             #[inline(always)]
             || match kind {
