@@ -188,38 +188,13 @@ impl Lstm {
         recurrence::backward(&pass.states, w_hh, hs, batch, time, mask, &mut dh, &mut dz, &self.pool);
         self.pool.recycle(dh);
 
-        // dW_ih = dZ^T X over all rows (sparse inputs: only their non-zeros).
-        input_linear::weight_gradient(x, &dz, 4 * hs, grads[ids.w_ih].data_mut());
-        // dW_hh = sum over t >= 1 of dz_t^T h_{t-1} (m * h_{t-1} under recurrent dropout): per
-        // sample, steps 1.. of dZ against steps ..T-1 of H, each a GEMM over T - 1 rows
-        // (h_{-1} = 0 contributes nothing).
-        if time > 1 {
-            let dw_hh = grads[ids.w_hh].data_mut();
-            let mut dropped = mask.map(|_| self.pool.any((time - 1) * hs));
-            for b in 0..batch {
-                let h_prev = &hidden[b * time * hs..(b * time + time - 1) * hs];
-                let h_prev = match (mask, dropped.as_mut()) {
-                    (Some(mask), Some(dropped)) => {
-                        let m = &mask[b * hs..(b + 1) * hs];
-                        for (out, h) in dropped.chunks_exact_mut(hs).zip(h_prev.chunks_exact(hs)) {
-                            recurrent_dropout::apply(m, h, out);
-                        }
-                        &dropped[..]
-                    }
-                    _ => h_prev,
-                };
-                gemm(
-                    1.0,
-                    MatRef::new(&dz[(b * time + 1) * 4 * hs..], time - 1, 4 * hs).t(),
-                    MatRef::new(h_prev, time - 1, hs),
-                    1.0,
-                    MatMut::new(dw_hh, 4 * hs, hs),
-                );
-            }
-            if let Some(dropped) = dropped {
-                self.pool.recycle(dropped);
-            }
-        }
+        // dW_ih = dZ^T X over all rows (sparse inputs: only their non-zeros) beside dW_hh: two
+        // independent products, so that the threads left idle by one's uneven blocks take the other.
+        let (w_ih_grad, w_hh_grad) = two_mut(&mut grads, ids.w_ih, ids.w_hh);
+        rayon::join(
+            || input_linear::weight_gradient(x, &dz, 4 * hs, w_ih_grad.data_mut()),
+            || self.recurrent_weight_gradient(&dz, hidden, mask, batch, time, w_hh_grad.data_mut()),
+        );
         // Both biases enter z unscaled: each gets the column sums of dZ.
         add_column_sums(&dz, 4 * hs, grads[ids.bias].data_mut());
         if let Some(hh) = ids.bias_hh {
@@ -230,5 +205,59 @@ impl Lstm {
             .then(|| input_linear::input_gradient(&dz, self.params.get(ids.w_ih).data(), rows, 4 * hs, d));
         self.pool.recycle(dz);
         Ok(LstmGradients { params: grads, x: x_grad })
+    }
+
+    /// dW_hh = sum over t >= 1 of dz_t^T h_{t-1} (m * h_{t-1} under recurrent dropout): per
+    /// sample, steps 1.. of dZ against steps ..T-1 of H, each a GEMM over T - 1 rows (h_{-1} = 0
+    /// contributes nothing), added in sample order.
+    fn recurrent_weight_gradient(
+        &self,
+        dz: &[f32],
+        hidden: &[f32],
+        mask: Option<&[f32]>,
+        batch: usize,
+        time: usize,
+        dw_hh: &mut [f32],
+    ) {
+        let hs = self.config.hidden_size;
+        if time < 2 {
+            return;
+        }
+        let mut dropped = mask.map(|_| self.pool.any((time - 1) * hs));
+        for b in 0..batch {
+            let h_prev = &hidden[b * time * hs..(b * time + time - 1) * hs];
+            let h_prev = match (mask, dropped.as_mut()) {
+                (Some(mask), Some(dropped)) => {
+                    let m = &mask[b * hs..(b + 1) * hs];
+                    for (out, h) in dropped.chunks_exact_mut(hs).zip(h_prev.chunks_exact(hs)) {
+                        recurrent_dropout::apply(m, h, out);
+                    }
+                    &dropped[..]
+                }
+                _ => h_prev,
+            };
+            gemm(
+                1.0,
+                MatRef::new(&dz[(b * time + 1) * 4 * hs..], time - 1, 4 * hs).t(),
+                MatRef::new(h_prev, time - 1, hs),
+                1.0,
+                MatMut::new(dw_hh, 4 * hs, hs),
+            );
+        }
+        if let Some(dropped) = dropped {
+            self.pool.recycle(dropped);
+        }
+    }
+}
+
+/// Two distinct elements of a slice, both mutable (`get_disjoint_mut` is newer than the MSRV).
+fn two_mut<T>(items: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
+    assert_ne!(a, b, "two_mut needs two distinct indices");
+    if a < b {
+        let (left, right) = items.split_at_mut(b);
+        (&mut left[a], &mut right[0])
+    } else {
+        let (left, right) = items.split_at_mut(a);
+        (&mut right[0], &mut left[b])
     }
 }
