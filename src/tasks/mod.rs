@@ -17,6 +17,7 @@ pub mod input_dropout;
 pub mod lra;
 pub mod neuronio;
 pub mod shd;
+pub mod shuffled_epochs;
 pub mod synthetic_root;
 pub mod task;
 

@@ -2,9 +2,9 @@
 //! training input dropout; and the training streams, which draw their samples as the official
 //! `SHD` and `SHDAdding` datasets do.
 //!
-//! * SHD: numpy's `default_rng(seed)` shuffles the training split's index array in place at the
-//!   start of every epoch; an epoch is `len // batch` batches of consecutive indices (the
-//!   remainder is dropped), exactly as the official iterator.
+//! * SHD: shuffled epochs over the training split (`ShuffledEpochs`: numpy's `default_rng(seed)`
+//!   shuffles the index array in place at the start of every epoch; an epoch is `len // batch`
+//!   batches of consecutive indices, the remainder dropped), exactly as the official iterator.
 //! * SHD-Adding: for every batch, `rng.integers(0, n, size=2 * batch)` from one generator that is
 //!   never reset; item i pairs draws i and batch + i, and its class is the sum of the two labels
 //!   mod 10.
@@ -20,6 +20,7 @@ use super::{append_sequence, empty_batch, BinScratch, BinnedSample, Binning, Shd
 use crate::engine::numpy_random::{NumpyGenerator, Pcg64State};
 use crate::engine::{Rng, SparseSequences};
 use crate::tasks::input_dropout::drop_inputs;
+use crate::tasks::shuffled_epochs::ShuffledEpochs;
 use crate::tasks::{Batch, Targets, TrainStream};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -85,9 +86,8 @@ impl BatchBuilder {
 
 /// The order in which a stream draws its items.
 enum Order {
-    /// SHD: the split's indices, reshuffled at every epoch; `position` items of the current
-    /// permutation are used.
-    Shuffled { permutation: Vec<usize>, position: usize },
+    /// SHD: positions in the split, reshuffled at every epoch.
+    Shuffled(ShuffledEpochs),
     /// SHD-Adding: pairs drawn afresh for every batch.
     Pairs,
 }
@@ -131,13 +131,7 @@ impl ShdStream {
                 file.path().display()
             );
         }
-        // The official SHD iterator shuffles before its first batch: start with a used-up
-        // permutation so that the first batch triggers that shuffle.
-        let order = if adding {
-            Order::Pairs
-        } else {
-            Order::Shuffled { permutation: (0..split.len()).collect(), position: split.len() }
-        };
+        let order = if adding { Order::Pairs } else { Order::Shuffled(ShuffledEpochs::new(split.len())) };
         Ok(Self {
             file,
             split,
@@ -154,14 +148,8 @@ impl ShdStream {
     fn next_items(&mut self) -> Result<Vec<Item>> {
         let b = self.batch_size;
         Ok(match &mut self.order {
-            Order::Shuffled { permutation, position } => {
-                if *position + b > permutation.len() {
-                    self.numpy.shuffle(permutation);
-                    *position = 0;
-                }
-                let items = permutation[*position..*position + b].iter().map(|&k| Item::One(self.split[k])).collect();
-                *position += b;
-                items
+            Order::Shuffled(epochs) => {
+                epochs.next_batch(&mut self.numpy, b).iter().map(|&k| Item::One(self.split[k])).collect()
             }
             Order::Pairs => {
                 let n = self.split.len() as i64;
@@ -183,7 +171,10 @@ impl TrainStream for ShdStream {
 
     fn state(&self) -> Result<serde_json::Value> {
         let (permutation, position) = match &self.order {
-            Order::Shuffled { permutation, position } => (Some(permutation.clone()), *position),
+            Order::Shuffled(epochs) => {
+                let (permutation, position) = epochs.state();
+                (Some(permutation), position)
+            }
             Order::Pairs => (None, 0),
         };
         Ok(serde_json::to_value(StreamState {
@@ -197,18 +188,7 @@ impl TrainStream for ShdStream {
     fn restore(&mut self, state: &serde_json::Value) -> Result<()> {
         let s: StreamState = serde_json::from_value(state.clone()).context("the saved SHD stream state")?;
         match (&mut self.order, s.permutation) {
-            (Order::Shuffled { permutation, position }, Some(saved)) => {
-                let mut sorted = saved.clone();
-                sorted.sort_unstable();
-                if sorted.len() != self.split.len()
-                    || sorted.iter().enumerate().any(|(i, &k)| i != k)
-                    || s.position > saved.len()
-                {
-                    bail!("the saved SHD stream does not fit this training split of {} samples", self.split.len());
-                }
-                *permutation = saved;
-                *position = s.position;
-            }
+            (Order::Shuffled(epochs), Some(saved)) => epochs.restore(saved, s.position, "SHD training split")?,
             (Order::Pairs, None) => {}
             _ => bail!("the saved stream belongs to the other SHD task"),
         }
