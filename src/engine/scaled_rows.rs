@@ -16,7 +16,7 @@ where
     E: Iterator<Item = (usize, f32)> + Clone,
 {
     debug_assert_eq!(out.len(), width);
-    // Up to 64 columns (8 AVX2 registers) per pass over the entries, so that a row of the table
+    // Up to 64 columns (8 AVX2 or 4 AVX-512 registers) per pass over the entries, so that a row of the table
     // is fetched once for widths up to 64 (the ELM's 40-wide layer 0), then the narrow rest.
     let mut col = 0;
     while col + 64 <= width {

@@ -9,9 +9,8 @@
 //! no copies (but the masked state under dropout) and no allocation inside the time loop. The
 //! product is `group_matmul`, which streams the weights from cache with no packing: the general
 //! GEMM it replaced repacked W_hh at every step (the switch made the NeuronIO step about 9%
-//! faster). A rayon
-//! task steps a fixed group of `GROUP` samples: groups never depend on the thread count, so
-//! neither do the results.
+//! faster). A rayon task steps a fixed group of `GROUP` samples: groups never depend on the
+//! thread count, so neither do the results.
 
 use super::{cell, recurrent_dropout};
 use crate::engine::group_matmul::{group_matmul, GroupProduct};
