@@ -7,7 +7,7 @@
 //! of 16 output columns per row stay in registers across the whole k loop.
 //!
 //! The same source is compiled three times, for AVX-512 (16 columns in one register: ELM d_m 100
-//! SHD steps 8% faster than AVX2 on this Zen 4), for AVX2+FMA, and for the x86-64 baseline
+//! SHD steps 8% faster than AVX2 on this Zen 5), for AVX2+FMA, and for the x86-64 baseline
 //! (separate multiply and add: a software fused multiply-add would be slow), and the fastest the
 //! CPU has is picked at run time. All sum over k in the same order and the two FMA builds give
 //! the same bits, but FMA rounds once where mul+add rounds twice, so a baseline-only machine can

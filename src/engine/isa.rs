@@ -2,8 +2,9 @@
 //! no FMA) so one binary runs everywhere; `with_best_isa` runs a closure inside a function
 //! compiled with AVX-512 (and AVX2, FMA) or with AVX2 and FMA, the widest the CPU has, so the
 //! closure's body (inlined there: it has exactly one call site) is vectorised 16 or 8 wide
-//! instead of 4. AVX-512 over AVX2, measured on this Zen 4 with one thread: the Branch-ELM
-//! NeuronIO step 4% faster, the LSTM's 6%, the ELM on SHD 1%.
+//! instead of 4. AVX-512 over AVX2, measured on this AMD EPYC (Zen 5: 512-bit FMAs at full
+//! width) with one thread: the Branch-ELM NeuronIO step 4% faster, the LSTM's 6%, the ELM on SHD
+//! 1%. (The `gemm` crate dispatches to its own AVX-512 kernels: feature `x86-v4`.)
 //!
 //! Results do not change: Rust never contracts `a * b + c` into a fused multiply-add by itself,
 //! and an explicit `mul_add` is exactly rounded with or without the instruction (the baseline

@@ -52,7 +52,7 @@ where
     let (x_lo, x_hi) = (0.5, n.max(1) as f64 + 0.5);
     // At most about 10 labelled nights, evenly spread, the last always among them.
     let step = n.div_ceil(10).max(1);
-    let x_ticks: Vec<f64> = (1..=n).filter(|i| (n - i) % step == 0).map(|i| i as f64).collect();
+    let x_ticks: Vec<f64> = (1..=n).filter(|i| (n - i).is_multiple_of(step)).map(|i| i as f64).collect();
     let labels: Vec<String> = f.nights.iter().map(night_label).collect();
     let x_format = |v: &f64| labels.get((v.round() as usize).wrapping_sub(1)).cloned().unwrap_or_default();
     let y_format = |v: &f64| tick_text(*v);

@@ -155,7 +155,7 @@ impl TensorData {
 /// reader can convert a file piece by piece instead of holding its bytes and their copy.
 /// `bytes` must hold whole elements.
 pub fn append_f32(dtype: DType, b: &[u8], out: &mut Vec<f32>) -> Result<()> {
-    ensure!(b.len() % dtype.size() == 0, "{} bytes are not whole {dtype} elements", b.len());
+    ensure!(b.len().is_multiple_of(dtype.size()), "{} bytes are not whole {dtype} elements", b.len());
     match dtype {
         DType::F32 => out.extend(le_chunks::<4>(b).map(f32::from_le_bytes)),
         DType::F64 => out.extend(le_chunks::<8>(b).map(|c| f64::from_le_bytes(c) as f32)),

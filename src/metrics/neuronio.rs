@@ -111,7 +111,7 @@ impl EvalWindow {
         ] {
             check_same_len(what, spike_true, a)?;
         }
-        if spike_true.len() % time_steps != 0 {
+        if !spike_true.len().is_multiple_of(time_steps) {
             return Err(MetricsError::NotRectangular {
                 what: "EvalWindow::select: spike_true",
                 len: spike_true.len(),

@@ -599,7 +599,7 @@ impl<'s, R: BufRead> Machine<'s, R> {
     /// The marked items `stack[start..]` as key/value pairs, removed from the stack.
     fn marked_pairs(&mut self, start: usize) -> Result<Vec<(Item, Item)>, PickleError> {
         let items = &self.stack[start..];
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err(self.error(format!("odd number of items ({}) for key/value pairs", items.len())));
         }
         let pairs = items.chunks_exact(2).map(|c| (c[0], c[1])).collect();

@@ -72,7 +72,7 @@ pub(crate) fn raw_unicode_escape(line: &[u8]) -> Result<String, String> {
     let mut backslashes = 0usize;
     while i < line.len() {
         let b = line[i];
-        if b == b'\\' && backslashes % 2 == 0 {
+        if b == b'\\' && backslashes.is_multiple_of(2) {
             let digits = match line.get(i + 1) {
                 Some(b'u') => 4,
                 Some(b'U') => 8,

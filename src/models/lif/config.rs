@@ -204,7 +204,7 @@ impl LifConfig {
         if self.num_output == 0 {
             bail!("num_output must be positive");
         }
-        if self.num_output % per != 0 {
+        if !self.num_output.is_multiple_of(per) {
             bail!(
                 "num_output = {} is odd, but outputs = \"spike-and-membrane\" gives every neuron two outputs \
                  (spike logit, membrane); use an even num_output or outputs = \"membrane\"",

@@ -190,7 +190,9 @@ impl Lstm {
 
         // dW_ih = dZ^T X over all rows (sparse inputs: only their non-zeros) beside dW_hh: two
         // independent products, so that the threads left idle by one's uneven blocks take the other.
-        let (w_ih_grad, w_hh_grad) = two_mut(&mut grads, ids.w_ih, ids.w_hh);
+        let [w_ih_grad, w_hh_grad] = grads
+            .get_disjoint_mut([ids.w_ih, ids.w_hh])
+            .expect("the LSTM's two weight matrices are distinct parameters");
         rayon::join(
             || input_linear::weight_gradient(x, &dz, 4 * hs, w_ih_grad.data_mut()),
             || self.recurrent_weight_gradient(&dz, hidden, mask, batch, time, w_hh_grad.data_mut()),
@@ -247,17 +249,5 @@ impl Lstm {
         if let Some(dropped) = dropped {
             self.pool.recycle(dropped);
         }
-    }
-}
-
-/// Two distinct elements of a slice, both mutable (`get_disjoint_mut` is newer than the MSRV).
-fn two_mut<T>(items: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
-    assert_ne!(a, b, "two_mut needs two distinct indices");
-    if a < b {
-        let (left, right) = items.split_at_mut(b);
-        (&mut left[a], &mut right[0])
-    } else {
-        let (left, right) = items.split_at_mut(a);
-        (&mut right[0], &mut left[b])
     }
 }

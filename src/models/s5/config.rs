@@ -190,14 +190,14 @@ impl S5Config {
         bounded("ssm_size_base", self.ssm_size_base, MAX_SSM_SIZE)?;
         bounded("n_layers", self.n_layers, MAX_LAYERS)?;
         bounded("blocks", self.blocks, self.ssm_size_base)?;
-        if self.ssm_size_base % self.blocks != 0 {
+        if !self.ssm_size_base.is_multiple_of(self.blocks) {
             bail!(
                 "s5: `ssm_size_base` = {} must be a multiple of `blocks` = {} (each block is a HiPPO matrix of ssm_size_base / blocks)",
                 self.ssm_size_base,
                 self.blocks
             );
         }
-        if self.conj_sym && (self.ssm_size_base / self.blocks) % 2 != 0 {
+        if self.conj_sym && !(self.ssm_size_base / self.blocks).is_multiple_of(2) {
             bail!(
                 "s5: with `conj_sym` the block size ssm_size_base / blocks = {} must be even (half of each block's eigenpairs are kept)",
                 self.ssm_size_base / self.blocks

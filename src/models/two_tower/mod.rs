@@ -160,7 +160,7 @@ impl TwoTower {
 
     /// Pairs in a batch of `batch` sequences, or an error naming the convention.
     fn pairs(batch: usize) -> Result<usize> {
-        if batch == 0 || batch % 2 != 0 {
+        if batch == 0 || !batch.is_multiple_of(2) {
             bail!("a two-tower takes pairs: 2B sequences (the B first documents, then the B second ones); got {batch}");
         }
         Ok(batch / 2)

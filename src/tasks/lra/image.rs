@@ -72,7 +72,7 @@ impl CifarBatch {
             bail!("{}: empty file, expected records of {RECORD_BYTES} bytes", path.display());
         }
         let whole = bytes.len() / RECORD_BYTES;
-        if bytes.len() % RECORD_BYTES != 0 {
+        if !bytes.len().is_multiple_of(RECORD_BYTES) {
             bail!(
                 "{}: record {whole} is short: {} of its {RECORD_BYTES} bytes ({} bytes in all, not a whole number of \
                  records; truncated?)",

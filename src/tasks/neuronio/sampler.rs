@@ -213,7 +213,7 @@ mod tests {
                     let step = start + t;
                     let expected_mv = (-70.0 + sim as f32 + step as f32 / 1000.0).min(-55.0);
                     assert_eq!(b.soma[k * 50 + t], soma_training_target(expected_mv));
-                    assert_eq!(b.spike[k * 50 + t], (step % 7 == 0) as u8 as f32);
+                    assert_eq!(b.spike[k * 50 + t], step.is_multiple_of(7) as u8 as f32);
                     let row: Vec<(usize, f32)> = b.inputs.row(k * 50 + t).collect();
                     let channel = (sim + step) % 4;
                     assert_eq!(row, vec![(channel, if channel < 2 { 1.0 } else { -1.0 })]);
