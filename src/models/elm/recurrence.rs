@@ -258,9 +258,12 @@ pub fn backward(
                         let off_last = s.offsets[last];
                         for t in (0..time).rev() {
                             for i in 0..n {
-                                for k in 0..dm {
-                                    gm[i * dm + k] = m_grad[at_m(i, t) + k] + carry[i * dm + k];
-                                }
+                                // Zipped slices, not indices, so that the loop vectorises.
+                                gm[i * dm..(i + 1) * dm]
+                                    .iter_mut()
+                                    .zip(&m_grad[at_m(i, t)..at_m(i, t) + dm])
+                                    .zip(&carry[i * dm..(i + 1) * dm])
+                                    .for_each(|((g, m), c)| *g = m + c);
                                 // Through dm_t = 1.7159 tanh(2/3 z): d/dz = 1.7159 * 2/3 * (1 - tanh^2).
                                 let base = at_w(i, t) + off_last;
                                 let th = &post[base..base + dm];
@@ -311,21 +314,35 @@ pub fn backward(
                             for i in 0..n {
                                 if learn_tau {
                                     let (dkm, dkl) = kappa_part[i * 2 * dm..(i + 1) * 2 * dm].split_at_mut(dm);
-                                    let th = at_w(i, t) + off_last;
-                                    for k in 0..dm {
-                                        let m_prev = if t > 0 { memory[at_m(i, t - 1) + k] } else { 0.0 };
-                                        let update = CUSTOM_TANH_SCALE * post[th + k];
-                                        let g = gm[i * dm + k];
-                                        dkm[k] += (g + through_mlp[i * dm + k]) * m_prev;
-                                        match config.version {
-                                            ElmVersion::V1 => dkm[k] -= g * lambda * update,
-                                            ElmVersion::V2 => dkl[k] -= g * update,
-                                        }
+                                    let th = &post[at_w(i, t) + off_last..at_w(i, t) + off_last + dm];
+                                    let g = &gm[i * dm..(i + 1) * dm];
+                                    let through = &through_mlp[i * dm..(i + 1) * dm];
+                                    // Slices zipped rather than indexed, so that the loops vectorise.
+                                    // At t = 0, m_{-1} = 0: adding (g + through) * 0 as the
+                                    // general form does keeps the bits of a NaN or infinity.
+                                    let terms = dkm.iter_mut().zip(g).zip(through);
+                                    match t.checked_sub(1) {
+                                        Some(prev) => terms
+                                            .zip(&memory[at_m(i, prev)..at_m(i, prev) + dm])
+                                            .for_each(|(((d, g), through), m)| *d += (g + through) * m),
+                                        None => terms.for_each(|((d, g), through)| *d += (g + through) * 0.0),
                                     }
+                                    let (target, scale) = match config.version {
+                                        ElmVersion::V1 => (dkm, lambda),
+                                        ElmVersion::V2 => (dkl, 1.0),
+                                    };
+                                    target
+                                        .iter_mut()
+                                        .zip(g)
+                                        .zip(th)
+                                        .for_each(|((d, g), th)| *d -= g * scale * (CUSTOM_TANH_SCALE * th));
                                 }
-                                for k in 0..dm {
-                                    carry[i * dm + k] = d.kappa_m[k] * (gm[i * dm + k] + through_mlp[i * dm + k]);
-                                }
+                                carry[i * dm..(i + 1) * dm]
+                                    .iter_mut()
+                                    .zip(&d.kappa_m)
+                                    .zip(&gm[i * dm..(i + 1) * dm])
+                                    .zip(&through_mlp[i * dm..(i + 1) * dm])
+                                    .for_each(|(((c, k), g), through)| *c = k * (g + through));
                             }
                         }
                     },
