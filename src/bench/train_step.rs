@@ -131,7 +131,8 @@ impl TrainStep {
         if !(0.0..=1.0).contains(&density) {
             bail!("--density must be within [0, 1], got {density}");
         }
-        let model = config.build(seed)?;
+        // As the trainer places it on the CPU, so that `cargo bench` times what `elmbench bench` does.
+        let model = crate::models::on_device::place(config.build(seed)?, &crate::backend::Device::Cpu)?;
         let inputs = random_spikes(batch, time, model.num_input(), density, signed, seed ^ 0x5eed);
         Self::with_inputs(model, inputs, seed)
     }
@@ -151,6 +152,8 @@ impl TrainStep {
         let reported = samples * steps * model.num_output();
         let target = (0..reported).map(|_| rng.normal() as f32).collect();
         let optimizer = Optimizer::adam(model.params(), 5e-4);
+        // The trainer's loader thread makes a batch's by-feature form off the step's path; so here.
+        inputs.by_feature();
         Ok(Self { model, optimizer, inputs, target })
     }
 

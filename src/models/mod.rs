@@ -9,6 +9,7 @@ pub mod lstm;
 pub mod model;
 pub mod on_device;
 pub mod s5;
+pub mod sample_groups;
 pub mod snn;
 pub mod tcn;
 pub mod two_tower;

@@ -148,6 +148,14 @@ pub trait SequenceModel: Send + Sync {
     /// FLOPs of the forward pass of one sample of `time` steps, by component.
     fn flops(&self, time: usize) -> FlopCount;
 
+    /// Whether each sample's outputs, and its terms of the gradient, depend on that sample alone
+    /// and nothing in a pass spans the batch (no BatchNorm, no dropout drawn per batch, no pairs
+    /// of sequences): then a batch may be computed as groups of samples apart and the groups'
+    /// gradients added (`models::sample_groups`). False unless a model says so.
+    fn samples_independent(&self) -> bool {
+        false
+    }
+
     /// The optimizer group of every parameter, aligned with `params()`.
     fn param_groups(&self) -> Vec<ParamGroup> {
         vec![ParamGroup::Main; self.params().len()]

@@ -50,6 +50,10 @@ impl SequenceModel for Elm {
     fn param_count_paper_convention(&self) -> usize {
         Elm::param_count_paper_convention(self)
     }
+    /// Each sample's synapse traces, memory and outputs are its own; the routing is fixed.
+    fn samples_independent(&self) -> bool {
+        true
+    }
     fn flops(&self, time: usize) -> FlopCount {
         elm_flops(self, time)
     }

@@ -51,6 +51,10 @@ impl SequenceModel for Lstm {
     fn param_count_paper_convention(&self) -> usize {
         Lstm::param_count_paper_convention(self)
     }
+    /// Each sample's state is its own, unless recurrent dropout draws masks for the batch.
+    fn samples_independent(&self) -> bool {
+        self.config.recurrent_dropout == 0.0
+    }
     fn flops(&self, time: usize) -> FlopCount {
         lstm_flops(self, time)
     }
