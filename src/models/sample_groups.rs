@@ -75,8 +75,8 @@ pub struct SampleGroups {
     workers: Vec<Worker>,
     /// Counts the chances the primary's parameters had to change (`params_mut`).
     generation: AtomicU64,
-    /// The groups' sparse inputs of earlier passes, for their allocations.
-    spare_inputs: Arc<Mutex<Vec<SparseSequences>>>,
+    /// Each group's sparse input of the last pass, by group, for its allocations.
+    spare_inputs: Arc<Mutex<Vec<Option<SparseSequences>>>>,
 }
 
 impl SampleGroups {
@@ -149,28 +149,26 @@ impl SampleGroups {
                 None => self.primary.forward_steps(x),
             };
         }
-        let group_inputs: Vec<Option<SparseSequences>> = match x {
-            Inputs::Sparse(s) => {
-                let mut spare =
-                    self.spare_inputs.lock().map(|mut spare| std::mem::take(&mut *spare)).unwrap_or_default();
-                ranges
-                    .iter()
-                    .map(|r| {
-                        let mut part = spare.pop().unwrap_or_else(|| s.samples(0..0));
-                        s.samples_into(r.clone(), &mut part);
-                        Some(part)
-                    })
-                    .collect()
-            }
-            Inputs::Dense { .. } => ranges.iter().map(|_| None).collect(),
-        };
-        let passes = self.run_groups(ranges.len(), true, |g, model| {
-            let input = group_input(x, &group_inputs[g], ranges[g].clone());
-            match train_seed {
+        // Each group cuts its own sparse input on its worker (into the buffers it used last
+        // time), so the thread that reads it has written it.
+        let groups = self.run_groups(ranges.len(), true, |g, model| {
+            let own = match x {
+                Inputs::Sparse(s) => {
+                    let spare = self.spare_inputs.lock().ok().and_then(|mut spare| spare.get_mut(g)?.take());
+                    let mut part = spare.unwrap_or_else(|| s.samples(0..0));
+                    s.samples_into(ranges[g].clone(), &mut part);
+                    Some(part)
+                }
+                Inputs::Dense { .. } => None,
+            };
+            let input = group_input(x, &own, ranges[g].clone());
+            let pass = match train_seed {
                 Some(seed) => model.forward_steps_train(&input, seed),
                 None => model.forward_steps(&input),
-            }
+            }?;
+            Ok((pass, own))
         })?;
+        let (passes, group_inputs): (Vec<_>, Vec<_>) = groups.into_iter().unzip();
         let output = passes.iter().flat_map(|p| p.output().iter().copied()).collect();
         let passes = passes.into_iter().map(Mutex::new).collect();
         let spare_inputs = self.spare_inputs.clone();
@@ -206,14 +204,21 @@ struct GroupedPass {
     /// The groups' outputs one after another: (batch, time, outputs), as the whole batch's.
     output: Vec<f32>,
     shape: (usize, usize),
-    spare_inputs: Arc<Mutex<Vec<SparseSequences>>>,
+    spare_inputs: Arc<Mutex<Vec<Option<SparseSequences>>>>,
 }
 
 impl Drop for GroupedPass {
     /// The groups' inputs go back for the next pass to refill.
     fn drop(&mut self) {
         if let Ok(mut spare) = self.spare_inputs.lock() {
-            spare.extend(self.group_inputs.drain(..).flatten());
+            if spare.len() < self.group_inputs.len() {
+                spare.resize_with(self.group_inputs.len(), || None);
+            }
+            for (slot, input) in spare.iter_mut().zip(self.group_inputs.drain(..)) {
+                if input.is_some() {
+                    *slot = input;
+                }
+            }
         }
     }
 }
