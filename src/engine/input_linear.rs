@@ -34,16 +34,19 @@ pub fn forward(x: &Inputs, w: &[f32], bias: Option<&[f32]>, out: usize, y: &mut 
         Inputs::Sparse(s) => {
             // Column f of W is row f of W^T: contiguous, so a row is a sum of scaled rows. Rows are
             // independent, so fixed blocks of them run in parallel (same result on any thread count).
-            let wt = transposed(w, out, features);
-            y.par_chunks_mut(ROW_BLOCK * out).enumerate().for_each(|(block, ys)| {
-                with_best_isa(
-                    #[inline(always)]
-                    || {
-                        for (i, row) in ys.chunks_exact_mut(out).enumerate() {
-                            add_scaled_rows(s.row(block * ROW_BLOCK + i), &wt, out, row);
-                        }
-                    },
-                )
+            with_scratch(out * features, |wt| {
+                super::kernels::transpose_into(w, out, features, wt);
+                let wt = &*wt;
+                y.par_chunks_mut(ROW_BLOCK * out).enumerate().for_each(|(block, ys)| {
+                    with_best_isa(
+                        #[inline(always)]
+                        || {
+                            for (i, row) in ys.chunks_exact_mut(out).enumerate() {
+                                add_scaled_rows(s.row(block * ROW_BLOCK + i), wt, out, row);
+                            }
+                        },
+                    )
+                });
             });
         }
     }
@@ -66,13 +69,14 @@ pub fn weight_gradient(x: &Inputs, dy: &[f32], out: usize, dw: &mut [f32]) {
         Inputs::Sparse(s) => {
             // dW^T = X^T dY input-major, then added in transposed: each element sums the rows in
             // order, so any thread count gives the same bits.
-            let mut part = vec![0.0f32; features * out];
-            sparse_transposed_product(s, dy, out, &mut part);
-            for (o, row) in dw.chunks_exact_mut(features.max(1)).enumerate() {
-                for (f, d) in row.iter_mut().enumerate() {
-                    *d += part[f * out + o];
+            with_scratch(features * out, |part| {
+                sparse_transposed_product(s, dy, out, part);
+                for (o, row) in dw.chunks_exact_mut(features.max(1)).enumerate() {
+                    for (f, d) in row.iter_mut().enumerate() {
+                        *d += part[f * out + o];
+                    }
                 }
-            }
+            });
         }
     }
 }
@@ -104,10 +108,22 @@ pub fn input_gradient(dy: &[f32], w: &[f32], rows: usize, out: usize, features: 
     dx
 }
 
-fn transposed(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut t = vec![0.0; rows * cols];
-    super::kernels::transpose_into(w, rows, cols, &mut t);
-    t
+thread_local! {
+    /// A calling thread's buffer for the transposed weights and the transposed gradient: a
+    /// megabyte each for the LSTM's 1278 x 200 input weights, which allocated afresh took new
+    /// pages from the kernel at every call (~3% of an LSTM step in page faults once batches are
+    /// computed in sample groups, `models::sample_groups`, which call these once per group).
+    static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `work` on `len` floats of this thread's scratch (contents unspecified: `work` overwrites them).
+/// A nested call gets a fresh buffer rather than the one in use.
+fn with_scratch<R>(len: usize, work: impl FnOnce(&mut [f32]) -> R) -> R {
+    let mut buffer = SCRATCH.with(|s| s.take());
+    buffer.resize(len, 0.0);
+    let result = work(&mut buffer[..len]);
+    SCRATCH.with(|s| s.replace(buffer));
+    result
 }
 
 #[cfg(test)]
