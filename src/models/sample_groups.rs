@@ -96,7 +96,9 @@ impl SampleGroups {
         sync: bool,
         work: impl Fn(usize, &dyn SequenceModel) -> Result<R> + Sync,
     ) -> Result<Vec<R>> {
-        let active = self.workers.len().min(groups);
+        // The pool this runs in may be smaller than the one the wrapper was made in (a test's
+        // pool, say): then fewer workers take more groups each, with the same results.
+        let active = self.workers.len().min(groups).min(rayon::current_num_threads()).max(1);
         let results: Vec<Mutex<Option<Result<R>>>> = (0..groups).map(|_| Mutex::new(None)).collect();
         let generation = self.generation.load(Ordering::Acquire);
         let run_worker = |w: usize| {
@@ -395,6 +397,19 @@ mod tests {
             };
             assert_eq!(run(1), run(3), "{}", model.config().kind());
         }
+    }
+
+    /// A wrapper made in a larger pool than the one it later runs in still runs every group.
+    #[test]
+    fn a_smaller_pool_than_at_construction_still_runs_every_group() {
+        let model = models().remove(0);
+        let x = spikes(12, 4, 6, 4);
+        let input = Inputs::Sparse(&x);
+        let wide = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let grouped = wide.install(|| split_by_samples(model.clone_model()).unwrap());
+        let narrow = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let output = narrow.install(|| grouped.forward(&input).unwrap().output().to_vec());
+        assert_eq!(output, model.forward(&input).unwrap().output());
     }
 
     /// Parameters changed through the wrapper (the optimizer, a restored checkpoint) reach the
