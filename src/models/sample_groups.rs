@@ -163,7 +163,7 @@ impl SampleGroups {
                 }
                 Inputs::Dense { .. } => None,
             };
-            let input = group_input(x, &own, ranges[g].clone());
+            let input = group_input(x, &own, ranges[g].clone())?;
             let pass = match train_seed {
                 Some(seed) => model.forward_steps_train(&input, seed),
                 None => model.forward_steps(&input),
@@ -179,16 +179,18 @@ impl SampleGroups {
 }
 
 /// Group `g`'s input: its own sparse batch, or its slice of the dense values.
-fn group_input<'a>(x: &Inputs<'a>, own: &'a Option<SparseSequences>, samples: Range<usize>) -> Inputs<'a> {
+fn group_input<'a>(x: &Inputs<'a>, own: &'a Option<SparseSequences>, samples: Range<usize>) -> Result<Inputs<'a>> {
     match (x, own) {
-        (_, Some(s)) => Inputs::Sparse(s),
-        (Inputs::Dense { data, time, features, .. }, None) => Inputs::Dense {
+        (_, Some(s)) => Ok(Inputs::Sparse(s)),
+        (Inputs::Dense { data, time, features, .. }, None) => Ok(Inputs::Dense {
             data: &data[samples.start * time * features..samples.end * time * features],
             batch: samples.len(),
             time: *time,
             features: *features,
-        },
-        (Inputs::Sparse(_), None) => unreachable!("a sparse batch's groups keep their own sparse inputs"),
+        }),
+        (Inputs::Sparse(_), None) => {
+            Err(anyhow!("backward was given a sparse batch for a forward pass that saw dense inputs"))
+        }
     }
 }
 
@@ -276,7 +278,7 @@ impl SequenceModel for SampleGroups {
         let ranges = groups(pass.shape.0);
         let per_sample = pass.shape.1 * outputs;
         let grads = self.run_groups(ranges.len(), false, |g, model| {
-            let input = group_input(x, &pass.group_inputs[g], ranges[g].clone());
+            let input = group_input(x, &pass.group_inputs[g], ranges[g].clone())?;
             let dy = &dy[ranges[g].start * per_sample..ranges[g].end * per_sample];
             let group_pass =
                 pass.passes[g].lock().map_err(|_| anyhow!("a sample group's pass was poisoned by a panic"))?;
