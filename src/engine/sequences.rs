@@ -130,12 +130,11 @@ impl SparseSequences {
         part.feature.extend_from_slice(&self.feature[first..last]);
         part.value.clear();
         part.value.extend_from_slice(&self.value[first..last]);
-        let mut by_feature = part.by_feature.take();
+        let reused = part.by_feature.take();
         if let Some(whole) = self.by_feature.get() {
-            let cut =
-                by_feature.get_or_insert_with(|| ByFeature { start: Vec::new(), row: Vec::new(), value: Vec::new() });
-            whole.rows_into(rows, cut);
-            let _ = part.by_feature.set(by_feature.take().expect("just filled"));
+            let mut cut = reused.unwrap_or_default();
+            whole.rows_into(rows, &mut cut);
+            let _ = part.by_feature.set(cut);
         }
     }
 
@@ -151,7 +150,7 @@ impl SparseSequences {
 }
 
 /// `SparseSequences::by_feature`: the same non-zeros, grouped by feature.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ByFeature {
     pub start: Vec<usize>,
     pub row: Vec<usize>,

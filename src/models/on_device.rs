@@ -273,9 +273,8 @@ impl<M: DeviceModel> SequenceModel for OnDevice<M> {
 }
 
 /// The model where `device` says: itself on the CPU (in sample groups when its samples are
-/// independent), a copy on the accelerator for CUDA. A
-/// model without a device path is an error that names it (`backend::check_runs_on` refuses it
-/// earlier, before any data is read).
+/// independent), a copy on the accelerator for CUDA. A model without a device path is an error
+/// that names it (`backend::check_runs_on` refuses it earlier, before any data is read).
 pub fn place(model: Box<dyn SequenceModel>, device: &crate::backend::Device) -> Result<Box<dyn SequenceModel>> {
     match device {
         // Independent samples are computed in groups, each by one thread (`sample_groups`).

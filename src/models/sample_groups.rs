@@ -24,6 +24,7 @@
 //! group order. They differ in the last bits from the model's own whole-batch pass, whose weight
 //! gradients sum the samples in another order (a batch of one group is the model's own pass).
 
+use crate::engine::kernels::axpy;
 use crate::engine::{Inputs, ParamSet, SparseSequences, Tensor};
 use crate::models::{
     check_backward, check_features, downcast_pass, Buffer, FlopCount, ForwardPass, ModelConfig, ParamGroup,
@@ -157,9 +158,13 @@ impl SampleGroups {
             let own = match x {
                 Inputs::Sparse(s) => {
                     let spare = self.spare_inputs.lock().ok().and_then(|mut spare| spare.get_mut(g)?.take());
-                    let mut part = spare.unwrap_or_else(|| s.samples(0..0));
-                    s.samples_into(ranges[g].clone(), &mut part);
-                    Some(part)
+                    Some(match spare {
+                        Some(mut part) => {
+                            s.samples_into(ranges[g].clone(), &mut part);
+                            part
+                        }
+                        None => s.samples(ranges[g].clone()),
+                    })
                 }
                 Inputs::Dense { .. } => None,
             };
@@ -289,7 +294,7 @@ impl SequenceModel for SampleGroups {
         let mut total = grads.next().ok_or_else(|| anyhow!("a batch of no samples has no gradient"))?;
         for group in grads {
             for (sum, part) in total.iter_mut().zip(&group) {
-                sum.data_mut().iter_mut().zip(part.data()).for_each(|(s, p)| *s += p);
+                axpy(1.0, part.data(), sum.data_mut());
             }
         }
         Ok(total)
